@@ -1,0 +1,37 @@
+"""The navigation bar: what each capability opens, by URL name.
+
+alignment imports no app, so entries name URLs; an entry whose URL does not
+exist (yet) is left out rather than break every page.
+"""
+
+from django.urls import NoReverseMatch, reverse
+
+from alignment.roles import perm
+
+# (label, url name, capability that may see it; None = every signed-in person)
+NAV_ITEMS: list[tuple[str, str, str | None]] = [
+    ("Home", "home", None),
+    ("Inbox", "leads:inbox", "work_leads"),
+    ("Leads", "leads:list", None),
+    ("Import", "leads:import", "import_leads"),
+    ("Glossary", "glossary:index", None),
+    ("Agreements", "sla:agreements", None),
+    ("Arbiter queue", "sla:arbiter_queue", "arbitrate"),
+    ("Dashboards", "sla:dashboard", "view_dashboards"),
+    ("Team", "team", "manage_team"),
+    ("Admin", "admin:index", "manage_organisation"),
+]
+
+
+def items_for(user, current_path: str) -> list[dict]:
+    items = []
+    for label, name, capability in NAV_ITEMS:
+        if capability and not user.has_perm(perm(capability)):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        items.append({"label": label, "url": url, "active": active})
+    return items

@@ -1,0 +1,47 @@
+import os
+import shutil
+
+# Playwright's sync API runs an event loop in the test thread; Django refuses
+# ORM calls from such a thread unless told it is fine (it is: one thread).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_report_header(config):
+    lines = [
+        "database: " + settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        "redis: " + (settings.TEST_REDIS_URL or "none"),
+        "chromium: " + (CHROMIUM if os.path.exists(CHROMIUM) else "missing"),
+    ]
+    lines += [f"FALLBACK: {problem}" for problem in settings.TEST_SERVICE_PROBLEMS]
+    return lines
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = {
+        "postgres": None if settings.TEST_USES_POSTGRES else "PostgreSQL is not in use (SQLite)",
+        "redis": None if settings.TEST_REDIS_URL else "no Redis answers",
+        "browser": None if shutil.which(CHROMIUM) else f"{CHROMIUM} is missing",
+        "compose": None if shutil.which("docker-compose") else "no docker-compose client",
+    }
+    if settings.IN_CI:
+        problems = [reason for reason in missing.values() if reason]
+        if problems:
+            raise pytest.UsageError("CI=true but: " + "; ".join(problems))
+    for item in items:
+        for marker, reason in missing.items():
+            if reason and item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def org(db):
+    """The demo organisation (teams, the people in every role)."""
+    from alignment.demo import seed_organisation
+
+    people = seed_organisation()
+    return {p.username: p for p in people}
