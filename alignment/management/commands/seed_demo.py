@@ -1,5 +1,14 @@
-"""Load the demo organisation. Safe to run again: it changes nothing the second time."""
+"""Load the demo organisation. Safe to run again: it changes nothing the second time.
 
+alignment imports no app: each app that has demo data keeps it in its own
+`demo.py` with a `seed_demo(stdout)` function, called here in INSTALLED_APPS
+order (glossary before leads before sla), after the people exist.
+"""
+
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -7,11 +16,23 @@ from alignment.demo import DEMO_PASSWORD, seed_organisation
 
 
 class Command(BaseCommand):
-    help = "Create (or bring back) the demo organisation: teams, people, roles."
+    help = "Create (or bring back) the demo organisation: people, definitions, leads, agreements."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--only-people", action="store_true", help="Load only teams and people."
+        )
+
+    def handle(self, *args, only_people=False, **options):
         with transaction.atomic():
             people = seed_organisation()
+        if not only_people:
+            for config in apps.get_app_configs():
+                if config.name == "alignment" or not find_spec(f"{config.name}.demo"):
+                    continue
+                seed = getattr(import_module(f"{config.name}.demo"), "seed_demo", None)
+                if seed is not None:
+                    seed(stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo organisation ready. Logins (password for all: {DEMO_PASSWORD}):"
