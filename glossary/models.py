@@ -1,0 +1,234 @@
+"""The shared lexicon: funnel stages, terms, rejection reasons and versioned definitions.
+
+A definition version moves draft -> proposed -> agreed -> superseded (and back
+from proposed to draft when a manager sends it back). Only services change a
+version's status; the partial unique constraint below is the last line that
+keeps one version in force per stage whatever races above it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class StageSide(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+    SHARED = "shared", "Shared"
+
+
+class FunnelStage(models.Model):
+    key = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    side = models.CharField(max_length=20, choices=StageSide.choices)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Order in the funnel.")
+    is_outcome = models.BooleanField(default=False, help_text="A stage where a lead's story ends.")
+    is_qualifying = models.BooleanField(
+        default=False, help_text="Has a versioned definition both sides sign (MQL, SAL, SQL)."
+    )
+
+    class Meta:
+        ordering = ["position", "key"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Term(models.Model):
+    name = models.CharField(max_length=80)
+    acronym_of = models.CharField(
+        max_length=120, blank=True, help_text="What the acronym stands for, if it is one."
+    )
+    slug = models.SlugField(max_length=80, unique=True)
+    definition = models.TextField()
+    stage = models.ForeignKey(
+        FunnelStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="terms"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = [Lower("name")]
+        constraints = [models.UniqueConstraint(Lower("name"), name="glossary_term_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RejectionReason(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    requires_note = models.BooleanField(default=False)
+    is_active = models.BooleanField(
+        default=True, help_text="Retired reasons stay on the leads that used them."
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PROPOSED = "proposed", "Proposed"
+    AGREED = "agreed", "In force"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class DefinitionVersion(models.Model):
+    stage = models.ForeignKey(FunnelStage, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=20, choices=VersionStatus.choices, default=VersionStatus.DRAFT
+    )
+    # Every edit bumps the revision; a signature holds the revision it read, so
+    # an edit racing a signature is caught by compare-and-set, not by luck.
+    revision = models.PositiveIntegerField(default=1)
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=200, blank=True, help_text="What changes, in a line.")
+    good_lead = models.TextField("What a good lead is", blank=True)
+    not_a_lead = models.TextField("What it is not", blank=True)
+    handling = models.TextField("How to handle it", blank=True)
+    threshold = models.IntegerField(default=0)
+    required_fields = models.JSONField(default=list, blank=True)
+    rejection_reasons = models.ManyToManyField(RejectionReason, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    agreed_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["stage__position", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "number"], name="glossary_version_number"),
+            models.UniqueConstraint(
+                fields=["stage"],
+                condition=Q(status="agreed"),
+                name="glossary_one_agreed_version_per_stage",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "proposed", "agreed", "superseded"]),
+                name="glossary_version_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "proposed"]) | Q(agreed_at__isnull=False),
+                name="glossary_agreed_has_agreed_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "stage"], name="glossary_version_status")]
+
+    def __str__(self) -> str:
+        return f"{self.stage.name} v{self.number}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == VersionStatus.DRAFT
+
+    @property
+    def is_frozen(self) -> bool:
+        """Agreed and superseded versions are history: never edited."""
+        return self.status in (VersionStatus.AGREED, VersionStatus.SUPERSEDED)
+
+
+class Operator(models.TextChoices):
+    EQUALS = "equals", "equals"
+    NOT_EQUALS = "not_equals", "does not equal"
+    IN = "in", "is one of"
+    CONTAINS = "contains", "contains"
+    GREATER_THAN = "greater_than", "is greater than"
+    LESS_THAN = "less_than", "is less than"
+    BETWEEN = "between", "is between"
+    PRESENT = "present", "is present"
+    ABSENT = "absent", "is absent"
+
+
+class RuleKind(models.TextChoices):
+    FIT = "fit", "Fit"
+    BEHAVIOUR = "behaviour", "Behaviour"
+
+
+class ScoringRule(models.Model):
+    version = models.ForeignKey(DefinitionVersion, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField()
+    label = models.CharField(max_length=120, blank=True)
+    field = models.CharField(max_length=100)
+    operator = models.CharField(max_length=20, choices=Operator.choices)
+    value = models.JSONField(null=True, blank=True)
+    points = models.IntegerField()
+    kind = models.CharField(max_length=20, choices=RuleKind.choices, default=RuleKind.FIT)
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "position"], name="glossary_rule_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label or f"{self.field} {self.operator} {self.value!r}"
+
+
+class SignatureSide(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+
+
+class Signature(models.Model):
+    version = models.ForeignKey(
+        DefinitionVersion, on_delete=models.CASCADE, related_name="signatures"
+    )
+    side = models.CharField(max_length=20, choices=SignatureSide.choices)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField()
+    revision = models.PositiveIntegerField(help_text="The version's revision that was signed.")
+
+    class Meta:
+        ordering = ["signed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "side"], name="glossary_one_signature_side"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} signature on {self.version_id}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Drafted"
+    EDITED = "edited", "Edited"
+    PROPOSED = "proposed", "Proposed for signature"
+    SIGNED = "signed", "Signed"
+    SENT_BACK = "sent_back", "Sent back"
+    AGREED = "agreed", "Came into force"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class VersionEvent(models.Model):
+    """Append-only history of a version: who did what, when, and why."""
+
+    version = models.ForeignKey(DefinitionVersion, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["version", "at"], name="glossary_event_version_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
