@@ -180,6 +180,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, definitions and service-level agreements between marketing and sales.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"LeadStageEnum": "leads.machine.Stage"},
 }
 
 # Celery: the broker only wakes workers; the database is the truth.

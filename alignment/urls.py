@@ -21,4 +21,5 @@ urlpatterns = [
     path("sla/", include("sla.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/leads/", include("leads.api_urls")),
 ]

@@ -45,3 +45,22 @@ def org(db):
 
     people = seed_organisation()
     return {p.username: p for p in people}
+
+
+@pytest.fixture
+def count_queries():
+    """count_queries(fn) -> how many queries fn made.
+
+    Django empties its query log when a request starts, so the log is reset
+    before counting rather than compared with its length before the call.
+    """
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    def count(fn) -> int:
+        reset_queries()
+        with CaptureQueriesContext(connection) as context:
+            fn()
+        return len(context)
+
+    return count

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from leads import api
+
+urlpatterns = [
+    path("", api.LeadListCreate.as_view(), name="api-leads"),
+    path("bulk/", api.LeadBulk.as_view(), name="api-leads-bulk"),
+    path("<int:pk>/", api.LeadDetail.as_view(), name="api-lead"),
+    path("<int:pk>/accept/", api.accept, name="api-lead-accept"),
+    path("<int:pk>/reject/", api.reject, name="api-lead-reject"),
+    path("<int:pk>/touches/", api.touches, name="api-lead-touches"),
+    path("<int:pk>/qualify/", api.qualify, name="api-lead-qualify"),
+    path("<int:pk>/convert/", api.convert, name="api-lead-convert"),
+    path("<int:pk>/close/", api.close, name="api-lead-close"),
+    path("<int:pk>/reassign/", api.reassign, name="api-lead-reassign"),
+    path("<int:pk>/dispute/", api.dispute, name="api-lead-dispute"),
+]

@@ -1,0 +1,285 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from leads.machine import Action, Stage
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    PAID_SEARCH = "paid_search", "Paid search"
+    ORGANIC = "organic", "Organic search"
+    SOCIAL = "social", "Social"
+    EVENTS = "events", "Events"
+    WEBINAR = "webinar", "Webinar"
+    CONTENT = "content", "Content"
+    REFERRAL = "referral", "Referral"
+    PARTNER = "partner", "Partner"
+    OTHER = "other", "Other"
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    cost = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    expected_leads = models.PositiveIntegerField(
+        default=0, help_text="How many leads sales should expect from it."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True)
+                | Q(starts_on__isnull=True)
+                | Q(ends_on__gte=models.F("starts_on")),
+                name="campaign_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Territory(models.Model):
+    """Which sales team covers leads from a country ("*": every country not named)."""
+
+    team = models.ForeignKey("alignment.Team", on_delete=models.CASCADE, related_name="territories")
+    country = models.CharField(
+        max_length=100, help_text='Country name or ISO code as leads carry it, or "*".'
+    )
+
+    class Meta:
+        ordering = ["country"]
+        constraints = [
+            models.UniqueConstraint(Lower("country"), name="territory_country_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} → {self.team}"
+
+
+class Lead(models.Model):
+    source = models.CharField(max_length=100)
+    external_id = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+
+    score = models.IntegerField(null=True, blank=True)
+    score_explanation = models.JSONField(default=dict, blank=True)
+    definition_version = models.ForeignKey(
+        "glossary.DefinitionVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The MQL definition version that scored (and qualified) it.",
+    )
+
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.INQUIRY)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+    )
+    team = models.ForeignKey(
+        "alignment.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    rejection_reason = models.ForeignKey(
+        "glossary.RejectionReason",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    rejection_note = models.TextField(blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    is_history = models.BooleanField(
+        default=False, help_text="Imported past lead: never handed off, no clocks."
+    )
+    touch_count = models.PositiveIntegerField(default=0)
+    # Bumped on every change; a form that posts an older value is told the lead changed.
+    version = models.PositiveIntegerField(default=1)
+
+    # Kept by the SLA app through leads.services (leads knows no clocks).
+    action_due_at = models.DateTimeField(null=True, blank=True)
+    action_warn_at = models.DateTimeField(null=True, blank=True)
+    stale_since = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    handed_off_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Idempotent ingest: a retrying integration never makes a second lead.
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="lead_source_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="lead_amount_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "stage", "-handed_off_at"], name="lead_inbox_idx"),
+            models.Index(fields=["team", "stage", "-handed_off_at"], name="lead_team_idx"),
+            models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
+            models.Index(
+                fields=["-rejected_at"],
+                name="lead_came_back_idx",
+                condition=Q(rejected_at__isnull=False),
+            ),
+            models.Index(
+                fields=["stale_since"],
+                name="lead_stale_idx",
+                condition=Q(stale_since__isnull=False),
+            ),
+            models.Index(fields=["campaign", "stage"], name="lead_campaign_idx"),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or self.company or f"{self.source}:{self.external_id or self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        return str(self)
+
+
+class LeadEvent(models.Model):
+    """Append-only: the database refuses UPDATE and DELETE (migration 0002)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    occurred_at = models.DateTimeField()
+    from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"], name="leadevent_lead_idx"),
+            models.Index(fields=["kind", "occurred_at"], name="leadevent_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def actor_label(self) -> str:
+        return str(self.actor) if self.actor_id else self.data.get("via", "system")
+
+
+class TouchKind(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "Email"
+    MEETING = "meeting", "Meeting"
+    SOCIAL = "social", "Social"
+
+
+class TouchOutcome(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    LEFT_MESSAGE = "left_message", "Left a message"
+    NO_ANSWER = "no_answer", "No answer"
+    REPLIED = "replied", "Replied"
+    BOUNCED = "bounced", "Bounced / wrong number"
+    MEETING_BOOKED = "meeting_booked", "Meeting booked"
+    OTHER = "other", "Other"
+
+
+class Touch(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="touches")
+    kind = models.CharField(max_length=20, choices=TouchKind.choices)
+    outcome = models.CharField(max_length=20, choices=TouchOutcome.choices)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["lead", "-occurred_at"], name="touch_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_outcome_display()})"
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    UPHELD = "upheld", "Rejection upheld"
+    OVERTURNED = "overturned", "Rejection overturned"
+
+
+class Dispute(models.Model):
+    """Marketing disputes a rejection; the arbiter decides (SLA app)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="disputes")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=DisputeStatus.choices, default=DisputeStatus.OPEN
+    )
+    created_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(status="open"), name="one_open_dispute_per_lead"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute on {self.lead} ({self.get_status_display()})"
+
+
+class RoundRobinCursor(models.Model):
+    """Where round-robin stands in a team; locked during assignment for fairness."""
+
+    team = models.OneToOneField("alignment.Team", on_delete=models.CASCADE, related_name="+")
+    last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Round robin of {self.team_id}"

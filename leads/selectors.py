@@ -1,0 +1,76 @@
+"""Reads of leads that are more than a filter. All bounded and indexed."""
+
+from __future__ import annotations
+
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from alignment.models import User
+from alignment.roles import perm
+from leads.machine import OPEN_STAGES
+from leads.models import Dispute, Lead, LeadEvent, Touch
+
+LIST_RELATED = ("owner", "team", "campaign", "rejection_reason", "definition_version__stage")
+
+
+def visible_leads(user: User) -> QuerySet[Lead]:
+    """What a person may see: sales see their own team's leads (read-only beyond
+    their own); marketing, the arbiter and admins see all."""
+    qs = Lead.objects.all()
+    if user.has_perm(perm("manage_organisation")) or user.has_perm(perm("arbitrate")):
+        return qs
+    if user.has_perm(perm("import_leads")):
+        return qs
+    if user.has_perm(perm("work_leads")):
+        return (
+            qs.filter(Q(owner=user) | Q(team_id=user.team_id))
+            if user.team_id
+            else qs.filter(owner=user)
+        )
+    return qs.none()
+
+
+def inbox(user: User) -> QuerySet[Lead]:
+    """The rep's open leads: waiting for a decision first (most urgent deadline
+    first), then the ones being worked, newest handoff first."""
+    return (
+        Lead.objects.filter(owner=user, stage__in=OPEN_STAGES)
+        .select_related(*LIST_RELATED)
+        # "mql" sorts before "opportunity", "sal" and "sql": leads waiting for a
+        # decision come first, the nearest deadline first within each stage.
+        .order_by("stage", F("action_due_at").asc(nulls_last=True), "-handed_off_at", "-id")
+    )
+
+
+def team_inbox(team_id: int) -> QuerySet[Lead]:
+    return (
+        Lead.objects.filter(team_id=team_id, stage__in=OPEN_STAGES)
+        .select_related(*LIST_RELATED)
+        .order_by("stage", F("action_due_at").asc(nulls_last=True), "-handed_off_at", "-id")
+    )
+
+
+def came_back() -> QuerySet[Lead]:
+    """Leads sales rejected or returned, newest first, with any open dispute."""
+    return (
+        Lead.objects.filter(rejected_at__isnull=False)
+        .select_related(*LIST_RELATED)
+        .prefetch_related(
+            Prefetch("disputes", queryset=Dispute.objects.select_related("raised_by"))
+        )
+        .order_by("-rejected_at", "-id")
+    )
+
+
+def lead_detail(lead_id: int, user: User) -> Lead:
+    return (
+        visible_leads(user)
+        .select_related(*LIST_RELATED)
+        .prefetch_related(
+            Prefetch("events", queryset=LeadEvent.objects.select_related("actor")),
+            Prefetch("touches", queryset=Touch.objects.select_related("by")),
+            Prefetch(
+                "disputes", queryset=Dispute.objects.select_related("raised_by", "decided_by")
+            ),
+        )
+        .get(pk=lead_id)
+    )
