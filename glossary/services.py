@@ -1,0 +1,463 @@
+"""Writes: every business action on the glossary, each in one transaction with its event.
+
+Locking order, everywhere: the stage row first, then the version row. Two
+signatures that would put two versions in force serialise on the stage lock;
+an edit racing a signature is caught by compare-and-set on `revision`; the
+partial unique constraint is the last line, and its IntegrityError becomes
+a plain Conflict for the loser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils.text import slugify
+
+from alignment import clock
+from alignment.roles import perm
+from glossary import terms_cache
+from glossary.models import (
+    DefinitionVersion,
+    EventKind,
+    FunnelStage,
+    RejectionReason,
+    ScoringRule,
+    Signature,
+    SignatureSide,
+    Term,
+    VersionEvent,
+    VersionStatus,
+)
+from glossary.scoring import clean_definition
+
+
+class Conflict(Exception):
+    """Someone else changed the thing first; the message says what to do now."""
+
+
+def _require(user, codename: str) -> None:
+    if not user.has_perm(perm(codename)):
+        raise PermissionDenied(f"Your role may not {codename.replace('_', ' ')}.")
+
+
+def _event(
+    *, version: DefinitionVersion, kind: str, by, now: datetime, comment: str = "", **data: Any
+) -> VersionEvent:
+    return VersionEvent.objects.create(
+        version=version, kind=kind, actor=by, at=now, comment=comment, data=data
+    )
+
+
+def signing_sides(user) -> list[str]:
+    """The sides this person may sign for (a manager signs for one)."""
+    sides = []
+    if user.has_perm(perm("sign_for_marketing")):
+        sides.append(SignatureSide.MARKETING)
+    if user.has_perm(perm("sign_for_sales")):
+        sides.append(SignatureSide.SALES)
+    return sides
+
+
+def _write_rules(version: DefinitionVersion, rules: Sequence[Mapping[str, Any]]) -> None:
+    ScoringRule.objects.filter(version=version).delete()
+    ScoringRule.objects.bulk_create(
+        [
+            ScoringRule(
+                version=version,
+                position=i,
+                label=rule["label"],
+                field=rule["field"],
+                operator=rule["operator"],
+                value=rule["value"],
+                points=rule["points"],
+                kind=rule["kind"],
+            )
+            for i, rule in enumerate(rules)
+        ]
+    )
+
+
+def _rule_dicts(version: DefinitionVersion) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": r.label,
+            "field": r.field,
+            "operator": r.operator,
+            "value": r.value,
+            "points": r.points,
+            "kind": r.kind,
+        }
+        for r in version.rules.all()
+    ]
+
+
+def _reasons(codes_or_reasons: Iterable[Any] | None) -> list[RejectionReason]:
+    if codes_or_reasons is None:
+        return []
+    items = list(codes_or_reasons)
+    codes = [i for i in items if isinstance(i, str)]
+    found = list(RejectionReason.objects.filter(code__in=codes)) if codes else []
+    missing = set(codes) - {r.code for r in found}
+    if missing:
+        raise ValidationError(
+            {"rejection_reasons": [f"unknown rejection reason: {', '.join(sorted(missing))}"]}
+        )
+    return found + [i for i in items if isinstance(i, RejectionReason)]
+
+
+PROSE = ("summary", "good_lead", "not_a_lead", "handling")
+
+
+@transaction.atomic
+def draft_create(
+    *,
+    stage: FunnelStage,
+    by,
+    now: datetime | None = None,
+    based_on: DefinitionVersion | None = None,
+    rules: Sequence[Mapping[str, Any]] | None = None,
+    threshold: int | None = None,
+    required_fields: list[str] | None = None,
+    rejection_reasons: Iterable[Any] | None = None,
+    **prose: str,
+) -> DefinitionVersion:
+    """A new draft, by default a copy of the version in force, with any changes given."""
+    _require(by, "edit_definitions")
+    now = now or clock.now()
+    if not stage.is_qualifying:
+        raise ValidationError({"stage": [f"{stage.name} has no versioned definition."]})
+    unknown = set(prose) - set(PROSE)
+    if unknown:
+        raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
+    # Numbering serialises on the stage row, so two drafts never share a number.
+    stage = FunnelStage.objects.select_for_update().get(pk=stage.pk)
+    if based_on is None:
+        based_on = (
+            DefinitionVersion.objects.filter(stage=stage, status=VersionStatus.AGREED)
+            .prefetch_related("rules", "rejection_reasons")
+            .first()
+        )
+    elif based_on.stage_id != stage.pk:
+        raise ValidationError({"based_on": ["That version belongs to another stage."]})
+    base_rules = _rule_dicts(based_on) if based_on else []
+    cleaned_rules, threshold, required_fields = clean_definition(
+        rules=base_rules if rules is None else rules,
+        threshold=(based_on.threshold if based_on else 0) if threshold is None else threshold,
+        required_fields=(based_on.required_fields if based_on else [])
+        if required_fields is None
+        else required_fields,
+    )
+    reasons = (
+        list(based_on.rejection_reasons.all())
+        if rejection_reasons is None and based_on
+        else _reasons(rejection_reasons)
+    )
+    number = (
+        DefinitionVersion.objects.filter(stage=stage).aggregate(n=Max("number"))["n"] or 0
+    ) + 1
+    fields = {name: getattr(based_on, name, "") if based_on else "" for name in PROSE}
+    fields["summary"] = ""
+    fields.update({k: (v or "").strip() for k, v in prose.items()})
+    version = DefinitionVersion.objects.create(
+        stage=stage,
+        number=number,
+        based_on=based_on,
+        threshold=threshold,
+        required_fields=required_fields,
+        created_by=by,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    version.rejection_reasons.set(reasons)
+    _write_rules(version, cleaned_rules)
+    _event(
+        version=version,
+        kind=EventKind.CREATED,
+        by=by,
+        now=now,
+        based_on=based_on.number if based_on else None,
+    )
+    return version
+
+
+@transaction.atomic
+def draft_update(
+    *,
+    version: DefinitionVersion,
+    by,
+    expected_revision: int,
+    rules: Sequence[Mapping[str, Any]],
+    threshold: Any,
+    required_fields: Any,
+    rejection_reasons: Iterable[Any] = (),
+    now: datetime | None = None,
+    **prose: str,
+) -> DefinitionVersion:
+    """Replace a draft's content, if it is still the draft the editor read."""
+    _require(by, "edit_definitions")
+    now = now or clock.now()
+    cleaned_rules, threshold, required_fields = clean_definition(
+        rules=rules, threshold=threshold, required_fields=required_fields
+    )
+    reasons = _reasons(rejection_reasons)
+    unknown = set(prose) - set(PROSE)
+    if unknown:
+        raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
+    changed = DefinitionVersion.objects.filter(
+        pk=version.pk, status=VersionStatus.DRAFT, revision=expected_revision
+    ).update(
+        revision=F("revision") + 1,
+        threshold=threshold,
+        required_fields=required_fields,
+        updated_at=now,
+        **{k: (v or "").strip() for k, v in prose.items()},
+    )
+    if not changed:
+        current = DefinitionVersion.objects.filter(pk=version.pk).first()
+        _raise_stale(current, expected_revision, "edit")
+    # Saved again, a draft sits on top of whatever is in force now (that is
+    # what the signers compare it with).
+    in_force = DefinitionVersion.objects.filter(
+        stage_id=version.stage_id, status=VersionStatus.AGREED
+    ).first()
+    DefinitionVersion.objects.filter(pk=version.pk).update(based_on=in_force)
+    version.refresh_from_db()
+    version.rejection_reasons.set(reasons)
+    _write_rules(version, cleaned_rules)
+    _event(version=version, kind=EventKind.EDITED, by=by, now=now, revision=version.revision)
+    return version
+
+
+def _raise_stale(current: DefinitionVersion | None, expected_revision: int, action: str) -> None:
+    if current is None:
+        raise Conflict("This draft was discarded meanwhile.")
+    if current.status != VersionStatus.DRAFT and action == "edit":
+        raise Conflict(
+            f"{current} is {current.get_status_display().lower()} now, so it can no longer "
+            "be edited. Draft a new version instead."
+        )
+    if current.revision != expected_revision:
+        raise Conflict(
+            f"{current} changed since you opened it (someone else saved it). "
+            "Reload to see the latest text, then make your change again."
+        )
+    raise Conflict(f"{current} is {current.get_status_display().lower()} now.")
+
+
+@transaction.atomic
+def draft_propose(
+    *, version: DefinitionVersion, by, expected_revision: int, now: datetime | None = None
+) -> DefinitionVersion:
+    """Ask both sides to sign this draft, exactly as it reads now."""
+    _require(by, "edit_definitions")
+    now = now or clock.now()
+    version = DefinitionVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != VersionStatus.DRAFT or version.revision != expected_revision:
+        _raise_stale(version, expected_revision, "propose")
+    # Proposed text is what gets signed: validate it whole once more.
+    clean_definition(
+        rules=_rule_dicts(version),
+        threshold=version.threshold,
+        required_fields=version.required_fields,
+    )
+    DefinitionVersion.objects.filter(pk=version.pk).update(
+        status=VersionStatus.PROPOSED, proposed_at=now, revision=F("revision") + 1
+    )
+    version.refresh_from_db()
+    _event(version=version, kind=EventKind.PROPOSED, by=by, now=now)
+    return version
+
+
+@transaction.atomic
+def draft_discard(*, version: DefinitionVersion, by, expected_revision: int) -> None:
+    """Delete a draft nobody signed (drafts only: anything proposed has a history)."""
+    _require(by, "edit_definitions")
+    deleted = DefinitionVersion.objects.filter(
+        pk=version.pk, status=VersionStatus.DRAFT, revision=expected_revision
+    )
+    if not deleted.exists():
+        current = DefinitionVersion.objects.filter(pk=version.pk).first()
+        _raise_stale(current, expected_revision, "discard")
+    deleted.delete()
+
+
+def _side_for(by, side: str | None) -> str:
+    sides = signing_sides(by)
+    if not sides:
+        raise PermissionDenied("Only a marketing manager or a sales manager may sign.")
+    if side is None:
+        if len(sides) > 1:
+            raise ValidationError({"side": ["Say which side you sign for."]})
+        return sides[0]
+    if side not in sides:
+        raise PermissionDenied(f"You may not sign for {side}.")
+    return side
+
+
+@transaction.atomic
+def proposal_sign(
+    *,
+    version: DefinitionVersion,
+    by,
+    expected_revision: int,
+    side: str | None = None,
+    now: datetime | None = None,
+) -> DefinitionVersion:
+    """Sign a proposal for one's side; the second side's signature puts it in force."""
+    side = _side_for(by, side)
+    now = now or clock.now()
+    FunnelStage.objects.select_for_update().get(pk=version.stage_id)
+    version = DefinitionVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != VersionStatus.PROPOSED:
+        if version.status == VersionStatus.AGREED:
+            raise Conflict(f"{version} is already in force: someone signed it just before you.")
+        raise Conflict(
+            f"{version} is {version.get_status_display().lower()} now, no longer waiting for "
+            "signatures."
+        )
+    if version.revision != expected_revision:
+        raise Conflict(f"{version} changed since you opened it. Read it again before you sign.")
+    in_force = DefinitionVersion.objects.filter(
+        stage_id=version.stage_id, status=VersionStatus.AGREED
+    ).first()
+    if in_force is not None and in_force.pk != version.based_on_id:
+        raise Conflict(
+            f"{in_force} came into force after this proposal was drafted"
+            f"{f' from v{version.based_on.number}' if version.based_on_id else ''}. "
+            "Send it back; once its author saves it again it sits on the version in force."
+        )
+    existing = {s.side: s for s in version.signatures.select_related("signed_by")}
+    if side in existing:
+        raise Conflict(
+            f"{existing[side].signed_by} already signed {version} for "
+            f"{existing[side].get_side_display().lower()}."
+        )
+    Signature.objects.create(
+        version=version, side=side, signed_by=by, signed_at=now, revision=version.revision
+    )
+    _event(version=version, kind=EventKind.SIGNED, by=by, now=now, side=side)
+    if len(existing) + 1 < len(SignatureSide.values):
+        return version
+    try:
+        with transaction.atomic():
+            if in_force is not None:
+                DefinitionVersion.objects.filter(pk=in_force.pk).update(
+                    status=VersionStatus.SUPERSEDED, superseded_at=now
+                )
+                _event(
+                    version=in_force,
+                    kind=EventKind.SUPERSEDED,
+                    by=by,
+                    now=now,
+                    by_version=version.number,
+                )
+            DefinitionVersion.objects.filter(pk=version.pk).update(
+                status=VersionStatus.AGREED, agreed_at=now
+            )
+    except IntegrityError as error:  # the constraint, last line behind the stage lock
+        raise Conflict(
+            f"Another {version.stage.name} version came into force at the same moment; "
+            "this one stays proposed."
+        ) from error
+    _event(version=version, kind=EventKind.AGREED, by=by, now=now)
+    version.refresh_from_db()
+    return version
+
+
+@transaction.atomic
+def proposal_send_back(
+    *,
+    version: DefinitionVersion,
+    by,
+    comment: str,
+    expected_revision: int | None = None,
+    now: datetime | None = None,
+) -> DefinitionVersion:
+    """Return a proposal to draft with a comment; signatures given so far lapse."""
+    if not signing_sides(by):
+        raise PermissionDenied("Only a marketing manager or a sales manager may send back.")
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": ["Say what should change, so the author knows."]})
+    now = now or clock.now()
+    version = DefinitionVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != VersionStatus.PROPOSED:
+        raise Conflict(
+            f"{version} is {version.get_status_display().lower()} now, so it cannot be sent back."
+        )
+    if expected_revision is not None and version.revision != expected_revision:
+        raise Conflict(f"{version} changed since you opened it. Read it again.")
+    lapsed = list(version.signatures.values_list("side", flat=True))
+    version.signatures.all().delete()
+    DefinitionVersion.objects.filter(pk=version.pk).update(
+        status=VersionStatus.DRAFT, proposed_at=None, revision=F("revision") + 1, updated_at=now
+    )
+    _event(
+        version=version,
+        kind=EventKind.SENT_BACK,
+        by=by,
+        now=now,
+        comment=comment,
+        lapsed_signatures=lapsed,
+    )
+    version.refresh_from_db()
+    return version
+
+
+# -- terms and rejection reasons -----------------------------------------------
+
+
+@transaction.atomic
+def term_save(
+    *,
+    by,
+    name: str,
+    definition: str,
+    acronym_of: str = "",
+    stage: FunnelStage | None = None,
+    term: Term | None = None,
+) -> Term:
+    _require(by, "edit_definitions")
+    name, definition = (name or "").strip(), (definition or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = ["Give the term a name."]
+    if not definition:
+        errors["definition"] = ["Say what the term means."]
+    clash = Term.objects.filter(name__iexact=name)
+    if term is not None:
+        clash = clash.exclude(pk=term.pk)
+    if name and clash.exists():
+        errors["name"] = [f"“{name}” is already in the glossary."]
+    if errors:
+        raise ValidationError(errors)
+    if term is None:
+        base = slugify(name) or "term"
+        slug, n = base, 2
+        while Term.objects.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        term = Term(slug=slug)
+    term.name, term.definition, term.acronym_of, term.stage = (
+        name,
+        definition,
+        (acronym_of or "").strip(),
+        stage,
+    )
+    term.save()
+    transaction.on_commit(terms_cache.clear)
+    return term
+
+
+@transaction.atomic
+def rejection_reason_set_active(*, reason: RejectionReason, by, active: bool) -> RejectionReason:
+    """Retire or bring back a reason; leads that used a retired one keep it."""
+    _require(by, "edit_definitions")
+    RejectionReason.objects.filter(pk=reason.pk).update(is_active=active)
+    reason.refresh_from_db()
+    return reason
