@@ -12,7 +12,9 @@ from alignment.roles import perm
 NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Home", "home", None),
     ("Inbox", "leads:inbox", "work_leads"),
+    ("Team leads", "leads:team_inbox", "manage_team"),
     ("Leads", "leads:list", None),
+    ("Came back", "leads:came_back", "dispute_rejections"),
     ("Import", "leads:import", "import_leads"),
     ("Glossary", "glossary:index", None),
     ("Agreements", "sla:agreements", None),

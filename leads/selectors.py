@@ -74,3 +74,73 @@ def lead_detail(lead_id: int, user: User) -> Lead:
         )
         .get(pk=lead_id)
     )
+
+
+def search(qs: QuerySet[Lead], text: str) -> QuerySet[Lead]:
+    text = text[:100]
+    return qs.filter(
+        Q(email__icontains=text)
+        | Q(company__icontains=text)
+        | Q(last_name__icontains=text)
+        | Q(first_name__icontains=text)
+        | Q(external_id=text)
+    )
+
+
+def inbox_counts(user: User) -> dict[str, int]:
+    from django.db.models import Count
+
+    return Lead.objects.filter(owner=user, stage__in=OPEN_STAGES).aggregate(
+        waiting=Count("pk", filter=Q(stage="mql")),
+        working=Count("pk", filter=~Q(stage="mql")),
+        stale=Count("pk", filter=Q(stale_since__isnull=False)),
+    )
+
+
+def definition_preview(version, *, sample: int = 200) -> dict:
+    """Score the last `sample` leads with this version and with the one in force."""
+    from glossary.scoring import compile_definition
+    from glossary.selectors import definition_in_force
+    from leads.validation import CONTACT_FIELDS
+
+    leads = list(
+        Lead.objects.filter(is_history=False)
+        .order_by("-created_at", "-id")
+        .values("id", "source", "attributes", *CONTACT_FIELDS)[:sample]
+    )
+    draft = compile_definition(version)
+    current_version = definition_in_force(version.stage.key)
+    current = compile_definition(current_version) if current_version else None
+    gained = lost = both = 0
+    examples = []
+    for row in leads:
+        fields = {name: row[name] for name in (*CONTACT_FIELDS, "source")}
+        new = draft.score(fields=fields, attributes=row["attributes"])
+        old = current.score(fields=fields, attributes=row["attributes"]) if current else None
+        old_q = bool(old and old.qualified)
+        if new.qualified and old_q:
+            both += 1
+        elif new.qualified:
+            gained += 1
+        elif old_q:
+            lost += 1
+        if (new.qualified != old_q) and len(examples) < 10:
+            examples.append(
+                {
+                    "id": row["id"],
+                    "email": row["email"],
+                    "company": row["company"],
+                    "old": old.points if old else None,
+                    "new": new.points,
+                    "qualified": new.qualified,
+                }
+            )
+    return {
+        "sample": len(leads),
+        "current_version": current_version,
+        "qualified_now": both + lost,
+        "qualified_draft": both + gained,
+        "gained": gained,
+        "lost": lost,
+        "examples": examples,
+    }

@@ -1,5 +1,24 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from leads import views
 
 app_name = "leads"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.lead_list, name="list"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/summary/", views.inbox_summary, name="inbox_summary"),
+    path("team/", views.team_inbox, name="team_inbox"),
+    path("came-back/", views.came_back, name="came_back"),
+    path("preview/<int:version_id>/", views.definition_preview, name="definition_preview"),
+    path("<int:pk>/", views.lead_detail, name="detail"),
+    path("<int:pk>/accept/", views.accept, name="accept"),
+    path("<int:pk>/reject/", views.reject, name="reject"),
+    path("<int:pk>/touch/", views.touch, name="touch"),
+    path("<int:pk>/qualify/", views.qualify, name="qualify"),
+    path("<int:pk>/convert/", views.convert, name="convert"),
+    path("<int:pk>/close/", views.close, name="close"),
+    path("<int:pk>/reassign/", views.reassign, name="reassign"),
+    path("<int:pk>/dispute/", views.dispute, name="dispute"),
+    path("<int:pk>/recycle/", views.recycle, name="recycle"),
+]

@@ -1,0 +1,383 @@
+"""The browser side of leads: the rep's inbox, the team's inbox, the lead page,
+the came-back list, and the actions, each as a plain form post that htmx
+upgrades to an in-place swap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from alignment import clock
+from alignment.models import Team, User
+from alignment.permissions import capability_required
+from alignment.roles import ROLE_NAMES, Role, perm
+from glossary.models import DefinitionVersion, RejectionReason
+from leads import selectors, services
+from leads.machine import GuardRefused, Stage, TransitionNotAllowed
+from leads.models import Lead, TouchKind, TouchOutcome
+
+PAGE_SIZE = 25
+
+
+def _page(request: HttpRequest, queryset, size: int = PAGE_SIZE):
+    return Paginator(queryset, size).get_page(request.GET.get("page"))
+
+
+def _action_context(request: HttpRequest) -> dict:
+    return {
+        "reasons": list(
+            RejectionReason.objects.filter(is_active=True).order_by("position", "label")
+        ),
+        "touch_kinds": TouchKind.choices,
+        "touch_outcomes": TouchOutcome.choices,
+        "now": clock.now(),
+    }
+
+
+@capability_required("work_leads")
+def inbox(request: HttpRequest) -> HttpResponse:
+    page = _page(request, selectors.inbox(request.user))
+    return render(
+        request,
+        "leads/inbox.html",
+        {"page": page, "leads": page.object_list, **_action_context(request)},
+    )
+
+
+@capability_required("manage_team")
+def team_inbox(request: HttpRequest) -> HttpResponse:
+    teams = list(Team.objects.filter(manager=request.user).order_by("name"))
+    if not teams:
+        return render(request, "leads/team_inbox.html", {"teams": [], "page": None})
+    team = teams[0]
+    if request.GET.get("team"):
+        team = next((t for t in teams if str(t.pk) == request.GET["team"]), None)
+        if team is None:
+            raise PermissionDenied("You do not manage that team.")
+    page = _page(request, selectors.team_inbox(team.pk))
+    reps = list(
+        User.objects.filter(
+            team=team, is_active=True, groups__name=ROLE_NAMES[Role.SALES_REP]
+        ).order_by("first_name")
+    )
+    return render(
+        request,
+        "leads/team_inbox.html",
+        {
+            "teams": teams,
+            "team": team,
+            "page": page,
+            "leads": page.object_list,
+            "reps": reps,
+            **_action_context(request),
+        },
+    )
+
+
+@login_required
+def lead_list(request: HttpRequest) -> HttpResponse:
+    qs = selectors.visible_leads(request.user).select_related(*selectors.LIST_RELATED)
+    stage = request.GET.get("stage", "")
+    if stage:
+        if stage not in Stage.values:
+            stage = ""
+        else:
+            qs = qs.filter(stage=stage)
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = selectors.search(qs, q)
+    if request.GET.get("stale") == "1":
+        qs = qs.filter(stale_since__isnull=False)
+    page = _page(request, qs.order_by("-created_at", "-id"))
+    context = {
+        "page": page,
+        "leads": page.object_list,
+        "stages": Stage.choices,
+        "stage": stage,
+        "q": q,
+        "stale": request.GET.get("stale") == "1",
+        "now": clock.now(),
+    }
+    if request.htmx and request.htmx.target == "lead-table":
+        return render(request, "leads/list.html#lead-table", context)
+    return render(request, "leads/list.html", context)
+
+
+@login_required
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        lead = selectors.lead_detail(pk, request.user)
+    except Lead.DoesNotExist:
+        raise Http404("No such lead, or not one you may see.") from None
+    return render(request, "leads/detail.html", _detail_context(request, lead))
+
+
+def _detail_context(request, lead: Lead) -> dict:
+    user = request.user
+    can_work = lead.owner_id == user.pk or services.manages_team(user, lead.team_id)
+    reps = []
+    if services.manages_team(user, lead.team_id) and lead.team_id:
+        reps = list(
+            User.objects.filter(
+                team_id=lead.team_id, is_active=True, groups__name=ROLE_NAMES[Role.SALES_REP]
+            ).exclude(pk=lead.owner_id)
+        )
+    open_dispute = next((d for d in lead.disputes.all() if d.status == "open"), None)
+    return {
+        "lead": lead,
+        "can_work": can_work and user.has_perm(perm("work_leads")),
+        "can_dispute": user.has_perm(perm("dispute_rejections"))
+        and lead.rejection_reason_id is not None
+        and lead.stage == Stage.NURTURE
+        and open_dispute is None,
+        "can_recycle": user.has_perm(perm("import_leads"))
+        and lead.stage in (Stage.NURTURE, Stage.INQUIRY),
+        "open_dispute": open_dispute,
+        "reps": reps,
+        **_action_context(request),
+    }
+
+
+@capability_required("dispute_rejections")
+def came_back(request: HttpRequest) -> HttpResponse:
+    page = _page(request, selectors.came_back())
+    return render(request, "leads/came_back.html", {"page": page, "leads": page.object_list})
+
+
+# -- actions -----------------------------------------------------------------
+
+
+def _back(request: HttpRequest, lead: Lead) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return target
+    return reverse("leads:detail", args=[lead.pk])
+
+
+def _act(request: HttpRequest, pk: int, do: Callable[[Lead], object], done: str) -> HttpResponse:
+    """Run one service; answer with the refreshed row (htmx) or a redirect (plain
+    post). Errors: 400 bad input, 403 not yours, 409 the lead moved on."""
+    lead = get_object_or_404(Lead.objects.select_related(*selectors.LIST_RELATED), pk=pk)
+    error, status = None, 200
+    try:
+        do(lead)
+    except ValidationError as exc:
+        error, status = (
+            "; ".join(
+                f"{m}"
+                for msgs in getattr(exc, "message_dict", {"": exc.messages}).values()
+                for m in msgs
+            ),
+            400,
+        )
+    except (TransitionNotAllowed, services.LeadChanged, GuardRefused) as exc:
+        error, status = str(exc), 409
+    except PermissionDenied as exc:
+        error, status = str(exc) or "Not allowed.", 403
+    lead = get_object_or_404(Lead.objects.select_related(*selectors.LIST_RELATED), pk=pk)
+    if request.htmx:
+        template = (
+            "leads/_lead_row.html"
+            if request.POST.get("view") == "row"
+            else "leads/_lead_actions.html"
+        )
+        response = render(
+            request,
+            template,
+            {
+                "lead": lead,
+                "error": error,
+                "done": None if error else done,
+                **_action_context(request),
+                "can_work": True,
+            },
+            status=status,
+        )
+        if not error:
+            response["HX-Trigger"] = "lead-changed"
+        return response
+    if error:
+        try:
+            detail = selectors.lead_detail(pk, request.user)
+        except Lead.DoesNotExist:
+            raise PermissionDenied(error) from None
+        context = _detail_context(request, detail)
+        context["error"] = error
+        return render(request, "leads/detail.html", context, status=status)
+    messages.success(request, f"{lead}: {done}")
+    return redirect(_back(request, lead))
+
+
+def _version(request: HttpRequest) -> int | None:
+    value = request.POST.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+@require_POST
+@login_required
+def accept(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda lead: services.lead_accept(
+            lead=lead, by=request.user, now=clock.now(), expected_version=_version(request)
+        ),
+        "accepted",
+    )
+
+
+@require_POST
+@login_required
+def reject(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda lead: services.lead_reject(
+            lead=lead,
+            by=request.user,
+            now=clock.now(),
+            reason=request.POST.get("reason", ""),
+            note=request.POST.get("note", ""),
+            expected_version=_version(request),
+        ),
+        "rejected and returned to marketing",
+    )
+
+
+@require_POST
+@login_required
+def touch(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda lead: services.lead_log_touch(
+            lead=lead,
+            by=request.user,
+            now=clock.now(),
+            kind=request.POST.get("kind", ""),
+            outcome=request.POST.get("outcome", ""),
+            note=request.POST.get("note", ""),
+        ),
+        "touch logged",
+    )
+
+
+@require_POST
+@login_required
+def qualify(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda lead: services.lead_qualify(
+            lead=lead, by=request.user, now=clock.now(), expected_version=_version(request)
+        ),
+        "qualified as SQL",
+    )
+
+
+@require_POST
+@login_required
+def convert(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda lead: services.lead_convert(
+            lead=lead, by=request.user, now=clock.now(), expected_version=_version(request)
+        ),
+        "converted to an opportunity",
+    )
+
+
+@require_POST
+@login_required
+def close(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda lead: services.lead_close(
+            lead=lead,
+            by=request.user,
+            now=clock.now(),
+            outcome=request.POST.get("outcome", ""),
+            amount=request.POST.get("amount") or None,
+            note=request.POST.get("note", ""),
+            expected_version=_version(request),
+        ),
+        "closed",
+    )
+
+
+@require_POST
+@login_required
+def reassign(request, pk):
+    def do(lead):
+        to_id = request.POST.get("to", "")
+        to = (
+            User.objects.select_related("team").filter(pk=int(to_id)).first()
+            if (to_id.isdigit())
+            else None
+        )
+        if to is None:
+            raise ValidationError({"to": ["Choose a rep."]})
+        services.lead_reassign(
+            lead=lead, by=request.user, to=to, now=clock.now(), note=request.POST.get("note", "")
+        )
+
+    return _act(request, pk, do, "reassigned")
+
+
+@require_POST
+@login_required
+def dispute(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda lead: services.lead_dispute(
+            lead=lead, by=request.user, now=clock.now(), reason=request.POST.get("reason", "")
+        ),
+        "rejection disputed: it goes to the arbiter",
+    )
+
+
+@require_POST
+@login_required
+def recycle(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda lead: services.lead_recycle(
+            lead=lead, by=request.user, now=clock.now(), note=request.POST.get("note", "")
+        ),
+        "sent to sales again",
+    )
+
+
+# -- panels other apps load by URL ---------------------------------------------
+
+
+@login_required
+def inbox_summary(request: HttpRequest) -> HttpResponse:
+    """The rep's home card: how many leads wait, how many are stale."""
+    counts = selectors.inbox_counts(request.user)
+    return render(request, "leads/_inbox_summary.html", counts)
+
+
+@capability_required("edit_definitions")
+def definition_preview(request: HttpRequest, version_id: int) -> HttpResponse:
+    """How a draft would have scored the last leads, against the version in force."""
+    version = get_object_or_404(DefinitionVersion.objects.select_related("stage"), pk=version_id)
+    try:
+        sample = min(max(int(request.GET.get("n", 200)), 10), 2000)
+    except ValueError:
+        sample = 200
+    preview = selectors.definition_preview(version, sample=sample)
+    return render(request, "leads/_definition_preview.html", {"version": version, **preview})

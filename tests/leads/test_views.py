@@ -1,0 +1,252 @@
+"""The browser side: inbox, actions as form posts and htmx swaps, came-back list."""
+
+import pytest
+from django.urls import reverse
+
+from leads import services
+from leads.models import Dispute, Lead, LeadEvent
+from tests.leads.conftest import NOT_QUALIFYING, QUALIFYING
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(org, n=1, **overrides):
+    leads = []
+    for i in range(n):
+        data = {
+            **QUALIFYING,
+            "external_id": f"V-{Lead.objects.count()}-{i}",
+            "attributes": {"TotalVisits": "5"},
+            "email": "",
+            "first_name": "",
+            "last_name": "",
+            "phone": "",
+            **overrides,
+        }
+        leads.append(services.lead_ingest(data=data, by=org["leo"], via="test").lead)
+    return leads
+
+
+def test_the_inbox_lists_my_leads_with_why_they_qualified(client, org, mql_in_force, territories):
+    lead = ingest(org)[0]
+    client.force_login(lead.owner)
+    html = client.get(reverse("leads:inbox")).content.decode()
+    assert f'id="lead-{lead.pk}"' in html
+    assert "Decision maker" in html  # the score explanation
+    assert "Accept" in html
+
+
+def test_a_rep_sees_no_other_reps_leads_in_the_inbox(client, org, mql_in_force, territories):
+    leads = ingest(org, 3)
+    owners = {lead.owner_id for lead in leads}
+    assert len(owners) == 3  # round robin gave one to each rep
+    client.force_login(leads[0].owner)
+    html = client.get(reverse("leads:inbox")).content.decode()
+    assert f'id="lead-{leads[0].pk}"' in html
+    assert f'id="lead-{leads[1].pk}"' not in html
+
+
+def test_the_inbox_makes_a_bounded_number_of_queries(
+    client, org, mql_in_force, territories, count_queries
+):
+    ingest(org, 3)
+    rep = org["ravi"]
+    client.force_login(rep)
+    few = count_queries(lambda: client.get(reverse("leads:inbox")))
+    ingest(org, 30)
+    assert Lead.objects.filter(owner=rep).count() >= 10
+    assert count_queries(lambda: client.get(reverse("leads:inbox"))) == few
+    assert few <= 10
+
+
+def test_the_lead_list_makes_a_bounded_number_of_queries(
+    client, org, mql_in_force, territories, count_queries
+):
+    ingest(org, 3)
+    client.force_login(org["leo"])
+    few = count_queries(lambda: client.get(reverse("leads:list")))
+    ingest(org, 30)
+    assert count_queries(lambda: client.get(reverse("leads:list"))) == few
+
+
+def test_accept_as_a_plain_form_post_redirects_back(client, org, mql_in_force, territories):
+    lead = ingest(org)[0]
+    client.force_login(lead.owner)
+    response = client.post(
+        reverse("leads:accept", args=[lead.pk]),
+        {"version": lead.version, "next": reverse("leads:inbox")},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("leads:inbox")
+    lead.refresh_from_db()
+    assert lead.stage == "sal"
+
+
+def test_accept_with_htmx_swaps_the_row(client, org, mql_in_force, territories):
+    lead = ingest(org)[0]
+    client.force_login(lead.owner)
+    response = client.post(
+        reverse("leads:accept", args=[lead.pk]),
+        {"version": lead.version, "view": "row"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-stage="sal"' in html
+    assert "Log touch" in html
+
+
+def test_reject_without_the_required_note_is_a_400_and_changes_nothing(
+    client, org, mql_in_force, territories
+):
+    lead = ingest(org)[0]
+    client.force_login(lead.owner)
+    response = client.post(
+        reverse("leads:reject", args=[lead.pk]), {"reason": "other", "version": lead.version}
+    )
+    assert response.status_code == 400
+    assert "needs a note" in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.stage == "mql"
+    assert not LeadEvent.objects.filter(lead=lead, kind="rejected").exists()
+
+
+def test_acting_on_a_lead_that_changed_meanwhile_is_a_409_that_says_so(
+    client, org, mql_in_force, territories
+):
+    lead = ingest(org)[0]
+    client.force_login(lead.owner)
+    stale_version = lead.version
+    services.lead_accept(lead=lead, by=lead.owner, now=lead.created_at)
+    response = client.post(
+        reverse("leads:reject", args=[lead.pk]),
+        {"reason": "no_budget", "version": stale_version},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 409
+    assert "changed while you were looking" in response.content.decode()
+
+
+def test_another_rep_may_not_act_on_my_lead(client, org, mql_in_force, territories):
+    lead = ingest(org)[0]
+    other = next(org[u] for u in ("ravi", "carmen", "tom") if org[u] != lead.owner)
+    client.force_login(other)
+    response = client.post(reverse("leads:accept", args=[lead.pk]), {})
+    assert response.status_code == 403
+    lead.refresh_from_db()
+    assert lead.stage == "mql"
+
+
+def test_a_rejected_lead_shows_in_came_back_and_marketing_can_dispute_it(
+    client, org, mql_in_force, territories
+):
+    lead = ingest(org)[0]
+    services.lead_reject(lead=lead, by=lead.owner, reason="no_budget", now=lead.created_at)
+    client.force_login(org["leo"])
+    html = client.get(reverse("leads:came_back")).content.decode()
+    assert "No budget" in html
+    assert str(lead) in html
+    empty = client.post(reverse("leads:dispute", args=[lead.pk]), {"reason": " "})
+    assert empty.status_code == 400
+    response = client.post(
+        reverse("leads:dispute", args=[lead.pk]),
+        {"reason": "They have budget: see the webinar Q&A"},
+    )
+    assert response.status_code == 302
+    assert Dispute.objects.get(lead=lead).status == "open"
+    again = client.post(reverse("leads:dispute", args=[lead.pk]), {"reason": "again"})
+    assert again.status_code == 400
+    assert Dispute.objects.filter(lead=lead).count() == 1
+
+
+def test_a_rep_may_not_see_came_back_or_dispute(client, org, mql_in_force, territories):
+    lead = ingest(org)[0]
+    services.lead_reject(lead=lead, by=lead.owner, reason="no_budget", now=lead.created_at)
+    client.force_login(org["ravi"])
+    assert client.get(reverse("leads:came_back")).status_code == 403
+    assert client.post(reverse("leads:dispute", args=[lead.pk]), {"reason": "x"}).status_code == 403
+
+
+def test_came_back_makes_a_bounded_number_of_queries(
+    client, org, mql_in_force, territories, count_queries
+):
+    def reject(n):
+        for lead in ingest(org, n):
+            services.lead_reject(lead=lead, by=lead.owner, reason="no_budget", now=lead.created_at)
+
+    reject(2)
+    client.force_login(org["leo"])
+    few = count_queries(lambda: client.get(reverse("leads:came_back")))
+    reject(20)
+    assert count_queries(lambda: client.get(reverse("leads:came_back"))) == few
+
+
+def test_the_manager_sees_the_team_inbox_and_reassigns(client, org, mql_in_force, territories):
+    lead = ingest(org)[0]
+    target = next(org[u] for u in ("ravi", "carmen", "tom") if org[u] != lead.owner)
+    client.force_login(org["sam"])
+    assert str(lead) in client.get(reverse("leads:team_inbox")).content.decode()
+    response = client.post(reverse("leads:reassign", args=[lead.pk]), {"to": target.pk})
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.owner == target
+    assert client.post(reverse("leads:reassign", args=[lead.pk]), {"to": "x"}).status_code == 400
+
+
+def test_a_rep_may_not_open_the_team_inbox(client, org):
+    client.force_login(org["ravi"])
+    assert client.get(reverse("leads:team_inbox")).status_code == 403
+
+
+def test_the_timeline_shows_every_step_with_actor(client, org, mql_in_force, territories):
+    lead = ingest(org)[0]
+    services.lead_accept(lead=lead, by=lead.owner, now=lead.created_at)
+    client.force_login(lead.owner)
+    html = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    for label in ("Ingested", "Handed off", "Accepted"):
+        assert label in html
+    assert f"by {lead.owner}" in html
+
+
+def test_the_definition_preview_counts_gained_and_lost_leads(
+    client, org, mql_in_force, territories
+):
+    from glossary import services as glossary_services
+
+    ingest(org, 2)
+    services.lead_ingest(
+        data={
+            **NOT_QUALIFYING,
+            "attributes": {},
+            "email": "",
+            "first_name": "",
+            "last_name": "",
+            "company": "",
+            "phone": "",
+            "external_id": "np",
+        },
+        by=org["leo"],
+    )
+    draft = glossary_services.draft_create(
+        stage=mql_in_force.stage,
+        by=org["leo"],
+        threshold=95,
+        rules=[
+            {
+                "label": "Anyone",
+                "field": "source",
+                "operator": "present",
+                "value": None,
+                "points": 100,
+                "kind": "fit",
+            }
+        ],
+    )
+    client.force_login(org["leo"])
+    response = client.get(reverse("leads:definition_preview", args=[draft.pk]))
+    assert response.status_code == 200
+    assert response.context["gained"] == 1
+    assert response.context["qualified_now"] == 2
+    assert response.context["qualified_draft"] == 3
+    client.force_login(org["ravi"])
+    assert client.get(reverse("leads:definition_preview", args=[draft.pk])).status_code == 403

@@ -1,0 +1,2 @@
+# The leads fixtures (an agreed MQL definition, territories, reasons) serve here too.
+from tests.leads.conftest import mql_in_force, reasons, territories  # noqa: F401

@@ -1,0 +1,101 @@
+"""Two people at once, on real concurrent PostgreSQL sessions (threads, one connection each)."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from alignment import clock
+from leads import services
+from leads.machine import TransitionNotAllowed
+from leads.models import Lead, LeadEvent
+from leads.validation import clean_lead_input
+from tests.leads.conftest import QUALIFYING
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(*calls):
+    """Start every call at the same instant, each on its own database connection."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = ("ok", call())
+        except Exception as exc:  # noqa: BLE001 - the outcome is what we test
+            outcomes[index] = ("error", exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+@pytest.fixture
+def handed_lead(org, mql_in_force, territories):
+    data, errors = clean_lead_input({**QUALIFYING, "external_id": "RACE-1"})
+    assert not errors
+    return services.lead_ingest(data=data, by=org["leo"]).lead
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_accept_and_reject_at_once_one_wins_and_the_log_holds_one_decision(handed_lead, attempt):
+    lead, rep, now = handed_lead, handed_lead.owner, clock.now()
+    outcomes = run_together(
+        lambda: services.lead_accept(lead=Lead.objects.get(pk=lead.pk), by=rep, now=now),
+        lambda: services.lead_reject(
+            lead=Lead.objects.get(pk=lead.pk), by=rep, reason="no_budget", now=now
+        ),
+    )
+    kinds = [kind for kind, _ in outcomes]
+    assert sorted(kinds) == ["error", "ok"], outcomes
+    loser = next(value for kind, value in outcomes if kind == "error")
+    assert isinstance(loser, TransitionNotAllowed)
+    decisions = LeadEvent.objects.filter(lead=lead, kind__in=["accepted", "rejected"])
+    assert decisions.count() == 1
+    lead.refresh_from_db()
+    assert lead.stage == {"accepted": "sal", "rejected": "nurture"}[decisions.get().kind]
+
+
+def test_the_same_lead_sent_by_two_retrying_integrations_at_once_is_one_lead(
+    org, mql_in_force, territories
+):
+    data, _ = clean_lead_input({**QUALIFYING, "external_id": "DUP-1"})
+    outcomes = run_together(
+        *[lambda: services.lead_ingest(data=dict(data), by=org["leo"]) for _ in range(4)]
+    )
+    assert all(kind == "ok" for kind, _ in outcomes), outcomes
+    statuses = sorted(result.status for _, result in outcomes)
+    assert statuses == ["created", "updated", "updated", "updated"]
+    assert Lead.objects.filter(source="webform", external_id="DUP-1").count() == 1
+    lead = Lead.objects.get(external_id="DUP-1")
+    assert LeadEvent.objects.filter(lead=lead, kind="ingested").count() == 1
+    assert LeadEvent.objects.filter(lead=lead, kind="handed_off").count() == 1
+
+
+def test_two_leads_arriving_at_once_go_to_two_different_reps(org, mql_in_force, territories):
+    first, _ = clean_lead_input({**QUALIFYING, "external_id": "RR-1"})
+    second, _ = clean_lead_input({**QUALIFYING, "external_id": "RR-2"})
+    outcomes = run_together(
+        lambda: services.lead_ingest(data=first, by=org["leo"]),
+        lambda: services.lead_ingest(data=second, by=org["leo"]),
+    )
+    owners = {result.lead.owner_id for _, result in outcomes}
+    assert len(owners) == 2
+
+
+def test_lead_events_cannot_be_updated_or_deleted(handed_lead):
+    from django.db import IntegrityError, transaction
+
+    event = LeadEvent.objects.filter(lead=handed_lead).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LeadEvent.objects.filter(pk=event.pk).update(kind="accepted")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LeadEvent.objects.filter(pk=event.pk).delete()
+    assert LeadEvent.objects.get(pk=event.pk).kind == "ingested"
