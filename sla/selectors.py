@@ -111,7 +111,17 @@ def calendar_list() -> QuerySet[BusinessCalendar]:
 
 
 def teams_without_calendar() -> QuerySet[Team]:
-    return Team.objects.filter(business_calendar__isnull=True).order_by("name")
+    return Team.objects.filter(business_calendar__isnull=True).select_related("manager")
+
+
+def teams_user_may_give_a_calendar(user: User) -> QuerySet[Team]:
+    """Teams with no calendar yet whose calendar `user` may create."""
+    teams = teams_without_calendar()
+    if user.has_perm(perm("manage_organisation")):
+        return teams
+    if user.has_perm(perm("manage_team")):
+        return teams.filter(manager=user)
+    return teams.none()
 
 
 def calendar_with_details(pk: int) -> QuerySet[BusinessCalendar]:
@@ -149,6 +159,27 @@ def week_rows(calendar: BusinessCalendar) -> list[WeekRow]:
     for interval in calendar.intervals.all():
         by_day[interval.weekday].append((interval.start, interval.end))
     return [WeekRow(day, Weekday(day).label, tuple(sorted(by_day[day]))) for day in range(7)]
+
+
+def week_summary(rows: list[WeekRow]) -> list[str]:
+    """Runs of weekdays with equal hours, e.g. ['Mon-Fri 09:00-12:00, 13:00-17:00']."""
+    runs: list[tuple[int, int, WeekRow]] = []
+    for row in rows:
+        if not row.intervals:
+            continue
+        if runs and runs[-1][1] == row.weekday - 1 and runs[-1][2].intervals == row.intervals:
+            runs[-1] = (runs[-1][0], row.weekday, runs[-1][2])
+        else:
+            runs.append((row.weekday, row.weekday, row))
+    parts = []
+    for first, last, row in runs:
+        days = (
+            rows[first].label[:3]
+            if first == last
+            else (f"{rows[first].label[:3]}-{rows[last].label[:3]}")
+        )
+        parts.append(f"{days} {row.as_text}")
+    return parts
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sla import views
 
 app_name = "sla"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("calendars/", views.calendar_list, name="calendars"),
+    path("calendars/new/", views.calendar_create, name="calendar_create"),
+    path("calendars/<int:pk>/", views.calendar_detail, name="calendar_detail"),
+    path("calendars/<int:pk>/edit/", views.calendar_edit, name="calendar_edit"),
+    path("calendars/<int:pk>/week/", views.calendar_week, name="calendar_week"),
+    path("calendars/<int:pk>/closures/", views.closure_add, name="closure_add"),
+    path(
+        "calendars/<int:pk>/closures/<int:closure_pk>/remove/",
+        views.closure_remove,
+        name="closure_remove",
+    ),
+]
