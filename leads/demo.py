@@ -1,0 +1,279 @@
+"""Demo leads: campaigns and about 600 leads over the last 60 days, in every stage.
+
+Their attributes are real rows of the public X Education data set in
+../shared/data (anonymised there; names and companies are made up here), so
+the agreed MQL definition scores them as it would real leads, and each lead's
+story follows its real outcome (`Converted`). Every step goes through the
+services with the time it happened, so the event log reads like real history.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from alignment import clock
+from alignment.models import Team, User
+from leads import services
+from leads.machine import Stage
+from leads.models import Campaign, Channel, Lead, Territory
+
+DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "x-education-leads.csv"
+DEMO_SOURCE_PREFIX = "demo-"
+LEADS = 600
+
+FIRST = [
+    "Aarav",
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Elif",
+    "Farah",
+    "Gabriel",
+    "Hana",
+    "Ivan",
+    "Jana",
+    "Kofi",
+    "Lena",
+    "Marco",
+    "Noor",
+    "Olivia",
+    "Pablo",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wei",
+    "Yara",
+    "Zoe",
+    "Liam",
+    "Mei",
+    "Jonas",
+    "Priya",
+]
+LAST = [
+    "Ahmed",
+    "Berg",
+    "Costa",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Müller",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Singh",
+    "Tanaka",
+    "Umarov",
+    "Varga",
+    "Walsh",
+    "Xu",
+    "Yilmaz",
+    "Zhou",
+]
+COMPANIES = [
+    "Acme Learning",
+    "Brightpath",
+    "Cobalt Systems",
+    "Delta Health",
+    "Evergreen Bank",
+    "Fjord Logistics",
+    "Globex",
+    "Helio Energy",
+    "Ironclad Insurance",
+    "Juniper Retail",
+    "Kestrel Labs",
+    "Lumen Media",
+    "Meridian Foods",
+    "Northwind",
+    "Orbit Telecom",
+    "Pioneer Pharma",
+    "Quanta Robotics",
+    "Redwood Capital",
+    "Summit Travel",
+    "Tidal Water",
+]
+TITLES = [
+    "Head of Training",
+    "HR Director",
+    "L&D Manager",
+    "CTO",
+    "Operations Manager",
+    "Team Lead",
+    "Analyst",
+    "Student",
+    "VP People",
+    "Founder",
+]
+COUNTRIES = [
+    ("United States", 30),
+    ("Canada", 8),
+    ("Brazil", 5),
+    ("United Kingdom", 15),
+    ("Germany", 15),
+    ("France", 10),
+    ("India", 12),
+    ("Netherlands", 5),
+]
+CAMPAIGNS = [
+    ("Spring webinar series", Channel.WEBINAR, "4800.00", 70, 80),
+    ("Paid search: upskilling", Channel.PAID_SEARCH, "12500.00", 60, 150),
+    ("LinkedIn: leadership", Channel.SOCIAL, "7300.00", 45, 90),
+    ("Partner referrals", Channel.REFERRAL, "1500.00", 60, 40),
+    ("HR Tech Expo booth", Channel.EVENTS, "9800.00", 30, 60),
+]
+TERRITORIES = {
+    "Sales Americas": ["United States", "Canada", "Brazil", "Mexico"],
+    "Sales EMEA": ["*"],
+}
+
+
+def _real_rows(limit: int) -> list[dict[str, str]]:
+    if not DATA.exists():
+        return []
+    with DATA.open(newline="", encoding="utf-8") as handle:
+        rows = []
+        for row in csv.DictReader(handle):
+            rows.append({k: v for k, v in row.items() if k})
+            if len(rows) >= limit:
+                break
+    return rows
+
+
+def _working_time(moment: datetime, rng: random.Random) -> datetime:
+    """Move a moment into a weekday's working hours (UTC-ish; good enough for a demo)."""
+    while moment.weekday() >= 5:
+        moment += timedelta(days=1)
+    return moment.replace(
+        hour=rng.randint(8, 16), minute=rng.randint(0, 59), second=0, microsecond=0
+    )
+
+
+def seed_demo(*, stdout=None) -> None:
+    if Lead.objects.filter(source__startswith=DEMO_SOURCE_PREFIX).exists():
+        if stdout:
+            stdout.write("Leads: demo leads already there.")
+        return
+    rng = random.Random(20261122)
+    now = clock.now()
+    maya = User.objects.get(username="maya")
+    with transaction.atomic():
+        for team_name, countries in TERRITORIES.items():
+            team = Team.objects.get(name=team_name)
+            for country in countries:
+                Territory.objects.get_or_create(country=country, defaults={"team": team})
+        campaigns = []
+        for name, channel, cost, days_ago, expected in CAMPAIGNS:
+            campaign, _ = Campaign.objects.get_or_create(
+                name=name,
+                defaults={
+                    "channel": channel,
+                    "cost": Decimal(cost),
+                    "owner": maya,
+                    "starts_on": (now - timedelta(days=days_ago)).date(),
+                    "ends_on": (now + timedelta(days=14)).date(),
+                    "expected_leads": expected,
+                },
+            )
+            campaigns.append(campaign)
+    rows = _real_rows(LEADS)
+    countries = [c for c, weight in COUNTRIES for _ in range(weight)]
+    leo = User.objects.get(username="leo")
+    counts: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        created = _working_time(now - timedelta(days=rng.uniform(0.2, 60)), rng)
+        if created > now:
+            created = now - timedelta(hours=1)
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        company = rng.choice(COMPANIES)
+        campaign = rng.choice(campaigns) if rng.random() < 0.8 else None
+        data = {
+            "source": DEMO_SOURCE_PREFIX
+            + (row.get("Lead Source") or "web").lower().replace(" ", "-"),
+            "external_id": row.get("Prospect ID") or f"demo-{index}",
+            "email": f"{first}.{last}{index}@{company.split()[0].lower()}.example".lower(),
+            "first_name": first,
+            "last_name": last,
+            "company": company,
+            "title": rng.choice(TITLES),
+            "country": rng.choice(countries),
+            "phone": "",
+            "attributes": {k: v for k, v in row.items() if k not in ("Prospect ID", "Converted")},
+            "campaign": campaign.pk if campaign else None,
+        }
+        with transaction.atomic():
+            lead = services.lead_ingest(data=data, by=leo, now=created, via="demo").lead
+            _play(lead, converted=row.get("Converted") == "1", rng=rng, now=now)
+        counts[lead.stage] = counts.get(lead.stage, 0) + 1
+    if stdout:
+        summary = ", ".join(f"{Stage(k).label} {v}" for k, v in sorted(counts.items()))
+        stdout.write(f"Leads: {len(rows)} demo leads from the real data set ({summary}).")
+
+
+def _play(lead: Lead, *, converted: bool, rng: random.Random, now: datetime) -> None:
+    """Act out a lead's story from its hand-off on, never past `now`."""
+    if lead.stage != Stage.MQL or lead.owner_id is None:
+        return
+    rep = lead.owner
+    t = lead.handed_off_at + timedelta(hours=rng.choice([0.5, 1, 2, 3, 5, 8, 20, 30]))
+    if t > now or rng.random() < 0.08:
+        return  # still waiting for the rep: these go stale once deadlines are watched
+    if not converted and rng.random() < 0.5:
+        reason = rng.choice(
+            [
+                "not_decision_maker",
+                "no_budget",
+                "student",
+                "bad_contact_data",
+                "duplicate",
+                "competitor",
+            ]
+        )
+        services.lead_reject(lead=lead, by=rep, reason=reason, now=t)
+        return
+    services.lead_accept(lead=lead, by=rep, now=t)
+    for _ in range(rng.randint(1, 4)):
+        t += timedelta(hours=rng.uniform(2, 40))
+        if t > now:
+            return
+        services.lead_log_touch(
+            lead=lead,
+            by=rep,
+            now=t,
+            kind=rng.choice(["call", "email", "meeting", "social"]),
+            outcome=rng.choice(["connected", "left_message", "no_answer", "replied"]),
+        )
+    t += timedelta(days=rng.uniform(1, 6))
+    if t > now:
+        return
+    if not converted:
+        outcome = "no_decision" if rng.random() < 0.35 else "lost"
+        services.lead_close(lead=lead, by=rep, outcome=outcome, now=t)
+        return
+    services.lead_qualify(lead=lead, by=rep, now=t)
+    t += timedelta(days=rng.uniform(1, 7))
+    if t > now:
+        return
+    services.lead_convert(lead=lead, by=rep, now=t)
+    t += timedelta(days=rng.uniform(2, 14))
+    if t > now or rng.random() < 0.15:
+        return
+    amount = Decimal(rng.randrange(800, 24000, 100))
+    services.lead_close(lead=lead, by=rep, outcome="won", amount=amount, now=t)
