@@ -1,0 +1,149 @@
+"""API shapes. No business rules here: validation of rules lives in glossary.scoring."""
+
+from rest_framework import serializers
+
+from glossary.models import (
+    DefinitionVersion,
+    FunnelStage,
+    RejectionReason,
+    ScoringRule,
+    Signature,
+    Term,
+)
+from glossary.scoring import KINDS, OPERATORS
+
+
+class GlossaryStageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FunnelStage
+        fields = ["key", "name", "side", "description", "position", "is_outcome", "is_qualifying"]
+
+
+class GlossaryTermSerializer(serializers.ModelSerializer):
+    stage = serializers.SlugRelatedField(slug_field="key", read_only=True)
+
+    class Meta:
+        model = Term
+        fields = ["slug", "name", "acronym_of", "definition", "stage", "updated_at"]
+
+
+class GlossaryRejectionReasonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RejectionReason
+        fields = ["code", "label", "description", "requires_note", "is_active"]
+
+
+class GlossaryRuleSerializer(serializers.ModelSerializer):
+    value = serializers.JSONField(allow_null=True)
+
+    class Meta:
+        model = ScoringRule
+        fields = ["position", "label", "field", "operator", "value", "points", "kind"]
+
+
+class GlossarySignatureSerializer(serializers.ModelSerializer):
+    signed_by = serializers.CharField(source="signed_by.username")
+
+    class Meta:
+        model = Signature
+        fields = ["side", "signed_by", "signed_at"]
+
+
+class GlossaryVersionSerializer(serializers.ModelSerializer):
+    stage = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    created_by = serializers.CharField(source="created_by.username")
+    based_on = serializers.PrimaryKeyRelatedField(read_only=True)
+    rules = GlossaryRuleSerializer(many=True, read_only=True)
+    signatures = GlossarySignatureSerializer(many=True, read_only=True)
+    rejection_reasons = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    required_fields = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = DefinitionVersion
+        fields = [
+            "id",
+            "stage",
+            "number",
+            "status",
+            "revision",
+            "based_on",
+            "summary",
+            "good_lead",
+            "not_a_lead",
+            "handling",
+            "threshold",
+            "required_fields",
+            "rules",
+            "rejection_reasons",
+            "signatures",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "proposed_at",
+            "agreed_at",
+            "superseded_at",
+        ]
+
+
+class GlossaryStageDetailSerializer(GlossaryStageSerializer):
+    in_force = serializers.SerializerMethodField()
+
+    class Meta(GlossaryStageSerializer.Meta):
+        fields = [*GlossaryStageSerializer.Meta.fields, "in_force"]
+
+    def get_in_force(self, stage) -> int | None:
+        version = self.context.get("in_force")
+        return version.pk if version else None
+
+
+class GlossaryRuleInputSerializer(serializers.Serializer):
+    """Documents a rule's shape; the values are checked by glossary.scoring."""
+
+    label = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    field = serializers.CharField(max_length=100)
+    operator = serializers.ChoiceField(choices=OPERATORS)
+    value = serializers.JSONField(required=False, allow_null=True)
+    points = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=KINDS, required=False, default="fit")
+
+
+class GlossaryDraftCreateSerializer(serializers.Serializer):
+    stage = serializers.SlugRelatedField(
+        slug_field="key", queryset=FunnelStage.objects.filter(is_qualifying=True)
+    )
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    good_lead = serializers.CharField(required=False, allow_blank=True)
+    not_a_lead = serializers.CharField(required=False, allow_blank=True)
+    handling = serializers.CharField(required=False, allow_blank=True)
+    threshold = serializers.JSONField(
+        required=False, help_text="Whole number; defaults to the version in force."
+    )
+    required_fields = serializers.JSONField(
+        required=False, help_text="List of field names; defaults to the version in force."
+    )
+    rules = serializers.JSONField(
+        required=False,
+        help_text="List of rules (label, field, operator, value, points, kind); "
+        "defaults to the rules in force. Errors are keyed rules[i].name.",
+    )
+    rejection_reasons = serializers.ListField(
+        child=serializers.SlugField(), required=False, help_text="Reason codes."
+    )
+
+
+class GlossarySignSerializer(serializers.Serializer):
+    revision = serializers.IntegerField(help_text="The revision you read, from GET.")
+    side = serializers.ChoiceField(choices=["marketing", "sales"], required=False)
+
+
+class GlossaryProposeSerializer(serializers.Serializer):
+    revision = serializers.IntegerField(help_text="The revision you read, from GET.")
+
+
+class GlossarySendBackSerializer(serializers.Serializer):
+    comment = serializers.CharField()
+    revision = serializers.IntegerField(required=False)
+
+
+class GlossaryConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
