@@ -128,6 +128,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (CSV imports) live here, behind the default storage; never served as static.
+MEDIA_ROOT = VAR_DIR / "media"
+# An upload larger than this streams to a temporary file instead of memory
+# (a 50 MB CSV never sits in a web worker's RAM); form fields stay small.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

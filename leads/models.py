@@ -283,3 +283,106 @@ class RoundRobinCursor(models.Model):
 
     def __str__(self) -> str:
         return f"Round robin of {self.team_id}"
+
+
+# -- CSV import ----------------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded: waiting for its mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Stopped by an error"
+
+
+class ImportMode(models.TextChoices):
+    NORMAL = "normal", "New leads: scored, and qualified ones handed to sales"
+    HISTORY = "history", "History: closed leads, never handed off"
+
+
+class LeadImport(models.Model):
+    """One uploaded CSV file and how far its import got (leads.imports)."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    original_filename = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500, help_text="Name in the default storage.")
+    size = models.PositiveBigIntegerField(default=0)
+    encoding = models.CharField(max_length=20, blank=True, help_text="Blank: not readable yet.")
+    delimiter = models.CharField(max_length=1, default=",")
+    columns = models.JSONField(default=list, blank=True, help_text="The header row.")
+    # One entry per column: a lead field, "attribute" or "ignore".
+    mapping = models.JSONField(default=list, blank=True)
+    mode = models.CharField(max_length=10, choices=ImportMode.choices, default=ImportMode.NORMAL)
+    source = models.CharField(max_length=100, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # History mode: {"column": index, "stages": {value: stage}, "date_column": index | None}
+    history = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Every processed row is accounted for exactly once.
+            models.CheckConstraint(
+                condition=Q(
+                    processed_rows=models.F("created_count")
+                    + models.F("updated_count")
+                    + models.F("rejected_count")
+                ),
+                name="lead_import_counts_add_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(processed_rows__lte=models.F("total_rows")),
+                name="lead_import_progress_bounded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == ImportStatus.DONE else 0
+        return int(100 * self.processed_rows / self.total_rows)
+
+
+class LeadImportRejection(models.Model):
+    """A row of an import that did not go in, and why."""
+
+    lead_import = models.ForeignKey(LeadImport, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField(help_text="Line in the file; the header is line 1.")
+    reason = models.TextField()
+    row = models.JSONField(default=list, help_text="The row's cells as they were in the file.")
+
+    class Meta:
+        ordering = ["lead_import", "line"]
+        constraints = [
+            # A resumed import can never report one row twice.
+            models.UniqueConstraint(
+                fields=["lead_import", "line"], name="lead_import_rejection_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Line {self.line}: {self.reason}"

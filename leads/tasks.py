@@ -1,0 +1,12 @@
+"""Celery tasks of the leads app: thin, idempotent, taking ids."""
+
+from celery import shared_task
+
+from leads.imports import lead_import_run
+
+
+@shared_task(acks_late=True)
+def run_lead_import(import_id: int) -> None:
+    """Import what is left of a CSV import. Running it twice, or after a crash,
+    imports no row twice: each chunk commits together with its progress."""
+    lead_import_run(lead_import_id=import_id)
