@@ -34,6 +34,14 @@ def items_for(user, current_path: str) -> list[dict]:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        active = current_path == url if url == "/" else current_path.startswith(url)
-        items.append({"label": label, "url": url, "active": active})
+        items.append({"label": label, "url": url, "active": False})
+    # The longest URL that the current path starts with is the active one, so
+    # /leads/inbox/ marks "Inbox", not "Leads" too.
+    matches = [
+        i
+        for i in items
+        if current_path == i["url"] or (i["url"] != "/" and current_path.startswith(i["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return items

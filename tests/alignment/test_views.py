@@ -128,3 +128,11 @@ def test_api_schema_is_served(client, org):
     response = client.get("/api/schema/")
     assert response.status_code == 200
     assert b"openapi" in response.content
+
+
+def test_only_the_most_specific_navigation_item_is_marked_current(client, org):
+    from alignment.navigation import items_for
+
+    items = items_for(org["ravi"], "/leads/inbox/")
+    assert [i["label"] for i in items if i["active"]] == ["Inbox"]
+    assert [i["label"] for i in items_for(org["ravi"], "/") if i["active"]] == ["Home"]
