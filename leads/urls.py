@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views
+from leads import views, views_import
 
 app_name = "leads"
 
@@ -21,4 +21,8 @@ urlpatterns = [
     path("<int:pk>/reassign/", views.reassign, name="reassign"),
     path("<int:pk>/dispute/", views.dispute, name="dispute"),
     path("<int:pk>/recycle/", views.recycle, name="recycle"),
+    path("import/", views_import.import_start, name="import"),
+    path("import/<int:pk>/", views_import.import_detail, name="import_detail"),
+    path("import/<int:pk>/progress/", views_import.import_progress, name="import_progress"),
+    path("import/<int:pk>/rejected.csv", views_import.import_report_csv, name="import_report_csv"),
 ]
