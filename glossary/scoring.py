@@ -42,12 +42,29 @@ OPERATORS = (
 KINDS = ("fit", "behaviour")
 PLACEHOLDERS = frozenset({"", "select"})
 _NUMBER_START = frozenset("0123456789+-.")
+_MISS = object()
 
 # A normalised value: None (absent) or (casefolded text, number or None).
 Normal = tuple[str, float | None] | None
 
 
+_TEXT_CACHE: dict[str, Normal] = {}
+_TEXT_CACHE_SIZE = 50_000
+
+
 def normalise(raw: Any) -> Normal:
+    if raw.__class__ is str:
+        # Real marketing data repeats a few thousand distinct values; remember them.
+        hit = _TEXT_CACHE.get(raw, _MISS)
+        if hit is not _MISS:
+            return hit
+        text = raw.strip()
+        folded = text.casefold()
+        normal = None if folded in PLACEHOLDERS else (folded, _as_number(text))
+        if len(_TEXT_CACHE) >= _TEXT_CACHE_SIZE:
+            _TEXT_CACHE.clear()
+        _TEXT_CACHE[raw] = normal
+        return normal
     if raw is None:
         return None
     if isinstance(raw, bool):
@@ -56,11 +73,7 @@ def normalise(raw: Any) -> Normal:
         if isinstance(raw, float) and not math.isfinite(raw):
             return None
         return (_number_text(raw), float(raw))
-    text = str(raw).strip()
-    folded = text.casefold()
-    if folded in PLACEHOLDERS:
-        return None
-    return (folded, _as_number(text))
+    return normalise(str(raw))
 
 
 def _as_number(text: str) -> float | None:
