@@ -24,9 +24,9 @@ def run() -> int:
         print()
     print("== ratios against the baseline measured in the same run")
     for name, result in results.items():
-        ratio = result.get("ratio")
-        shown = f"{ratio:.1f}x" if isinstance(ratio, int | float) else "(no ratio)"
-        print(f"  {name:<30} {shown}")
+        ratios = {k: v for k, v in result.items() if "ratio" in k and isinstance(v, int | float)}
+        shown = ", ".join(f"{k} {v:.1f}x" for k, v in ratios.items()) or "(no ratio)"
+        print(f"  {name:<24} {shown}")
     return 0
 
 

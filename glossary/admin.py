@@ -1,0 +1,75 @@
+"""Admin: stages, terms and reasons are edited here; versions only read (services write them)."""
+
+from django.contrib import admin
+
+from glossary.models import (
+    DefinitionVersion,
+    FunnelStage,
+    RejectionReason,
+    ScoringRule,
+    Signature,
+    Term,
+    VersionEvent,
+)
+
+
+@admin.register(FunnelStage)
+class FunnelStageAdmin(admin.ModelAdmin):
+    list_display = ["position", "key", "name", "side", "is_outcome", "is_qualifying"]
+    list_display_links = ["key"]
+    ordering = ["position"]
+
+
+@admin.register(Term)
+class TermAdmin(admin.ModelAdmin):
+    list_display = ["name", "acronym_of", "stage", "updated_at"]
+    search_fields = ["name", "acronym_of", "definition"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(RejectionReason)
+class RejectionReasonAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "requires_note", "is_active", "position"]
+    list_filter = ["is_active", "requires_note"]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RuleInline(ReadOnlyInline):
+    model = ScoringRule
+
+
+class SignatureInline(ReadOnlyInline):
+    model = Signature
+
+
+class EventInline(ReadOnlyInline):
+    model = VersionEvent
+
+
+@admin.register(DefinitionVersion)
+class DefinitionVersionAdmin(admin.ModelAdmin):
+    """Read-only: drafting, signing and superseding go through glossary.services."""
+
+    list_display = ["__str__", "status", "threshold", "created_by", "agreed_at"]
+    list_filter = ["stage", "status"]
+    list_select_related = ["stage", "created_by"]
+    inlines = [RuleInline, SignatureInline, EventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
