@@ -52,6 +52,15 @@ class User(AbstractUser):
     capacity = models.PositiveIntegerField(
         default=50, help_text="Most open leads this person should hold at once."
     )
+    email_notifications = models.CharField(
+        max_length=20,
+        choices=[
+            ("immediate", "Each one, as it happens"),
+            ("digest", "One daily digest"),
+            ("off", "No email (in the app only)"),
+        ],
+        default="immediate",
+    )
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]
@@ -91,3 +100,52 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EmailState(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    DIGEST = "digest", "Waiting for the daily digest"
+    IN_DIGEST = "in_digest", "Sent in a digest"
+    SKIPPED = "skipped", "Not emailed (preference)"
+
+
+class Notification(models.Model):
+    """One per event per person: `key` names the event, and (recipient, key) is
+    unique, so a task that runs twice cannot notify twice."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    key = models.CharField(max_length=200)
+    kind = models.CharField(max_length=50)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_state = models.CharField(
+        max_length=20, choices=EmailState.choices, default=EmailState.PENDING
+    )
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], name="notification_once_per_event")
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "-created_at"],
+                name="notification_unread_idx",
+                condition=models.Q(read_at__isnull=True),
+            ),
+            models.Index(
+                fields=["email_state", "created_at"],
+                name="notification_email_due_idx",
+                condition=models.Q(email_state__in=["pending", "sending", "digest"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.recipient}"

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ALIGNMENT_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -150,6 +151,8 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Alignment <alignment@localhost>")
+# Links in emails point here.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Content-Security-Policy: everything from our own origin, no inline script or
 # style (htmx's indicator styles are switched off in base.html for that reason).
@@ -215,6 +218,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    # A lost "deliver now" message is picked up by this sweep.
+    "deliver-emails": {"task": "alignment.tasks.deliver_emails", "schedule": 60.0},
+    "daily-digest": {
+        "task": "alignment.tasks.send_digests",
+        "schedule": crontab(hour=env.int("DIGEST_HOUR_UTC", default=7), minute=0),
+    },
     "heartbeat": {
         "task": "alignment.tasks.heartbeat",
         "schedule": env.float("HEARTBEAT_SECONDS", default=15.0),

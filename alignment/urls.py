@@ -10,6 +10,8 @@ urlpatterns = [
     path("team/", views.team, name="team"),
     path("team/<int:user_id>/away/", views.member_away, name="member_away"),
     path("health/", views.health, name="health"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/bell/", views.notification_bell, name="notification_bell"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -1,3 +1,4 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
@@ -5,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from alignment import clock, selectors, services
+from alignment import notifications as notifications_service
 from alignment.home import cards_for
 from alignment.models import User
 from alignment.permissions import capability_required
@@ -57,3 +59,51 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001 - any failure means "not healthy"
         return JsonResponse({"database": "down"}, status=503)
     return JsonResponse({"database": "ok"})
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    from django.core.paginator import Paginator
+
+    from alignment.models import Notification
+
+    if request.method == "POST":
+        form_kind = request.POST.get("form")
+        if form_kind == "read":
+            ids = request.POST.getlist("id")
+            if ids and not all(i.isdigit() for i in ids):
+                return HttpResponseBadRequest("Field 'id' must be notification ids.")
+            notifications_service.mark_read(user=request.user, ids=[int(i) for i in ids] or None)
+        elif form_kind == "preference":
+            choice = request.POST.get("email_notifications", "")
+            valid = dict(User._meta.get_field("email_notifications").choices)
+            if choice not in valid:
+                return HttpResponseBadRequest(
+                    "Field 'email_notifications' must be one of: " + ", ".join(valid)
+                )
+            User.objects.filter(pk=request.user.pk).update(email_notifications=choice)
+            messages.success(request, f"Email: {valid[choice].lower()}.")
+        else:
+            return HttpResponseBadRequest("Unknown form.")
+        return redirect("notifications")
+    page = Paginator(
+        Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id"), 25
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "alignment/notifications.html",
+        {
+            "page": page,
+            "items": page.object_list,
+            "choices": User._meta.get_field("email_notifications").choices,
+        },
+    )
+
+
+@login_required
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "alignment/_bell.html",
+        {"unread": notifications_service.unread_count(request.user)},
+    )
