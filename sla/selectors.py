@@ -149,6 +149,12 @@ class WeekRow:
         )
 
     @property
+    def hours_text(self) -> str:
+        minutes = int(self.hours.total_seconds() // 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
+
+    @property
     def as_text(self) -> str:
         return ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in self.intervals)
 

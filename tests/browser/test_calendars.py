@@ -21,7 +21,7 @@ def test_a_manager_adds_a_closure_to_his_teams_calendar_and_sees_it(
     page.goto(f"{live_server.url}/sla/calendars/")
     page.get_by_role("link", name="Sales Americas hours").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sales Americas hours")
-    page.get_by_role("link", name="Edit calendar").click()
+    page.get_by_role("button", name="Edit calendar").click()
 
     closures = page.get_by_test_id("closures")
     closures.get_by_label("First day").fill("2030-08-05")
@@ -47,7 +47,7 @@ def test_a_rep_reads_the_calendar_but_is_refused_the_edit_page(demo_org, log_in,
     log_in("ravi")
     page.goto(f"{live_server.url}/sla/calendars/{calendar.pk}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Sales Americas hours")
-    expect(page.get_by_role("link", name="Edit calendar")).to_have_count(0)
+    expect(page.get_by_role("button", name="Edit calendar")).to_have_count(0)
     response = page.goto(f"{live_server.url}/sla/calendars/{calendar.pk}/edit/")
     assert response.status == 403
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
