@@ -68,10 +68,19 @@ def notify(
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     new = [r for r in rows if r.recipient_id not in existing]
     if any(r.email_state == EmailState.PENDING for r in new):
-        from alignment.tasks import deliver_emails
-
-        transaction.on_commit(deliver_emails.delay)
+        transaction.on_commit(_queue_delivery)
     return len(new)
+
+
+def _queue_delivery() -> None:
+    # The broker only wakes a worker: if Redis is down, the person's action has
+    # still succeeded and the beat's sweep delivers the email later.
+    from alignment.tasks import deliver_emails
+
+    try:
+        deliver_emails.delay()
+    except Exception:  # noqa: BLE001 - any broker failure
+        log.warning("could not queue email delivery; the periodic sweep will", exc_info=True)
 
 
 def deliver_pending(*, now: datetime | None = None, limit: int = BATCH) -> int:
