@@ -158,3 +158,418 @@ class Closure(models.Model):
 
     def days(self) -> list[date]:
         return [self.first_day + timedelta(days=n) for n in range(self.length_in_days)]
+
+
+# --- agreements ----------------------------------------------------------------
+
+
+class AgreementStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PROPOSED = "proposed", "Proposed"
+    AGREED = "agreed", "In force"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class Agreement(models.Model):
+    """One version of the two-way service-level agreement, co-signed like a definition.
+
+    Sales' side is its goals (first match wins, catch-all last); marketing's
+    side is the monthly MQL volume per sales team and the acceptance rate.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    status = models.CharField(
+        max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT
+    )
+    revision = models.PositiveIntegerField(default=1)
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    summary = models.CharField(max_length=200, blank=True)
+    min_acceptance_rate = models.PositiveSmallIntegerField(
+        default=70, help_text="Marketing: share of delivered MQLs sales accepts, in percent."
+    )
+    max_incomplete_rate = models.PositiveSmallIntegerField(
+        default=5,
+        help_text="Marketing: most MQLs (percent) delivered without the fields the "
+        "definition requires.",
+    )
+    escalation_hours = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=4,
+        help_text="Business hours a breach may stay unresolved before it goes to the arbiter.",
+    )
+    pause_when_away = models.BooleanField(
+        default=True, help_text="A rep marked away: their running clocks pause."
+    )
+    restart_on_reassign = models.BooleanField(
+        default=True, help_text="A reassigned lead: the new owner gets a fresh deadline."
+    )
+    created_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    agreed_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="agreed"), name="sla_one_agreement_in_force"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_acceptance_rate__lte=100) & Q(max_incomplete_rate__lte=100),
+                name="sla_rates_are_percentages",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Agreement v{self.number}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == AgreementStatus.DRAFT
+
+
+class SalesGoal(models.Model):
+    """Sales' promise for one segment of leads. First matching segment wins."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="goals")
+    position = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=100)
+    min_score = models.IntegerField(
+        null=True, blank=True, help_text="Segment: leads scoring at least this much."
+    )
+    match_field = models.CharField(
+        max_length=100, blank=True, help_text="Segment: a lead field or attribute name..."
+    )
+    match_values = models.JSONField(
+        default=list, blank=True, help_text="...whose value is one of these (case-insensitive)."
+    )
+    accept_hours = models.DecimalField(
+        max_digits=6, decimal_places=2, help_text="Accept or reject within (business hours)."
+    )
+    first_touch_hours = models.DecimalField(
+        max_digits=6, decimal_places=2, help_text="First touch within (business hours)."
+    )
+    min_attempts = models.PositiveSmallIntegerField(
+        default=3, help_text="Touches before a lead may be abandoned."
+    )
+    attempt_days = models.PositiveSmallIntegerField(
+        default=5, help_text="...spread over at least this many business days."
+    )
+    followup_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Optional cadence: a touch at least every N business days."
+    )
+    warn_percent = models.PositiveSmallIntegerField(
+        default=75, help_text="Warn when this share of the time has passed."
+    )
+
+    class Meta:
+        ordering = ["agreement", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "position"], name="sla_goal_position"),
+            models.CheckConstraint(
+                condition=Q(accept_hours__gt=0) & Q(first_touch_hours__gt=0),
+                name="sla_goal_hours_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(warn_percent__gte=1) & Q(warn_percent__lte=99),
+                name="sla_goal_warn_between_1_and_99",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_catch_all(self) -> bool:
+        return self.min_score is None and not self.match_field
+
+
+class TeamCommitment(models.Model):
+    """Marketing's monthly MQL volume for one sales team."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="commitments")
+    team = models.ForeignKey("alignment.Team", on_delete=models.PROTECT, related_name="+")
+    monthly_mqls = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["team__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "team"], name="sla_commitment_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.monthly_mqls} MQLs/month for {self.team}"
+
+
+class AgreementSignature(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatures")
+    side = models.CharField(max_length=20, choices=[("marketing", "Marketing"), ("sales", "Sales")])
+    signed_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField()
+    revision = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["signed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "side"], name="sla_one_signature_side")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} signature on {self.agreement}"
+
+
+class AgreementEvent(models.Model):
+    """Append-only history of an agreement: drafted, proposed, signed, sent back, agreed..."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        "alignment.User", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    occurred_at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.agreement_id}"
+
+
+# --- clocks ----------------------------------------------------------------------
+
+
+class ClockKind(models.TextChoices):
+    ACCEPT = "accept", "Accept or reject"
+    FIRST_TOUCH = "first_touch", "First touch"
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    MET = "met", "Met"
+    BREACHED = "breached", "Breached"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Clock(models.Model):
+    """One deadline of one lead. `warn_at` and `due_at` are stored and recomputed
+    on every change; the scan never derives lateness from history."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=ClockKind.choices)
+    state = models.CharField(max_length=20, choices=ClockState.choices, default=ClockState.RUNNING)
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="+")
+    goal = models.ForeignKey(SalesGoal, on_delete=models.PROTECT, related_name="+")
+    owner = models.ForeignKey(
+        "alignment.User", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.ForeignKey(
+        "alignment.Team", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    hours = models.DecimalField(max_digits=6, decimal_places=2)
+    started_at = models.DateTimeField()
+    warn_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    warned_at = models.DateTimeField(null=True, blank=True)
+    met_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a breached goal was finally met or closed."
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    escalation_due_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    remaining = models.DurationField(
+        null=True, blank=True, help_text="Business time left when paused."
+    )
+    extended = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "kind"],
+                condition=Q(state__in=["running", "paused"]),
+                name="sla_one_open_clock_per_goal",
+            ),
+        ]
+        indexes = [
+            # The scan's three filters, exactly: it costs what is due, not what is open.
+            models.Index(
+                fields=["warn_at"],
+                name="sla_clock_warn_due",
+                condition=Q(state="running", warned_at__isnull=True),
+            ),
+            models.Index(
+                fields=["due_at"], name="sla_clock_breach_due", condition=Q(state="running")
+            ),
+            models.Index(
+                fields=["escalation_due_at"],
+                name="sla_clock_escalation_due",
+                condition=Q(state="breached", escalated_at__isnull=True, resolved_at__isnull=True),
+            ),
+            models.Index(fields=["lead", "kind"], name="sla_clock_lead"),
+            models.Index(fields=["team", "breached_at"], name="sla_clock_team_breaches"),
+            models.Index(fields=["owner", "state"], name="sla_clock_owner_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} clock of lead {self.lead_id} ({self.state})"
+
+
+class ClockEventKind(models.TextChoices):
+    STARTED = "started", "Started"
+    WARNED = "sla_warning", "Warning"
+    BREACHED = "sla_breached", "Breached"
+    MET = "met", "Met"
+    MET_LATE = "met_late", "Met late"
+    CANCELLED = "cancelled", "Cancelled"
+    PAUSED = "paused", "Paused"
+    RESUMED = "resumed", "Resumed"
+    ESCALATED = "escalated", "Escalated to the arbiter"
+    EXTENDED = "extended", "Extended"
+    RECOMPUTED = "recomputed", "Recomputed"
+
+
+class ClockEvent(models.Model):
+    """What happened to a clock, at the time it really happened (a breach at its due time)."""
+
+    clock = models.ForeignKey(Clock, on_delete=models.PROTECT, related_name="events")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=ClockEventKind.choices)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        "alignment.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["kind", "occurred_at"], name="sla_clockevent_kind"),
+            models.Index(fields=["lead", "occurred_at"], name="sla_clockevent_lead"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.occurred_at}"
+
+
+# --- the arbiter -------------------------------------------------------------------
+
+
+class CaseKind(models.TextChoices):
+    ESCALATION = "escalation", "Escalated breach"
+    DISPUTE = "dispute", "Disputed rejection"
+
+
+class Decision(models.TextChoices):
+    REASSIGN = "reassign", "Reassign to another rep"
+    EXTEND = "extend", "Extend the deadline once"
+    RETURN = "return", "Return the lead to marketing"
+    CLOSE = "close_no_decision", "Close as no decision"
+    UPHOLD = "uphold", "Uphold the rejection"
+    OVERTURN = "overturn", "Overturn the rejection"
+
+
+# Which side a decision goes against, for the SLA figures ("" = neither).
+DECISION_AGAINST = {
+    Decision.REASSIGN: "sales",
+    Decision.EXTEND: "",
+    Decision.RETURN: "marketing",
+    Decision.CLOSE: "",
+    Decision.UPHOLD: "marketing",
+    Decision.OVERTURN: "sales",
+}
+DECISIONS_FOR = {
+    CaseKind.ESCALATION: [Decision.REASSIGN, Decision.EXTEND, Decision.RETURN, Decision.CLOSE],
+    CaseKind.DISPUTE: [Decision.UPHOLD, Decision.OVERTURN],
+}
+
+
+class ArbiterCase(models.Model):
+    kind = models.CharField(max_length=20, choices=CaseKind.choices)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    clock = models.OneToOneField(
+        Clock, null=True, blank=True, on_delete=models.PROTECT, related_name="case"
+    )
+    dispute = models.OneToOneField(
+        "leads.Dispute", null=True, blank=True, on_delete=models.PROTECT, related_name="case"
+    )
+    opened_at = models.DateTimeField()
+    decision = models.CharField(max_length=30, choices=Decision.choices, blank=True)
+    against_side = models.CharField(max_length=20, blank=True)
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        "alignment.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["opened_at"], name="sla_case_open", condition=Q(decided_at__isnull=True)
+            ),
+            models.Index(fields=["decided_at"], name="sla_case_decided"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="escalation") & Q(clock__isnull=False))
+                | (Q(kind="dispute") & Q(dispute__isnull=False)),
+                name="sla_case_has_its_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on lead {self.lead_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.decided_at is None
+
+
+# --- marketing's commitment ------------------------------------------------------------
+
+
+class Pacing(models.TextChoices):
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    MET = "met", "Met"
+    MISSED = "missed", "Missed"
+
+
+class CommitmentResult(models.Model):
+    """Marketing's month for one sales team, recomputed daily, final after month end."""
+
+    team = models.ForeignKey("alignment.Team", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="The first day of the month.")
+    agreement = models.ForeignKey(Agreement, null=True, on_delete=models.PROTECT, related_name="+")
+    target_mqls = models.PositiveIntegerField(default=0)
+    target_rate = models.PositiveSmallIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    incomplete = models.PositiveIntegerField(default=0)
+    rejected_by_reason = models.JSONField(default=dict, blank=True)
+    acceptance_rate = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    expected_to_date = models.PositiveIntegerField(default=0)
+    pacing = models.CharField(max_length=20, choices=Pacing.choices, default=Pacing.ON_TRACK)
+    is_final = models.BooleanField(default=False)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-month", "team__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "month"], name="sla_commitment_team_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.month:%Y-%m}: {self.get_pacing_display()}"
