@@ -183,6 +183,10 @@ class VersionDiff:
         return sum(1 for r in self.rules if r.status == "removed")
 
     @property
+    def rules_same(self) -> int:
+        return sum(1 for r in self.rules if r.status == "same")
+
+    @property
     def rules_changed(self) -> int:
         return sum(1 for r in self.rules if r.status == "changed")
 
