@@ -18,6 +18,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Import", "leads:import", "import_leads"),
     ("Glossary", "glossary:index", None),
     ("Agreements", "sla:agreements", None),
+    ("Calendars", "sla:calendars", None),
     ("Arbiter queue", "sla:arbiter_queue", "arbitrate"),
     ("Dashboards", "sla:dashboard", "view_dashboards"),
     ("Team", "team", "manage_team"),

@@ -189,7 +189,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, definitions and service-level agreements between marketing and sales.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"LeadStageEnum": "leads.machine.Stage"},
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStageEnum": "leads.machine.Stage",
+        "StageSideEnum": "glossary.models.StageSide",
+        "SignatureSideEnum": "glossary.models.SignatureSide",
+    },
 }
 
 # Celery: the broker only wakes workers; the database is the truth.
