@@ -74,7 +74,7 @@ FALLBACK_ENCODINGS = ("cp1252", "latin-1")
 ATTRIBUTE = "attribute"
 IGNORE = "ignore"
 FIELD_LABELS = {
-    ATTRIBUTE: "Attribute (kept under its header)",
+    ATTRIBUTE: "Attribute",
     IGNORE: "Ignore",
     "external_id": "External id",
     "source": "Source (per row)",

@@ -106,7 +106,9 @@ class MappingForm(forms.Form):
                     "index": index,
                     "name": column["name"] or f"(blank header, column {index + 1})",
                     "field": self[name],
-                    "samples": [row[index] for row in samples if index < len(row)][:3],
+                    "samples": [
+                        r[index] for r in samples if index < len(r) and imports.blank(r[index])
+                    ][:3],
                     "values": column.get("values"),
                 }
             )

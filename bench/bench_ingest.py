@@ -1,0 +1,379 @@
+"""How fast is lead ingest, and how fast is the rep's inbox with 100,000 leads?
+
+(a) POST /api/v1/leads/bulk/ with 1,000 realistic leads per request (the real
+    X Education rows as attributes, names, companies, titles and countries like
+    the demo's; scored against the demo MQL definition, qualified ones handed
+    off), through Django's test Client with token authentication, against
+    Django's bare `bulk_create` of the same Lead rows, in the same run. The
+    figure is the ratio of the two rates (target: the endpoint at no less than
+    a third of bare bulk_create).
+(b) the rep's inbox (`leads:inbox`) with 100,000 leads in the database, p50 and
+    p95, against a bare Django page (`/health/`) in the same run.
+
+It runs in its own PostgreSQL database (alignment_bench, created, migrated and
+dropped again), in a child process whose settings point there:
+
+    python -m bench.bench_ingest
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import unicodedata
+from datetime import timedelta
+from pathlib import Path
+
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+BENCH_DB = "alignment_bench"
+BENCH_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
+PER_REQUEST = 1000
+ROUNDS = 5
+INBOX_LEADS = 100_000
+INBOX_REQUESTS = 60
+CHILD_FLAG = "BENCH_INGEST_CHILD"
+RESULT_PREFIX = "BENCH_RESULT "
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "x-education-leads.csv"
+
+
+# -- the parent: its own database, a child process, clean up -----------------------
+
+
+def _admin_connection():
+    import psycopg2
+
+    connection = psycopg2.connect(ADMIN_URL)
+    connection.autocommit = True
+    return connection
+
+
+def _drop(cursor) -> None:
+    cursor.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid()",
+        [BENCH_DB],
+    )
+    cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
+
+
+def main() -> dict[str, float]:
+    if os.environ.get(CHILD_FLAG):
+        return _child()
+    try:
+        connection = _admin_connection()
+    except Exception as exc:  # noqa: BLE001 - no server: say so and measure nothing
+        print(f"PostgreSQL does not answer at {ADMIN_URL} ({exc}); bench_ingest skipped.")
+        return {}
+    with connection.cursor() as cursor:
+        _drop(cursor)
+        cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    env = {
+        **os.environ,
+        CHILD_FLAG: "1",
+        "DATABASE_URL": BENCH_URL,
+        "DJANGO_SETTINGS_MODULE": "alignment.settings",
+        "DJANGO_DEBUG": "false",
+        "CELERY_BROKER_URL": "memory://",
+        "LOG_LEVEL": "WARNING",
+    }
+    result: dict[str, float] = {}
+    try:
+        child = subprocess.run(
+            [sys.executable, "-m", "bench.bench_ingest"],
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for line in child.stdout.splitlines():
+            if line.startswith(RESULT_PREFIX):
+                result = json.loads(line[len(RESULT_PREFIX) :])
+            else:
+                print(line)
+        if child.returncode:
+            print(child.stderr[-4000:])
+            print(f"bench_ingest: the child process failed ({child.returncode}).")
+    finally:
+        with connection.cursor() as cursor:
+            _drop(cursor)
+        connection.close()
+    return result
+
+
+# -- the child: runs against alignment_bench ---------------------------------------
+
+
+def _child() -> dict[str, float]:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    call_command("migrate", verbosity=0)
+    _seed()
+    result = {**_bench_bulk(), **_bench_inbox()}
+    print(RESULT_PREFIX + json.dumps(result))
+    return result
+
+
+def _seed() -> None:
+    from alignment.demo import seed_organisation
+    from glossary.demo import seed_demo as seed_glossary
+    from leads.demo import TERRITORIES
+    from leads.models import Territory
+
+    seed_organisation()
+    seed_glossary()
+    from alignment.models import Team
+
+    for team_name, countries in TERRITORIES.items():
+        team = Team.objects.get(name=team_name)
+        for country in countries:
+            Territory.objects.get_or_create(country=country, defaults={"team": team})
+
+
+def _real_rows() -> list[dict[str, str]]:
+    with DATA.open(newline="", encoding="utf-8") as handle:
+        return [
+            {k: v for k, v in row.items() if k and k not in ("Prospect ID", "Converted")}
+            for row in csv.DictReader(handle)
+        ]
+
+
+def _ascii(address: str) -> str:
+    """Müller -> muller: Django's email validator (rightly) wants an ASCII local part."""
+    plain = unicodedata.normalize("NFKD", address).encode("ascii", "ignore").decode()
+    return plain.lower().replace(" ", "")
+
+
+def _items(round_no: int, rows, rng: random.Random) -> list[dict]:
+    from leads.demo import COMPANIES, COUNTRIES, FIRST, LAST, TITLES
+
+    countries = [c for c, weight in COUNTRIES for _ in range(weight)]
+    items = []
+    for n in range(PER_REQUEST):
+        first, last, company = rng.choice(FIRST), rng.choice(LAST), rng.choice(COMPANIES)
+        row = rows[(round_no * PER_REQUEST + n) % len(rows)]
+        items.append(
+            {
+                "source": "bench-web",
+                "external_id": f"r{round_no}-{n}",
+                "email": _ascii(f"{first}.{last}.{round_no}.{n}@{company.split()[0]}.example"),
+                "first_name": first,
+                "last_name": last,
+                "company": company,
+                "title": rng.choice(TITLES),
+                "country": rng.choice(countries),
+                "phone": f"+1 555 {rng.randrange(1000, 9999)}",
+                "attributes": {k: v for k, v in row.items() if v and v != "Select"},
+            }
+        )
+    return items
+
+
+def _bare_leads(items: list[dict], source: str):
+    """The same rows as Lead objects, with nothing but what bulk_create needs."""
+    from alignment import clock
+    from leads.models import Lead
+
+    now = clock.now()
+    return [
+        Lead(
+            **{**item, "source": source},
+            stage="inquiry",
+            created_at=now,
+            updated_at=now,
+        )
+        for item in items
+    ]
+
+
+def _bench_bulk() -> dict[str, float]:
+    from django.db import transaction
+    from django.db.models import Count
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    from alignment.models import User
+    from leads.models import Lead
+
+    rng = random.Random(7)
+    rows = _real_rows()
+    leo = User.objects.get(username="leo")
+    token, _ = Token.objects.get_or_create(user=leo)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    def post(items):
+        return client.post(
+            "/api/v1/leads/bulk/", json.dumps({"leads": items}), content_type="application/json"
+        )
+
+    # Warm up both paths (connections, caches, compiled definition), then measure.
+    warm = post(_items(99, rows, rng))
+    assert warm.status_code == 200, warm.content[:500]
+    with transaction.atomic():
+        Lead.objects.bulk_create(_bare_leads(_items(98, rows, rng), "bench-warm"))
+
+    endpoint_seconds, bare_seconds = [], []
+    statuses: dict[str, int] = {}
+    for round_no in range(ROUNDS):
+        items = _items(round_no, rows, rng)
+        started = time.perf_counter()
+        response = post(items)
+        endpoint_seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content[:500]
+        for answer in response.json()["results"]:
+            statuses[answer["status"]] = statuses.get(answer["status"], 0) + 1
+
+        leads = _bare_leads(items, f"bench-bare-{round_no}")
+        started = time.perf_counter()
+        with transaction.atomic():
+            Lead.objects.bulk_create(leads)
+        bare_seconds.append(time.perf_counter() - started)
+
+    endpoint_rate = ROUNDS * PER_REQUEST / sum(endpoint_seconds)
+    bare_rate = ROUNDS * PER_REQUEST / sum(bare_seconds)
+    stages = dict(
+        Lead.objects.filter(source="bench-web")
+        .order_by()
+        .values_list("stage")
+        .annotate(n=Count("id"))
+    )
+    ratio = endpoint_rate / bare_rate
+    print(f"(a) ingest, {ROUNDS} rounds of {PER_REQUEST} leads per request")
+    print(f"    bulk endpoint   {endpoint_rate:>9,.0f} leads/s  (answers: {statuses})")
+    print(f"    bare bulk_create{bare_rate:>9,.0f} leads/s")
+    print(
+        f"    ratio endpoint / bulk_create = {ratio:.2f} "
+        f"({'meets' if ratio >= 1 / 3 else 'BELOW'} the 1/3 target); stages: {stages}"
+    )
+    return {
+        "endpoint_leads_per_s": endpoint_rate,
+        "bulk_create_leads_per_s": bare_rate,
+        "endpoint_to_bulk_create_ratio": ratio,
+    }
+
+
+def _load_inbox_leads() -> tuple[int, int]:
+    """100,000 leads in every stage over 60 days, loaded with bulk_create."""
+    from django.db import transaction
+
+    from alignment import clock
+    from alignment.models import User
+    from leads.demo import COMPANIES, FIRST, LAST
+    from leads.models import Lead
+
+    rng = random.Random(11)
+    reps = list(User.objects.filter(groups__name="Sales rep").order_by("pk"))
+    now = clock.now()
+    stages = (
+        ["inquiry"] * 50
+        + ["mql"] * 12
+        + ["sal"] * 8
+        + ["sql"] * 5
+        + ["opportunity"] * 3
+        + ["won"] * 5
+        + ["lost"] * 7
+        + ["nurture"] * 10
+    )
+    existing = Lead.objects.count()
+    batch: list[Lead] = []
+    with transaction.atomic():
+        for n in range(INBOX_LEADS - existing):
+            stage = rng.choice(stages)
+            created = now - timedelta(seconds=rng.randrange(60 * 86400))
+            owner = rng.choice(reps) if stage not in ("inquiry", "nurture") else None
+            batch.append(
+                Lead(
+                    source="bench-load",
+                    external_id=f"load-{n}",
+                    first_name=rng.choice(FIRST),
+                    last_name=rng.choice(LAST),
+                    company=rng.choice(COMPANIES),
+                    stage=stage,
+                    owner=owner,
+                    team_id=owner.team_id if owner else None,
+                    score=rng.randrange(0, 100),
+                    created_at=created,
+                    updated_at=created,
+                    handed_off_at=created + timedelta(hours=1) if owner else None,
+                    action_due_at=created + timedelta(hours=8) if stage == "mql" else None,
+                    attributes={"Lead Source": "Google", "TotalVisits": str(rng.randrange(9))},
+                )
+            )
+            if len(batch) >= 5000:
+                Lead.objects.bulk_create(batch)
+                batch = []
+        Lead.objects.bulk_create(batch)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+    return Lead.objects.count(), reps[0].pk
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return statistics.median(ordered), p95
+
+
+def _bench_inbox() -> dict[str, float]:
+    from django.test import Client
+    from django.urls import NoReverseMatch, reverse
+
+    from alignment.models import User
+    from leads.models import Lead
+
+    started = time.perf_counter()
+    total, _ = _load_inbox_leads()
+    load_seconds = time.perf_counter() - started
+    rep = User.objects.get(username="ravi")
+    client = Client()
+    client.force_login(rep)
+    try:
+        url, what = reverse("leads:inbox"), "leads:inbox"
+    except NoReverseMatch:
+        url, what = f"/api/v1/leads/?owner={rep.pk}", "GET /api/v1/leads/?owner= (no leads:inbox)"
+    mine = Lead.objects.filter(owner=rep, stage__in=["mql", "sal", "sql", "opportunity"]).count()
+
+    def timed(path: str) -> list[float]:
+        for _ in range(5):  # warm up
+            assert client.get(path).status_code == 200
+        samples = []
+        for _ in range(INBOX_REQUESTS):
+            begun = time.perf_counter()
+            response = client.get(path)
+            samples.append((time.perf_counter() - begun) * 1000)
+            assert response.status_code == 200, response.status_code
+        return samples
+
+    inbox = _percentiles(timed(url))
+    health = _percentiles(timed("/health/"))
+    print(
+        f"(b) inbox with {total:,} leads in the database (loaded in {load_seconds:.1f} s; "
+        f"ravi has {mine:,} open), {INBOX_REQUESTS} requests each"
+    )
+    print(f"    {what:<14} p50 {inbox[0]:7.1f} ms   p95 {inbox[1]:7.1f} ms")
+    print(f"    /health/       p50 {health[0]:7.1f} ms   p95 {health[1]:7.1f} ms")
+    print(f"    ratio inbox p50 / bare page p50 = {inbox[0] / health[0]:.1f}")
+    return {
+        "inbox_p50_ms": inbox[0],
+        "inbox_p95_ms": inbox[1],
+        "health_p50_ms": health[0],
+        "health_p95_ms": health[1],
+        "inbox_to_bare_page_ratio": inbox[0] / health[0],
+    }
+
+
+if __name__ == "__main__":
+    main()
