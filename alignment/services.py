@@ -1,6 +1,7 @@
 import socket
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from alignment import clock
 from alignment.models import User, WorkerHeartbeat
@@ -13,6 +14,16 @@ def heartbeat_record(*, name: str = "worker") -> None:
     )
 
 
+# Other apps react to a person marked away or back (the SLA app pauses their
+# clocks); alignment imports no app, so they register here.
+_away_listeners: list = []
+
+
+def register_away_listener(listener) -> None:
+    if listener not in _away_listeners:
+        _away_listeners.append(listener)
+
+
 def member_set_away(*, member, away: bool, by) -> None:
     """Mark a team member away or back. Only their team's manager (or an admin) may."""
     if not (
@@ -20,5 +31,10 @@ def member_set_away(*, member, away: bool, by) -> None:
         or (by.has_perm(perm("manage_team")) and member.team_id and member.team.manager_id == by.id)
     ):
         raise PermissionDenied("Only the manager of this person's team may mark them away.")
-    User.objects.filter(pk=member.pk).update(is_away=away)
-    member.is_away = away
+    with transaction.atomic():
+        changed = User.objects.filter(pk=member.pk).exclude(is_away=away).update(is_away=away)
+        member.is_away = away
+        if changed:
+            now = clock.now()
+            for listener in _away_listeners:
+                listener(member=member, away=away, now=now)

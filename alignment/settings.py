@@ -222,6 +222,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "sla-scan": {"task": "sla.tasks.scan", "schedule": env.float("SLA_SCAN_SECONDS", default=15.0)},
+    "sla-commitments": {"task": "sla.tasks.compute_commitments", "schedule": 3600.0},
     # A lost "deliver now" message is picked up by this sweep.
     "deliver-emails": {"task": "alignment.tasks.deliver_emails", "schedule": 60.0},
     "daily-digest": {

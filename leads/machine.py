@@ -65,7 +65,8 @@ TRANSITIONS: dict[str, Transition] = {
     Action.TOUCH: Transition(SALES_WORKING, None),
     Action.QUALIFY: Transition((Stage.SAL,), (Stage.SQL,)),
     Action.CONVERT: Transition((Stage.SQL,), (Stage.OPPORTUNITY,)),
-    Action.CLOSE: Transition(SALES_WORKING, CLOSED_STAGES),
+    # From MQL only by the arbiter ("close as no decision"); leads.services checks who.
+    Action.CLOSE: Transition((Stage.MQL, *SALES_WORKING), CLOSED_STAGES),
     Action.REASSIGN: Transition(OPEN_STAGES, None),
     Action.RETURN: Transition((Stage.MQL, Stage.SAL), (Stage.NURTURE,)),
     Action.RECYCLE: Transition((Stage.NURTURE, Stage.INQUIRY), (Stage.MQL,)),

@@ -622,7 +622,13 @@ def lead_close(
     now: datetime,
     expected_version: int | None = None,
 ):
-    check_can_work(lead, by)
+    arbiter = by.has_perm(perm("arbitrate"))
+    if not arbiter:
+        check_can_work(lead, by)
+        if lead.stage == Stage.MQL:
+            raise TransitionNotAllowed(
+                Action.CLOSE, lead.stage, "Accept or reject a new lead; it cannot be closed yet."
+            )
     targets = {"won": Stage.WON, "lost": Stage.LOST, "no_decision": Stage.NO_DECISION}
     if outcome not in targets:
         raise ValidationError({"outcome": ["Choose won, lost or no_decision."]})
@@ -717,6 +723,45 @@ def lead_dispute(*, lead: Lead, by: User, reason: str, now: datetime) -> Dispute
     return dispute
 
 
+def dispute_decide(
+    *, dispute: Dispute, by: User, upheld: bool, note: str, now: datetime
+) -> Dispute:
+    """The arbiter's word on a disputed rejection. Overturned: the lead goes back
+    to sales, to the next rep of its team."""
+    if not by.has_perm(perm("arbitrate")):
+        raise PermissionDenied("Only the arbiter decides disputes.")
+    with transaction.atomic():
+        claimed = Dispute.objects.filter(pk=dispute.pk, status=DisputeStatus.OPEN).update(
+            status=DisputeStatus.UPHELD if upheld else DisputeStatus.OVERTURNED,
+            decided_by=by,
+            decided_at=now,
+            decision_note=note,
+        )
+        if not claimed:
+            raise TransitionNotAllowed(
+                Action.DISPUTE, dispute.lead.stage, "This dispute was already decided."
+            )
+        if not upheld:
+            lead = dispute.lead
+            transition(
+                lead=lead,
+                action=Action.RECYCLE,
+                by=by,
+                now=now,
+                changes={
+                    "owner": None,
+                    "rejection_reason": None,
+                    "rejection_note": "",
+                    "handed_off_at": None,
+                    "accepted_at": None,
+                },
+                data={"note": note, "dispute": dispute.pk, "overturned": True},
+            )
+            lead_hand_off(lead=lead, now=now, by=by)
+        dispute.refresh_from_db()
+        return dispute
+
+
 def lead_recycle(*, lead: Lead, by: User, now: datetime, note: str = ""):
     """Marketing sends a nurtured lead to sales again (after new activity, say)."""
     if not by.has_perm(perm("import_leads")):
@@ -739,14 +784,18 @@ def lead_recycle(*, lead: Lead, by: User, now: datetime, note: str = ""):
         return lead_hand_off(lead=lead, now=now)
 
 
-def lead_set_deadline(
-    *,
-    lead_id: int,
-    due_at: datetime | None,
-    warn_at: datetime | None,
-    stale_since: datetime | None,
+def leads_set_deadlines(
+    *, rows: list[tuple[int, datetime | None, datetime | None, datetime | None]]
 ) -> None:
-    """For the SLA app: what the inbox shows as time left, and staleness."""
-    Lead.objects.filter(pk=lead_id).update(
-        action_due_at=due_at, action_warn_at=warn_at, stale_since=stale_since
+    """For the SLA app (leads knows no clocks): per lead id, the deadline the
+    inbox counts down to, when it turns amber, and since when the lead is stale."""
+    if not rows:
+        return
+    Lead.objects.bulk_update(
+        [
+            Lead(pk=lead_id, action_due_at=due, action_warn_at=warn, stale_since=stale)
+            for lead_id, due, warn, stale in rows
+        ],
+        ["action_due_at", "action_warn_at", "stale_since"],
+        batch_size=500,
     )

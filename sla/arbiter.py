@@ -1,0 +1,141 @@
+"""The arbiter's decisions on escalated breaches and disputed rejections.
+
+Each decision is one transaction: it claims the open case (compare-and-set,
+so two arbiters deciding at once cannot both win), acts on the lead through
+the leads services (so the lead's own log records it), and records the
+decision, its reason and which side it went against.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from alignment.models import User
+from alignment.roles import perm
+from leads import services as lead_services
+from leads.models import Dispute
+from sla import selectors
+from sla.clocks import deadlines, sync_leads
+from sla.models import (
+    DECISION_AGAINST,
+    DECISIONS_FOR,
+    ArbiterCase,
+    Clock,
+    ClockEvent,
+    ClockEventKind,
+    ClockState,
+    Decision,
+)
+
+
+class CaseAlreadyDecided(Exception):
+    """Another arbiter decided this case first (HTTP 409)."""
+
+
+def case_decide(
+    *,
+    case: ArbiterCase,
+    by: User,
+    decision: str,
+    reason: str,
+    now: datetime,
+    to: User | None = None,
+    extend_hours: Decimal | str | None = None,
+) -> ArbiterCase:
+    if not by.has_perm(perm("arbitrate")):
+        raise PermissionDenied("Only the arbiter decides.")
+    reason = (reason or "").strip()
+    errors = {}
+    if decision not in DECISIONS_FOR.get(case.kind, []):
+        allowed = ", ".join(DECISIONS_FOR.get(case.kind, []))
+        errors["decision"] = [f"For this case choose one of: {allowed}."]
+    if not reason:
+        errors["reason"] = ["Write the reason: both sides will read it."]
+    elif len(reason) > 4000:
+        errors["reason"] = ["At most 4000 characters."]
+    if decision == Decision.REASSIGN and to is None:
+        errors["to"] = ["Choose the rep who takes the lead."]
+    extension = None
+    if decision == Decision.EXTEND:
+        try:
+            extension = Decimal(str(extend_hours))
+            if not (Decimal("0.25") <= extension <= Decimal("200")):
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            errors["extend_hours"] = ["Give the extension in business hours, 0.25 to 200."]
+        if case.clock_id and case.clock.extended:
+            errors["decision"] = ["This deadline was extended once already."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        claimed = ArbiterCase.objects.filter(pk=case.pk, decided_at__isnull=True).update(
+            decided_at=now,
+            decided_by=by,
+            decision=decision,
+            reason=reason,
+            against_side=DECISION_AGAINST[decision],
+        )
+        if not claimed:
+            raise CaseAlreadyDecided("Another decision on this case was recorded first.")
+        lead = case.lead
+        lead.refresh_from_db()
+        if decision == Decision.REASSIGN:
+            lead_services.lead_reassign(lead=lead, by=by, to=to, now=now, note=reason)
+        elif decision == Decision.RETURN:
+            lead_services.lead_return_to_marketing(lead=lead, by=by, now=now, note=reason)
+        elif decision == Decision.CLOSE:
+            lead_services.lead_close(lead=lead, by=by, outcome="no_decision", now=now, note=reason)
+        elif decision == Decision.EXTEND:
+            _extend(case.clock, by=by, extension=extension, now=now, reason=reason)
+        elif decision in (Decision.UPHOLD, Decision.OVERTURN):
+            dispute = Dispute.objects.select_related("lead").get(pk=case.dispute_id)
+            lead_services.dispute_decide(
+                dispute=dispute, by=by, upheld=decision == Decision.UPHOLD, note=reason, now=now
+            )
+    case.refresh_from_db()
+    return case
+
+
+def _extend(clock: Clock, *, by: User, extension: Decimal, now: datetime, reason: str) -> None:
+    """The breach stays on record; the rep gets one new deadline of the same kind."""
+    clock = (
+        Clock.objects.select_for_update().select_related("lead", "team", "goal").get(pk=clock.pk)
+    )
+    Clock.objects.filter(pk=clock.pk).update(resolved_at=now)
+    spec = (
+        selectors.calendar_for_team(clock.team) if clock.team_id else selectors.default_spec("UTC")
+    )
+    warn_at, due_at = deadlines(spec, now, extension, clock.goal.warn_percent)
+    fresh = Clock.objects.create(
+        lead_id=clock.lead_id,
+        kind=clock.kind,
+        state=ClockState.RUNNING,
+        agreement_id=clock.agreement_id,
+        goal_id=clock.goal_id,
+        owner_id=clock.lead.owner_id,
+        team_id=clock.lead.team_id,
+        hours=extension,
+        started_at=now,
+        warn_at=warn_at,
+        due_at=due_at,
+        extended=True,
+    )
+    ClockEvent.objects.create(
+        clock=fresh,
+        lead_id=clock.lead_id,
+        kind=ClockEventKind.EXTENDED,
+        occurred_at=now,
+        recorded_at=now,
+        actor=by,
+        data={
+            "from_clock": clock.pk,
+            "hours": str(extension),
+            "reason": reason,
+            "due_at": due_at.isoformat(),
+        },
+    )
+    sync_leads([clock.lead_id])

@@ -1,0 +1,400 @@
+"""Clocks start, stop and pause from lead events.
+
+`on_lead_events` is registered with the leads state machine (SlaConfig.ready)
+and runs inside the transaction that changed the lead, so a clock never
+disagrees with its lead. Deadlines are computed once, here, on the calendar of
+the owner's team, and stored on the clock (`warn_at`, `due_at`) and on the lead
+(what the inbox counts down to); the scan only compares them with now.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Q
+
+from alignment import clock as time
+from leads.machine import Action, GuardRefused, Stage
+from leads.models import Lead, LeadEvent
+from leads.services import leads_set_deadlines
+from sla import selectors
+from sla.calendars import CalendarSpec, add_business_time, business_time_between
+from sla.models import (
+    Agreement,
+    ArbiterCase,
+    CaseKind,
+    Clock,
+    ClockEvent,
+    ClockEventKind,
+    ClockKind,
+    ClockState,
+    SalesGoal,
+)
+
+OPEN = (ClockState.RUNNING, ClockState.PAUSED)
+CONTACT_FIELDS = ("email", "first_name", "last_name", "company", "title", "country", "phone")
+
+
+def hours(value: Decimal | float) -> timedelta:
+    return timedelta(seconds=float(value) * 3600)
+
+
+def deadlines(
+    spec: CalendarSpec, start: datetime, goal_hours: Decimal, warn_percent: int
+) -> tuple[datetime, datetime]:
+    """(warn_at, due_at) for a goal started at `start`, in business time."""
+    total = hours(goal_hours)
+    return (
+        add_business_time(spec, start, total * warn_percent / 100),
+        add_business_time(spec, start, total),
+    )
+
+
+def _goal(agreement: Agreement, lead: Lead) -> SalesGoal:
+    fields = {name: getattr(lead, name, "") for name in (*CONTACT_FIELDS, "source")}
+    return selectors.goal_for(
+        agreement, score=lead.score, fields=fields, attributes=lead.attributes or {}
+    )
+
+
+def _new_clock(
+    *,
+    lead: Lead,
+    kind: str,
+    agreement: Agreement,
+    goal: SalesGoal,
+    spec: CalendarSpec,
+    start: datetime,
+) -> Clock:
+    goal_hours = goal.accept_hours if kind == ClockKind.ACCEPT else goal.first_touch_hours
+    warn_at, due_at = deadlines(spec, start, goal_hours, goal.warn_percent)
+    return Clock(
+        lead_id=lead.pk,
+        kind=kind,
+        state=ClockState.RUNNING,
+        agreement=agreement,
+        goal=goal,
+        owner_id=lead.owner_id,
+        team_id=lead.team_id,
+        hours=goal_hours,
+        started_at=start,
+        warn_at=warn_at,
+        due_at=due_at,
+    )
+
+
+def _event(clock: Clock, kind: str, at: datetime, *, actor=None, **data) -> ClockEvent:
+    return ClockEvent(
+        clock=clock,
+        lead_id=clock.lead_id,
+        kind=kind,
+        occurred_at=at,
+        recorded_at=time.now(),
+        actor=actor,
+        data=data,
+    )
+
+
+def start_clocks(
+    starts: list[tuple[Lead, str, datetime]], agreement: Agreement | None = None
+) -> list[Clock]:
+    """Start one clock per (lead, kind, start); in bulk for a thousand hand-offs."""
+    agreement = agreement or selectors.agreement_in_force()
+    if agreement is None or not starts:
+        return []
+    specs = selectors.calendars_for_teams({lead.team_id for lead, _, _ in starts if lead.team_id})
+    default = selectors.default_spec("UTC")
+    clocks = [
+        _new_clock(
+            lead=lead,
+            kind=kind,
+            agreement=agreement,
+            goal=_goal(agreement, lead),
+            spec=specs.get(lead.team_id, default),
+            start=start,
+        )
+        for lead, kind, start in starts
+    ]
+    Clock.objects.bulk_create(clocks)
+    ClockEvent.objects.bulk_create(
+        [
+            _event(
+                c,
+                ClockEventKind.STARTED,
+                c.started_at,
+                goal=c.goal.label,
+                due_at=c.due_at.isoformat(),
+            )
+            for c in clocks
+        ]
+    )
+    return clocks
+
+
+def _close(clock: Clock, *, state: str, at: datetime, actor=None) -> ClockEvent:
+    """Stop an open clock: met (on time or late) or cancelled. A breached clock is resolved."""
+    if clock.state == ClockState.BREACHED:
+        Clock.objects.filter(pk=clock.pk, resolved_at__isnull=True).update(resolved_at=at)
+        kind = ClockEventKind.MET_LATE if state == ClockState.MET else ClockEventKind.CANCELLED
+        return _event(clock, kind, at, actor=actor, resolved=True)
+    updates = {"state": state}
+    updates["met_at" if state == ClockState.MET else "cancelled_at"] = at
+    Clock.objects.filter(pk=clock.pk, state__in=OPEN).update(**updates)
+    kind = ClockEventKind.MET if state == ClockState.MET else ClockEventKind.CANCELLED
+    return _event(clock, kind, at, actor=actor)
+
+
+def on_lead_events(events: list[LeadEvent]) -> None:
+    """The listener: what each lead event does to the lead's clocks."""
+    relevant = [
+        e
+        for e in events
+        if e.kind not in (Action.INGEST, Action.UPDATE, Action.IMPORT_HISTORY, Action.RESCORE)
+    ]
+    if not relevant:
+        return
+    agreement = None
+    if any(e.kind in (Action.HAND_OFF, Action.ACCEPT, Action.REASSIGN) for e in relevant):
+        agreement = selectors.agreement_in_force()
+    lead_ids = {e.lead_id for e in relevant}
+    stop_kinds = {
+        Action.ACCEPT,
+        Action.REJECT,
+        Action.TOUCH,
+        Action.CLOSE,
+        Action.RETURN,
+        Action.RECYCLE,
+        Action.DISQUALIFY,
+        Action.REASSIGN,
+        Action.HAND_OFF,
+    }
+    open_clocks: dict[int, list[Clock]] = defaultdict(list)
+    if any(e.kind in stop_kinds for e in relevant):
+        # Breached-but-unresolved clocks count as open here: acting resolves them.
+        for c in (
+            Clock.objects.select_for_update()
+            .filter(
+                Q(state__in=OPEN) | Q(state=ClockState.BREACHED, resolved_at__isnull=True),
+                lead_id__in=lead_ids,
+            )
+            .select_related("agreement")
+        ):
+            open_clocks[c.lead_id].append(c)
+    starts: list[tuple[Lead, str, datetime]] = []
+    clock_events: list[ClockEvent] = []
+    for event in relevant:
+        lead, at, actor = event.lead, event.occurred_at, event.actor
+        mine = open_clocks.get(lead.pk, [])
+
+        def stop(kinds: Iterable[str], state: str, mine=mine, at=at, actor=actor) -> None:
+            for c in [c for c in mine if c.kind in kinds]:
+                clock_events.append(_close(c, state=state, at=at, actor=actor))
+                mine.remove(c)
+
+        if event.kind == Action.HAND_OFF:
+            stop([ClockKind.ACCEPT], ClockState.CANCELLED)
+            if agreement and lead.owner_id:
+                starts.append((lead, ClockKind.ACCEPT, at))
+        elif event.kind == Action.ACCEPT:
+            stop([ClockKind.ACCEPT], ClockState.MET)
+            if agreement:
+                starts.append((lead, ClockKind.FIRST_TOUCH, at))
+        elif event.kind == Action.REJECT:
+            stop([ClockKind.ACCEPT], ClockState.MET)
+        elif event.kind == Action.TOUCH:
+            stop([ClockKind.FIRST_TOUCH], ClockState.MET)
+        elif event.kind in (Action.CLOSE, Action.RETURN, Action.RECYCLE, Action.DISQUALIFY):
+            stop([ClockKind.ACCEPT, ClockKind.FIRST_TOUCH], ClockState.CANCELLED)
+        elif event.kind == Action.REASSIGN:
+            _reassign(lead, mine, at, actor, starts, clock_events)
+        elif event.kind == Action.DISPUTE and event.data.get("dispute"):
+            ArbiterCase.objects.get_or_create(
+                dispute_id=event.data["dispute"],
+                defaults={"kind": CaseKind.DISPUTE, "lead_id": lead.pk, "opened_at": at},
+            )
+    started = start_clocks(starts, agreement) if starts else []
+    ClockEvent.objects.bulk_create(clock_events)
+    if started and not open_clocks:
+        # Fresh hand-offs (the bulk ingest path): the new clocks are the whole story.
+        leads_set_deadlines(rows=[(c.lead_id, c.due_at, c.warn_at, None) for c in started])
+    else:
+        sync_leads(lead_ids)
+
+
+def _reassign(lead, mine, at, actor, starts, clock_events) -> None:
+    for c in list(mine):
+        if c.state == ClockState.BREACHED or c.agreement.restart_on_reassign:
+            # A breach moved to a new owner is resolved for the old one; the new
+            # owner gets a fresh deadline.
+            clock_events.append(_close(c, state=ClockState.CANCELLED, at=at, actor=actor))
+            mine.remove(c)
+            starts.append((lead, c.kind, at))
+        else:
+            Clock.objects.filter(pk=c.pk).update(owner_id=lead.owner_id, team_id=lead.team_id)
+
+
+def sync_leads(lead_ids: Iterable[int]) -> None:
+    """Put each lead's nearest deadline and staleness on the lead (two queries in all)."""
+    lead_ids = list(set(lead_ids))
+    if not lead_ids:
+        return
+    due: dict[int, tuple[datetime, datetime]] = {}
+    stale: dict[int, datetime] = {}
+    for c in Clock.objects.filter(
+        Q(state=ClockState.RUNNING) | Q(state=ClockState.BREACHED, resolved_at__isnull=True),
+        lead_id__in=lead_ids,
+    ).only("lead_id", "state", "due_at", "warn_at", "breached_at"):
+        if c.state == ClockState.RUNNING:
+            if c.lead_id not in due or c.due_at < due[c.lead_id][0]:
+                due[c.lead_id] = (c.due_at, c.warn_at)
+        elif c.lead_id not in stale or c.breached_at < stale[c.lead_id]:
+            stale[c.lead_id] = c.breached_at
+    leads_set_deadlines(
+        rows=[
+            (lead_id, *(due.get(lead_id) or (None, None)), stale.get(lead_id))
+            for lead_id in lead_ids
+        ]
+    )
+
+
+# -- pausing while a rep is away -------------------------------------------------------
+
+
+def on_member_away(*, member, away: bool, now: datetime) -> None:
+    """A rep marked away: their running clocks pause (if the agreement says so);
+    back: they resume with the business time that was left."""
+    spec_for = selectors.calendars_for_teams([member.team_id] if member.team_id else [])
+    spec = spec_for.get(member.team_id) or selectors.default_spec("UTC")
+    touched = []
+    events = []
+    if away:
+        for c in Clock.objects.select_for_update().filter(
+            owner=member, state=ClockState.RUNNING, agreement__pause_when_away=True
+        ):
+            remaining = max(business_time_between(spec, now, c.due_at), timedelta(0))
+            Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
+                state=ClockState.PAUSED, paused_at=now, remaining=remaining
+            )
+            events.append(_event(c, ClockEventKind.PAUSED, now, remaining=str(remaining)))
+            touched.append(c.lead_id)
+    else:
+        for c in Clock.objects.select_for_update().filter(owner=member, state=ClockState.PAUSED):
+            total = hours(c.hours)
+            warn_left = c.remaining - total * (100 - c.goal.warn_percent) / 100
+            due_at = add_business_time(spec, now, c.remaining)
+            warn_at = add_business_time(spec, now, max(warn_left, timedelta(0)))
+            Clock.objects.filter(pk=c.pk, state=ClockState.PAUSED).update(
+                state=ClockState.RUNNING,
+                due_at=due_at,
+                warn_at=warn_at,
+                paused_at=None,
+                remaining=None,
+            )
+            events.append(_event(c, ClockEventKind.RESUMED, now, due_at=due_at.isoformat()))
+            touched.append(c.lead_id)
+    ClockEvent.objects.bulk_create(events)
+    sync_leads(touched)
+
+
+# -- a calendar edited: its running clocks get new deadlines -------------------------------
+
+
+def on_calendar_changed(calendar_id: int) -> None:
+    from django.db import transaction
+
+    from sla.models import BusinessCalendar
+
+    calendar = BusinessCalendar.objects.filter(pk=calendar_id).select_related("team").first()
+    if calendar is None or calendar.team_id is None:
+        return
+    spec = selectors.calendar_for_team(calendar.team)
+    with transaction.atomic():
+        changed = []
+        events = []
+        for c in (
+            Clock.objects.select_for_update()
+            .filter(
+                team_id=calendar.team_id,
+                state=ClockState.RUNNING,
+                paused_at__isnull=True,
+                extended=False,
+            )
+            .select_related("goal")
+        ):
+            warn_at, due_at = deadlines(spec, c.started_at, c.hours, c.goal.warn_percent)
+            if (warn_at, due_at) != (c.warn_at, c.due_at):
+                Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
+                    warn_at=warn_at, due_at=due_at
+                )
+                events.append(
+                    _event(
+                        c,
+                        ClockEventKind.RECOMPUTED,
+                        time.now(),
+                        due_at=due_at.isoformat(),
+                        calendar=calendar_id,
+                    )
+                )
+                changed.append(c.lead_id)
+        ClockEvent.objects.bulk_create(events)
+        sync_leads(changed)
+
+
+# -- the abandon rule: the state machine asks before a rep gives up on a lead ----------------
+
+
+def working_days_between(spec: CalendarSpec, start: datetime, end: datetime) -> int:
+    """Working days after `start`'s local day up to and including `end`'s."""
+    zone = spec.zone
+    day = start.astimezone(zone).date()
+    last = end.astimezone(zone).date()
+    count = 0
+    while day < last:
+        day += timedelta(days=1)
+        if spec.day_intervals(day):
+            count += 1
+    return count
+
+
+def abandon_guard(*, lead, action, target, by, now) -> None:
+    """Closing an accepted lead as lost or no decision needs the agreed attempts first."""
+    if action != Action.CLOSE or target not in (Stage.LOST, Stage.NO_DECISION):
+        return
+    if lead.stage not in (Stage.SAL, Stage.SQL):
+        return
+    if by is not None and by.has_perm("alignment.arbitrate"):
+        return
+    clock = (
+        Clock.objects.filter(lead_id=lead.pk).select_related("goal").order_by("-started_at").first()
+    )
+    goal = clock.goal if clock else None
+    if goal is None:
+        agreement = selectors.agreement_in_force()
+        goal = _goal(agreement, lead) if agreement else None
+    if goal is None:
+        return
+    problems = []
+    if lead.touch_count < goal.min_attempts:
+        problems.append(f"{goal.min_attempts} attempts (this lead has {lead.touch_count})")
+    if goal.attempt_days and lead.first_touch_at:
+        spec = (
+            selectors.calendar_for_team(lead.team)
+            if lead.team_id
+            else selectors.default_spec("UTC")
+        )
+        days = working_days_between(spec, lead.first_touch_at, now)
+        if days < goal.attempt_days:
+            problems.append(
+                f"attempts spread over {goal.attempt_days} business days (so far {days})"
+            )
+    elif goal.attempt_days and not lead.first_touch_at:
+        problems.append(f"attempts spread over {goal.attempt_days} business days (none yet)")
+    if problems:
+        raise GuardRefused(
+            f"The agreement ({goal.label}) asks for "
+            + " and ".join(problems)
+            + " before a lead may be abandoned. Keep working it, or ask your manager."
+        )

@@ -1,0 +1,53 @@
+"""Fixtures for the clock engine: an agreement in force, a time, a lead handed off."""
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from alignment import clock
+from leads import services as lead_services
+from leads.validation import clean_lead_input
+from sla.models import Agreement, AgreementStatus, SalesGoal, TeamCommitment
+from tests.leads.conftest import QUALIFYING
+
+NEW_YORK = ZoneInfo("America/New_York")
+# Monday 10:00 in New York: Sales Americas' default calendar is Mon-Fri 09:00-17:00 there.
+MONDAY_10_NY = dt.datetime(2026, 11, 16, 10, 0, tzinfo=NEW_YORK)
+
+
+@pytest.fixture
+def agreement(org, mql_in_force):
+    """Agreement v1 in force. Built as rows: this file tests the clocks, not signing."""
+    now = clock.now()
+    agreement = Agreement.objects.create(
+        number=1, status=AgreementStatus.AGREED, created_by=org["maya"], created_at=now,
+        updated_at=now, agreed_at=now, escalation_hours=Decimal("4"), min_acceptance_rate=70,
+    )
+    SalesGoal.objects.create(
+        agreement=agreement, position=0, label="Hot", min_score=85, accept_hours=1,
+        first_touch_hours=2, min_attempts=3, attempt_days=2, warn_percent=75,
+    )
+    SalesGoal.objects.create(
+        agreement=agreement, position=1, label="Everyone else", accept_hours=8,
+        first_touch_hours=16, min_attempts=3, attempt_days=2, warn_percent=75,
+    )
+    TeamCommitment.objects.create(agreement=agreement, team=org["sam"].team, monthly_mqls=20)
+    return agreement
+
+
+@pytest.fixture
+def at_monday():
+    with time_machine.travel(MONDAY_10_NY, tick=False) as traveller:
+        yield traveller
+
+
+def hand_off(org, external_id: str, **overrides):
+    """A lead in the Americas scoring 90 (TotalVisits 5: not 'hot' unless asked)."""
+    data, errors = clean_lead_input({**QUALIFYING, "external_id": external_id, **overrides})
+    assert not errors, errors
+    lead = lead_services.lead_ingest(data=data, by=org["leo"], now=clock.now()).lead
+    assert lead.owner is not None
+    return lead

@@ -1,0 +1,142 @@
+"""Clocks follow the lead: started on hand-off, met on accept or touch, paused when away."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from alignment import clock
+from alignment.services import member_set_away
+from leads import services as lead_services
+from leads.machine import GuardRefused
+from leads.models import Lead
+from sla.models import Clock, ClockEvent
+from tests.leads.conftest import mql_in_force, reasons, territories  # noqa: F401
+from tests.sla.engine import MONDAY_10_NY, NEW_YORK, agreement, at_monday, hand_off  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_hand_off_starts_the_accept_clock_in_business_hours(org, agreement, territories,
+                                                            at_monday):
+    lead = hand_off(org, "C-1")
+    c = Clock.objects.get(lead=lead)
+    assert (c.kind, c.state, c.goal.label) == ("accept", "running", "Hot")  # score 90 >= 85
+    assert c.due_at == MONDAY_10_NY + dt.timedelta(hours=1)
+    assert c.warn_at == MONDAY_10_NY + dt.timedelta(minutes=45)
+    lead.refresh_from_db()
+    assert lead.action_due_at == c.due_at
+
+
+def test_eight_business_hours_from_monday_afternoon_end_on_tuesday(org, agreement, territories,
+                                                                   at_monday):
+    at_monday.move_to(MONDAY_10_NY.replace(hour=15))
+    lead = hand_off(org, "C-2", title="Analyst")  # 50 points: everyone else, 8 h
+    c = Clock.objects.get(lead=lead)
+    assert c.goal.label == "Everyone else"
+    assert c.due_at.astimezone(NEW_YORK) == dt.datetime(2026, 11, 17, 15, 0, tzinfo=NEW_YORK)
+
+
+def test_accepting_meets_the_accept_clock_and_starts_the_first_touch_clock(
+    org, agreement, territories, at_monday
+):
+    lead = hand_off(org, "C-3")
+    at_monday.shift(dt.timedelta(minutes=20))
+    lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    accept = Clock.objects.get(lead=lead, kind="accept")
+    touch = Clock.objects.get(lead=lead, kind="first_touch")
+    assert accept.state == "met"
+    assert accept.met_at == MONDAY_10_NY + dt.timedelta(minutes=20)
+    assert touch.state == "running"
+    assert touch.due_at == MONDAY_10_NY + dt.timedelta(minutes=20, hours=2)
+    lead_services.lead_log_touch(lead=lead, by=lead.owner, kind="call", outcome="connected",
+                                 now=clock.now())
+    touch.refresh_from_db()
+    assert touch.state == "met"
+    lead.refresh_from_db()
+    assert lead.action_due_at is None
+
+
+def test_rejecting_stops_the_accept_clock(org, agreement, territories, at_monday):
+    lead = hand_off(org, "C-4")
+    lead_services.lead_reject(lead=lead, by=lead.owner, reason="no_budget", now=clock.now())
+    assert Clock.objects.get(lead=lead).state == "met"
+    assert not Clock.objects.filter(lead=lead, state="running").exists()
+
+
+def test_reassigning_gives_the_new_owner_a_fresh_deadline(org, agreement, territories, at_monday):
+    lead = hand_off(org, "C-5")
+    other = next(org[u] for u in ("ravi", "carmen", "tom") if org[u] != lead.owner)
+    at_monday.shift(dt.timedelta(minutes=30))
+    lead_services.lead_reassign(lead=lead, by=org["sam"], to=other, now=clock.now())
+    old, new = Clock.objects.filter(lead=lead).order_by("started_at")
+    assert old.state == "cancelled"
+    assert (new.state, new.owner) == ("running", other)
+    assert new.due_at == MONDAY_10_NY + dt.timedelta(minutes=90)
+
+
+def test_a_rep_marked_away_has_their_clocks_paused_and_resumed_with_the_time_left(
+    org, agreement, territories, at_monday
+):
+    lead = hand_off(org, "C-6")
+    rep = lead.owner
+    at_monday.shift(dt.timedelta(minutes=15))
+    member_set_away(member=rep, away=True, by=org["sam"])
+    c = Clock.objects.get(lead=lead)
+    assert c.state == "paused"
+    assert c.remaining == dt.timedelta(minutes=45)
+    at_monday.shift(dt.timedelta(hours=3))
+    member_set_away(member=rep, away=False, by=org["sam"])
+    c.refresh_from_db()
+    assert c.state == "running"
+    assert c.due_at == MONDAY_10_NY + dt.timedelta(hours=3, minutes=15 + 45)
+    assert ClockEvent.objects.filter(clock=c, kind__in=["paused", "resumed"]).count() == 2
+
+
+def test_abandoning_before_the_agreed_attempts_is_refused_with_what_is_missing(
+    org, agreement, territories, at_monday
+):
+    lead = hand_off(org, "C-7")
+    lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    lead_services.lead_log_touch(lead=lead, by=lead.owner, kind="call", outcome="no_answer",
+                                 now=clock.now())
+    with pytest.raises(GuardRefused) as refused:
+        lead_services.lead_close(lead=lead, by=lead.owner, outcome="lost", now=clock.now())
+    assert "3 attempts (this lead has 1)" in str(refused.value)
+    assert Lead.objects.get(pk=lead.pk).stage == "sal"
+    for _ in range(2):
+        lead_services.lead_log_touch(lead=lead, by=lead.owner, kind="email", outcome="no_answer",
+                                     now=clock.now())
+    at_monday.shift(dt.timedelta(days=2))  # Wednesday: two business days later
+    lead_services.lead_close(lead=lead, by=lead.owner, outcome="lost", now=clock.now())
+    assert Lead.objects.get(pk=lead.pk).stage == "lost"
+
+
+def test_the_api_answers_409_when_the_abandon_rule_refuses(client, org, agreement, territories,
+                                                           at_monday):
+    lead = hand_off(org, "C-8")
+    lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    client.force_login(lead.owner)
+    response = client.post(f"/api/v1/leads/{lead.pk}/close/", {"outcome": "no_decision"},
+                           content_type="application/json")
+    assert response.status_code == 409
+    assert "attempts" in response.json()["detail"]
+
+
+def test_a_bulk_of_hand_offs_starts_one_clock_each(org, agreement, territories, at_monday,
+                                                   count_queries):
+    from leads.validation import clean_lead_input
+    from tests.leads.conftest import QUALIFYING
+
+    items = [clean_lead_input({**QUALIFYING, "external_id": f"BULK-{n}"})[0] for n in range(30)]
+    results = lead_services.leads_ingest_bulk(items=items, by=org["leo"], now=clock.now())
+    ids = [r.lead.pk for r in results]
+    assert Clock.objects.filter(lead_id__in=ids, state="running").count() == 30
+    assert Lead.objects.filter(pk__in=ids, action_due_at__isnull=True).count() == 0
+
+
+def test_the_inbox_shows_time_left(client, org, agreement, territories, at_monday):
+    lead = hand_off(org, "C-9")
+    client.force_login(lead.owner)
+    html = client.get(reverse("leads:inbox")).content.decode()
+    assert "1h 0m left" in html
