@@ -66,4 +66,71 @@ def seed_demo(*, stdout) -> list[BusinessCalendar]:
                         last_day=date(first.year + 1, 1, 1),
                         reason=WINTER_CLOSURE,
                     )
+    seed_demo_agreement(stdout=stdout)
     return calendars
+
+
+# --- agreements ----------------------------------------------------------------
+
+DEMO_AGREEMENT_GOALS = [
+    {
+        "label": "Hot",
+        "min_score": 60,
+        "match_field": "Lead Origin",
+        "match_values": ["Lead Add Form"],
+        "accept_hours": 1,
+        "first_touch_hours": 2,
+        "min_attempts": 3,
+        "attempt_days": 5,
+        "warn_percent": 75,
+    },
+    {
+        "label": "Everyone else",
+        "accept_hours": 8,
+        "first_touch_hours": 16,
+        "min_attempts": 3,
+        "attempt_days": 5,
+        "warn_percent": 75,
+    },
+]
+DEMO_COMMITMENTS = {"Sales Americas": 40, "Sales EMEA": 60}
+
+
+def seed_demo_agreement(*, stdout):
+    """Agreement v1 in force: drafted by maya, signed by maya and sam, through the services.
+
+    Does nothing when any agreement exists (people may have drafted since).
+    """
+    from sla import agreements
+    from sla.models import Agreement
+
+    if Agreement.objects.exists():
+        return None
+    people = {u.username: u for u in User.objects.filter(username__in=["maya", "sam"])}
+    if len(people) < 2:
+        return None
+    teams = {t.name: t for t in Team.objects.filter(name__in=DEMO_COMMITMENTS)}
+    with transaction.atomic():
+        draft = agreements.agreement_draft_create(
+            by=people["maya"],
+            summary="First agreement: hot leads within the hour",
+            goals=DEMO_AGREEMENT_GOALS,
+            commitments=[
+                {"team": teams[name], "monthly_mqls": mqls}
+                for name, mqls in DEMO_COMMITMENTS.items()
+                if name in teams
+            ],
+            min_acceptance_rate=70,
+            escalation_hours=4,
+        )
+        proposed = agreements.agreement_propose(
+            agreement=draft, by=people["maya"], expected_revision=draft.revision
+        )
+        agreements.agreement_sign(
+            agreement=proposed, by=people["maya"], expected_revision=proposed.revision
+        )
+        agreed = agreements.agreement_sign(
+            agreement=proposed, by=people["sam"], expected_revision=proposed.revision
+        )
+    stdout.write(f"  agreement v{agreed.number} in force (signed by maya and sam)\n")
+    return agreed

@@ -210,3 +210,391 @@ def upcoming_holidays(calendar: BusinessCalendar, *, start: date, days: int = 36
 def upcoming_closures(calendar: BusinessCalendar, *, today: date) -> list[Closure]:
     """Closures not yet over (reads the prefetched closures)."""
     return [closure for closure in calendar.closures.all() if closure.last_day >= today]
+
+
+# --- agreements ----------------------------------------------------------------
+# Imports for this section sit here so that the sections above stay as they are.
+
+from collections.abc import Mapping  # noqa: E402
+from decimal import Decimal  # noqa: E402
+from typing import Any  # noqa: E402
+
+from django.db.models import Count, Exists, OuterRef, Q  # noqa: E402
+from django.shortcuts import get_object_or_404  # noqa: E402
+
+from sla.models import (  # noqa: E402
+    Agreement,
+    AgreementEvent,
+    AgreementSignature,
+    AgreementStatus,
+    SalesGoal,
+    TeamCommitment,
+)
+
+
+def _agreement_commitments() -> QuerySet[TeamCommitment]:
+    return TeamCommitment.objects.select_related("team")
+
+
+def _agreement_signatures() -> QuerySet[AgreementSignature]:
+    return AgreementSignature.objects.select_related("signed_by").order_by("side")
+
+
+def agreement_in_force() -> Agreement | None:
+    """The agreed Agreement with its goals (in order) and commitments (with teams), or None.
+
+    Three queries. The clock engine reads it whenever it starts clocks.
+    """
+    return (
+        Agreement.objects.filter(status=AgreementStatus.AGREED)
+        .prefetch_related("goals", Prefetch("commitments", queryset=_agreement_commitments()))
+        .first()
+    )
+
+
+def _folded(value: Any) -> str:
+    return str(value).strip().casefold()
+
+
+def _goal_matches(goal: SalesGoal, score: int | None, fields: Mapping, attributes: Mapping) -> bool:
+    if goal.min_score is not None and score is not None and score >= goal.min_score:
+        return True
+    if goal.match_field:
+        name = goal.match_field
+        value = fields.get(name) if name in fields else attributes.get(name)
+        if value is not None:
+            wanted = getattr(goal, "_folded_values", None)
+            if wanted is None:
+                wanted = frozenset(_folded(v) for v in goal.match_values or [])
+                goal._folded_values = wanted  # goals are read-only once agreed
+            if _folded(value) in wanted:
+                return True
+    return False
+
+
+def goal_for(
+    agreement: Agreement,
+    *,
+    score: int | None,
+    fields: Mapping[str, Any],
+    attributes: Mapping[str, Any],
+) -> SalesGoal:
+    """The goal that applies to a lead: the first whose segment matches, else the catch-all.
+
+    A segment matches when the score reaches `min_score` (if set) OR the lead
+    field or attribute named `match_field` has one of `match_values`
+    (case-insensitive); a goal with both matches if either does. Reads
+    `agreement.goals.all()`, so `agreement_in_force()` serves it with no query.
+    """
+    goals = list(agreement.goals.all())
+    if not goals:
+        raise LookupError(f"{agreement} has no goals.")
+    for goal in goals:
+        if goal.is_catch_all or _goal_matches(goal, score, fields, attributes):
+            return goal
+    # Validation keeps the catch-all last; an agreement without one falls back to its last goal.
+    return goals[-1]
+
+
+def agreement_versions() -> QuerySet[Agreement]:
+    return (
+        Agreement.objects.select_related("created_by")
+        .prefetch_related(Prefetch("signatures", queryset=_agreement_signatures()))
+        .annotate(goal_count=Count("goals", distinct=True))
+        .order_by("-number")
+    )
+
+
+def agreement_with_details(pk: int) -> QuerySet[Agreement]:
+    return (
+        Agreement.objects.filter(pk=pk)
+        .select_related("created_by", "based_on")
+        .prefetch_related(
+            "goals",
+            Prefetch("commitments", queryset=_agreement_commitments()),
+            Prefetch("signatures", queryset=_agreement_signatures()),
+            Prefetch("events", queryset=AgreementEvent.objects.select_related("actor")),
+        )
+    )
+
+
+def agreement_detail(pk: int) -> Agreement:
+    return get_object_or_404(agreement_with_details(pk))
+
+
+def agreement_in_force_with_details() -> Agreement | None:
+    found = (
+        Agreement.objects.filter(status=AgreementStatus.AGREED).values_list("pk", flat=True).first()
+    )
+    return agreement_with_details(found).first() if found else None
+
+
+def agreements_waiting_for_signature(user) -> QuerySet[Agreement]:
+    """Proposals still missing the signature of a side this person signs for."""
+    from glossary.services import signing_sides
+
+    sides = signing_sides(user)
+    proposals = (
+        Agreement.objects.filter(status=AgreementStatus.PROPOSED)
+        .select_related("created_by")
+        .prefetch_related(Prefetch("signatures", queryset=_agreement_signatures()))
+        .order_by("proposed_at", "pk")
+    )
+    if not sides:
+        return proposals.none()
+    signed_by_all_my_sides = Q()
+    for side in sides:
+        signed_by_all_my_sides &= Q(
+            Exists(AgreementSignature.objects.filter(agreement=OuterRef("pk"), side=side))
+        )
+    return proposals.exclude(signed_by_all_my_sides)
+
+
+def agreement_events() -> QuerySet[AgreementEvent]:
+    """Every version's history, newest first."""
+    return AgreementEvent.objects.select_related("agreement", "actor").order_by(
+        "-occurred_at", "-id"
+    )
+
+
+# What an agreement says, in sentences (pages, diffs and notifications share them).
+
+
+def hours_text(hours: Decimal | int | float | None) -> str:
+    if hours is None:
+        return "—"
+    number = Decimal(str(hours)).normalize()
+    text = f"{number:f}"
+    return f"{text} business hour{'' if number == 1 else 's'}"
+
+
+def days_text(days: int | None) -> str:
+    return f"{days} business day{'' if days == 1 else 's'}"
+
+
+def goal_segment_text(goal: SalesGoal, *, only: bool = False) -> str:
+    parts = []
+    if goal.min_score is not None:
+        parts.append(f"scoring ≥ {goal.min_score}")
+    if goal.match_field:
+        values = " or ".join(goal.match_values or [])
+        parts.append(f"whose {goal.match_field} is {values}")
+    if not parts:
+        return "every lead" if only else "every other lead"
+    return "leads " + " or ".join(parts)
+
+
+def goal_promise_text(goal: SalesGoal) -> str:
+    text = (
+        f"accept or reject within {hours_text(goal.accept_hours)} of handoff; "
+        f"first touch within {hours_text(goal.first_touch_hours)} of accepting; "
+        f"at least {goal.min_attempts} attempt{'' if goal.min_attempts == 1 else 's'}"
+    )
+    if goal.attempt_days:
+        text += f" over {days_text(goal.attempt_days)}"
+    text += " before abandoning a lead"
+    if goal.followup_days:
+        text += f"; a touch at least every {days_text(goal.followup_days)}"
+    return text + f". Warning at {goal.warn_percent}% of the time."
+
+
+def sales_promises(agreement: Agreement) -> list[dict[str, Any]]:
+    goals = list(agreement.goals.all())
+    return [
+        {
+            "goal": goal,
+            "segment": goal_segment_text(goal, only=len(goals) == 1),
+            "promise": goal_promise_text(goal),
+        }
+        for goal in goals
+    ]
+
+
+def marketing_promises(agreement: Agreement) -> list[str]:
+    lines = [
+        f"{c.monthly_mqls} MQL{'' if c.monthly_mqls == 1 else 's'} a month to {c.team.name}"
+        for c in agreement.commitments.all()
+    ]
+    lines.append(f"at least {agreement.min_acceptance_rate}% of MQLs accepted by sales")
+    lines.append(
+        f"at most {agreement.max_incomplete_rate}% of MQLs delivered without the fields "
+        "the definition requires"
+    )
+    return lines
+
+
+def shared_rules(agreement: Agreement) -> list[str]:
+    return [
+        f"A breach still open after {hours_text(agreement.escalation_hours)} goes to the arbiter.",
+        "A rep marked away: their running clocks pause."
+        if agreement.pause_when_away
+        else "A rep marked away: their clocks keep running.",
+        "A reassigned lead: the new owner gets a fresh deadline."
+        if agreement.restart_on_reassign
+        else "A reassigned lead: the new owner inherits the deadline.",
+    ]
+
+
+# Side by side.
+
+AGREEMENT_TERMS = [
+    ("summary", "Change in a line"),
+    ("min_acceptance_rate", "Acceptance rate, at least"),
+    ("max_incomplete_rate", "MQLs missing required fields, at most"),
+    ("escalation_hours", "Escalate to the arbiter after"),
+    ("pause_when_away", "Clocks pause while a rep is away"),
+    ("restart_on_reassign", "Reassignment restarts the clock"),
+]
+
+GOAL_FIELD_LABELS = {
+    "label": "name",
+    "min_score": "minimum score",
+    "match_field": "field",
+    "match_values": "values",
+    "accept_hours": "accept within",
+    "first_touch_hours": "first touch within",
+    "min_attempts": "attempts",
+    "attempt_days": "attempt days",
+    "followup_days": "follow-up cadence",
+    "warn_percent": "warning at",
+}
+
+
+def _term_text(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if name.endswith("_rate"):
+        return f"{value}%"
+    if name.endswith("_hours"):
+        return hours_text(value)
+    return str(value or "—")
+
+
+@dataclass
+class GoalChange:
+    status: str  # same, changed, added, removed, moved
+    old: SalesGoal | None
+    new: SalesGoal | None
+    changed: list[str]
+
+    @property
+    def old_text(self) -> str:
+        return f"{goal_segment_text(self.old)}: {goal_promise_text(self.old)}" if self.old else ""
+
+    @property
+    def new_text(self) -> str:
+        return f"{goal_segment_text(self.new)}: {goal_promise_text(self.new)}" if self.new else ""
+
+
+@dataclass
+class AgreementDiff:
+    old: Agreement
+    new: Agreement
+    terms: list[dict[str, Any]]
+    goals: list[GoalChange]
+    commitments: list[dict[str, Any]]
+
+    @property
+    def has_changes(self) -> bool:
+        return (
+            any(t["changed"] for t in self.terms)
+            or any(g.status != "same" for g in self.goals)
+            or any(c["changed"] for c in self.commitments)
+        )
+
+    def _count(self, status: str) -> int:
+        return sum(1 for g in self.goals if g.status == status)
+
+    @property
+    def goals_added(self) -> int:
+        return self._count("added")
+
+    @property
+    def goals_removed(self) -> int:
+        return self._count("removed")
+
+    @property
+    def goals_changed(self) -> int:
+        return self._count("changed")
+
+
+def _goal_changes(old_goals: list[SalesGoal], new_goals: list[SalesGoal]) -> list[GoalChange]:
+    """Pair goals by name (case-insensitive), then the rest by position."""
+    left = list(old_goals)
+    pairs: dict[int, SalesGoal] = {}
+    for goal in new_goals:
+        match = next((o for o in left if _folded(o.label) == _folded(goal.label)), None)
+        if match is not None:
+            left.remove(match)
+            pairs[goal.pk] = match
+    for goal in new_goals:
+        if goal.pk not in pairs:
+            match = next((o for o in left if o.position == goal.position), None)
+            if match is not None:
+                left.remove(match)
+                pairs[goal.pk] = match
+    changes = []
+    for goal in new_goals:
+        old = pairs.get(goal.pk)
+        if old is None:
+            changes.append(GoalChange("added", None, goal, []))
+            continue
+        changed = [
+            label
+            for name, label in GOAL_FIELD_LABELS.items()
+            if getattr(old, name) != getattr(goal, name)
+        ]
+        changes.append(GoalChange("changed" if changed else "same", old, goal, changed))
+    changes += [GoalChange("removed", goal, None, []) for goal in left]
+    return changes
+
+
+def agreement_diff(old: Agreement, new: Agreement) -> AgreementDiff:
+    """Reads prefetched goals and commitments (`agreement_with_details`)."""
+    terms = [
+        {
+            "label": label,
+            "old": _term_text(name, getattr(old, name)),
+            "new": _term_text(name, getattr(new, name)),
+            "changed": getattr(old, name) != getattr(new, name),
+        }
+        for name, label in AGREEMENT_TERMS
+    ]
+    old_commitments = {c.team_id: c for c in old.commitments.all()}
+    new_commitments = {c.team_id: c for c in new.commitments.all()}
+    teams = {c.team_id: c.team for c in [*old_commitments.values(), *new_commitments.values()]}
+    commitments = []
+    for team_id, team in sorted(teams.items(), key=lambda item: item[1].name):
+        before, after = old_commitments.get(team_id), new_commitments.get(team_id)
+        commitments.append(
+            {
+                "team": team,
+                "old": f"{before.monthly_mqls} a month" if before else "—",
+                "new": f"{after.monthly_mqls} a month" if after else "—",
+                "changed": (before.monthly_mqls if before else None)
+                != (after.monthly_mqls if after else None),
+            }
+        )
+    return AgreementDiff(
+        old=old,
+        new=new,
+        terms=terms,
+        goals=_goal_changes(list(old.goals.all()), list(new.goals.all())),
+        commitments=commitments,
+    )
+
+
+def agreements_for_diff(a: int, b: int) -> tuple[Agreement, Agreement]:
+    """Two versions with their content, older first; 404 if either is missing."""
+    found = {
+        agreement.pk: agreement
+        for agreement in Agreement.objects.filter(pk__in=[a, b])
+        .select_related("created_by")
+        .prefetch_related("goals", Prefetch("commitments", queryset=_agreement_commitments()))
+    }
+    if a not in found or b not in found:
+        from django.http import Http404
+
+        raise Http404("No such agreement version.")
+    older, newer = sorted([found[a], found[b]], key=lambda agreement: agreement.number)
+    return older, newer

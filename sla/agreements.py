@@ -1,0 +1,746 @@
+"""Writes on service-level agreements: draft, edit, propose, sign, send back, discard.
+
+Co-signed like glossary definitions (and with the glossary's `signing_sides`
+and `Conflict`): a draft is proposed exactly as it reads, a marketing
+manager and a sales manager sign it, and the second signature puts it in
+force and supersedes the version in force, in one transaction.
+
+Locking order, everywhere a version may come into force or get a number: the
+agreements lock first (a transaction-scoped advisory lock on PostgreSQL; it
+plays the role of the glossary's stage row, which agreements do not have),
+then the version row. Two signatures that would put two versions in force
+serialise on that lock; an edit racing a signature is caught by
+compare-and-set on `revision`; the partial unique constraint
+`sla_one_agreement_in_force` is the last line, and its IntegrityError
+becomes a plain Conflict for the loser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max, ProtectedError
+
+from alignment import clock
+from alignment.models import Side, Team
+from alignment.roles import perm
+from glossary.services import Conflict, _side_for, signing_sides
+from sla.models import (
+    Agreement,
+    AgreementEvent,
+    AgreementSignature,
+    AgreementStatus,
+    SalesGoal,
+    TeamCommitment,
+)
+
+__all__ = [
+    "AGREEMENT_FIELDS",
+    "Conflict",
+    "EventKind",
+    "GOAL_FIELDS",
+    "agreement_discard",
+    "agreement_draft_create",
+    "agreement_draft_update",
+    "agreement_propose",
+    "agreement_send_back",
+    "agreement_sign",
+    "can_draft",
+    "clean_agreement",
+    "signing_sides",
+]
+
+SIDES = ("marketing", "sales")
+
+
+class EventKind:
+    CREATED = "created"
+    EDITED = "edited"
+    PROPOSED = "proposed"
+    SIGNED = "signed"
+    SENT_BACK = "sent_back"
+    AGREED = "agreed"
+    SUPERSEDED = "superseded"
+    DRAFT_DISCARDED = "draft_discarded"
+
+    LABELS = {
+        CREATED: "Drafted",
+        EDITED: "Edited",
+        PROPOSED: "Proposed for signature",
+        SIGNED: "Signed",
+        SENT_BACK: "Sent back to draft",
+        AGREED: "In force",
+        SUPERSEDED: "Superseded",
+        DRAFT_DISCARDED: "A draft based on it was discarded",
+    }
+
+
+# The agreement's own terms (besides goals and commitments), with their defaults.
+AGREEMENT_FIELDS: dict[str, Any] = {
+    "summary": "",
+    "min_acceptance_rate": 70,
+    "max_incomplete_rate": 5,
+    "escalation_hours": Decimal(4),
+    "pause_when_away": True,
+    "restart_on_reassign": True,
+}
+
+GOAL_FIELDS: dict[str, Any] = {
+    "label": "",
+    "min_score": None,
+    "match_field": "",
+    "match_values": [],
+    "accept_hours": None,
+    "first_touch_hours": None,
+    "min_attempts": 3,
+    "attempt_days": 5,
+    "followup_days": None,
+    "warn_percent": 75,
+}
+
+MAX_HOURS = Decimal(1000)
+MAX_MONTHLY_MQLS = 100_000
+
+
+# --- who -----------------------------------------------------------------------------
+
+
+def can_draft(user) -> bool:
+    """Both sides negotiate: marketers and managers of either side draft agreements."""
+    return bool(
+        user.is_authenticated
+        and (user.has_perm(perm("edit_definitions")) or user.has_perm(perm("manage_team")))
+    )
+
+
+def _require_drafter(user) -> None:
+    if not can_draft(user):
+        raise PermissionDenied("Only marketers and managers may draft agreements.")
+
+
+def _require_signer(user) -> None:
+    if not signing_sides(user):
+        raise PermissionDenied("Only a marketing manager or a sales manager may do this.")
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+class _Errors(dict):
+    def add(self, key: str, message: str) -> None:
+        self.setdefault(key, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self:
+            raise ValidationError(dict(self))
+
+
+def _whole(value: Any, errors: _Errors, key: str, low: int, high: int, what: str) -> int | None:
+    """A whole number in [low, high]; text from a form is fine, `True` is not."""
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value.strip())
+    elif isinstance(value, Decimal | float) and _is_integral(value):
+        number = int(value)
+    else:
+        number = None
+    if number is None:
+        errors.add(key, f"{what} must be a whole number.")
+        return None
+    if not low <= number <= high:
+        errors.add(key, f"{what} must be between {low} and {high}.")
+        return None
+    return number
+
+
+def _is_integral(value: Decimal | float) -> bool:
+    try:
+        return value == int(value)
+    except (ValueError, OverflowError, InvalidOperation):
+        return False
+
+
+def _hours(value: Any, errors: _Errors, key: str, what: str) -> Decimal | None:
+    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
+        errors.add(key, f"{what}: give a number of business hours.")
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        errors.add(key, f"{what} must be a number of business hours, such as 8 or 1.5.")
+        return None
+    if not number.is_finite() or not 0 < number < MAX_HOURS:
+        errors.add(key, f"{what} must be more than 0 and less than {MAX_HOURS} business hours.")
+        return None
+    if number != number.quantize(Decimal("0.01")):
+        errors.add(key, f"{what}: at most two decimals (0.25 is a quarter of an hour).")
+        return None
+    return number.quantize(Decimal("0.01"))
+
+
+def _bool(value: Any, errors: _Errors, key: str) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if value in ("1", "true", "on", "True"):
+        return True
+    if value in ("0", "false", "", "off", "False", None):
+        return False
+    errors.add(key, "must be true or false.")
+    return None
+
+
+def _clean_goal(raw: Any, index: int, errors: _Errors) -> dict[str, Any]:
+    key = f"goals[{index}]"
+    if not isinstance(raw, Mapping):
+        errors.add(key, "needs a goal with a label and hours.")
+        return {}
+    unknown = set(raw) - set(GOAL_FIELDS)
+    if unknown:
+        errors.add(key, f"unknown fields: {', '.join(sorted(unknown))}.")
+    goal = {**GOAL_FIELDS, **raw}
+    label = str(goal["label"] or "").strip()
+    name = f"Goal {index + 1}" + (f" (“{label}”)" if label else "")
+    if not label:
+        errors.add(f"{key}.label", f"{name}: give the goal a name, such as “Hot leads”.")
+    elif len(label) > 100:
+        errors.add(f"{key}.label", f"{name}: the name is longer than 100 characters.")
+    cleaned: dict[str, Any] = {"label": label}
+
+    min_score = goal["min_score"]
+    if min_score is None or (isinstance(min_score, str) and not min_score.strip()):
+        cleaned["min_score"] = None
+    else:
+        cleaned["min_score"] = _whole(
+            min_score, errors, f"{key}.min_score", -100_000, 100_000, f"{name}: the minimum score"
+        )
+
+    match_field = str(goal["match_field"] or "").strip()
+    values = goal["match_values"]
+    if values is None:
+        values = []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        errors.add(f"{key}.match_values", f"{name}: the values must be a list of text.")
+        values = []
+    values = [v.strip() for v in values if v.strip()]
+    if len(match_field) > 100:
+        errors.add(f"{key}.match_field", f"{name}: the field name is longer than 100 characters.")
+    if match_field and not values:
+        errors.add(f"{key}.match_values", f"{name}: list the values of “{match_field}” that match.")
+    if values and not match_field:
+        errors.add(f"{key}.match_field", f"{name}: name the field these values are matched on.")
+    cleaned["match_field"] = match_field
+    cleaned["match_values"] = values
+
+    cleaned["accept_hours"] = _hours(
+        goal["accept_hours"], errors, f"{key}.accept_hours", f"{name}: accept or reject within"
+    )
+    cleaned["first_touch_hours"] = _hours(
+        goal["first_touch_hours"], errors, f"{key}.first_touch_hours", f"{name}: first touch within"
+    )
+    cleaned["min_attempts"] = _whole(
+        goal["min_attempts"], errors, f"{key}.min_attempts", 1, 50, f"{name}: attempts"
+    )
+    cleaned["attempt_days"] = _whole(
+        goal["attempt_days"], errors, f"{key}.attempt_days", 0, 60, f"{name}: attempt days"
+    )
+    followup = goal["followup_days"]
+    if followup is None or (isinstance(followup, str) and not followup.strip()):
+        cleaned["followup_days"] = None
+    else:
+        cleaned["followup_days"] = _whole(
+            followup, errors, f"{key}.followup_days", 1, 60, f"{name}: the follow-up cadence"
+        )
+    cleaned["warn_percent"] = _whole(
+        goal["warn_percent"], errors, f"{key}.warn_percent", 1, 99, f"{name}: warn at (percent)"
+    )
+    return cleaned
+
+
+def _clean_goals(goals: Any, errors: _Errors) -> list[dict[str, Any]]:
+    if not isinstance(goals, list | tuple):
+        errors.add("goals", "needs a list of goals.")
+        return []
+    if not goals:
+        errors.add("goals", "Add at least one goal: the catch-all for every lead.")
+        return []
+    cleaned = [_clean_goal(raw, i, errors) for i, raw in enumerate(goals)]
+    catch_alls = [
+        i
+        for i, g in enumerate(cleaned)
+        if g
+        and g.get("min_score") is None
+        and not g.get("match_field")
+        # A goal whose segment failed to parse is not mistaken for a catch-all.
+        and f"goals[{i}].min_score" not in errors
+    ]
+    last = len(cleaned) - 1
+    for i in catch_alls:
+        if i != last:
+            label = cleaned[i].get("label") or f"Goal {i + 1}"
+            errors.add(
+                f"goals[{i}]",
+                f"Goal {i + 1} (“{label}”) matches every lead, so the goals after it would "
+                "never apply: give it a minimum score or a field to match, or move it last.",
+            )
+    if last not in catch_alls and f"goals[{last}].min_score" not in errors:
+        errors.add(
+            "goals",
+            "The last goal must be the catch-all (no minimum score and no field to match), "
+            "so that every lead has a goal.",
+        )
+    return cleaned
+
+
+def _clean_commitments(commitments: Any, errors: _Errors) -> list[dict[str, Any]]:
+    if not isinstance(commitments, list | tuple):
+        errors.add("commitments", "needs a list of {team, monthly_mqls}.")
+        return []
+    raw_teams = []
+    for item in commitments:
+        team = item.get("team") if isinstance(item, Mapping) else None
+        if isinstance(team, Team):
+            team = team.pk
+        elif isinstance(team, str) and team.strip().isdigit():
+            team = int(team)
+        raw_teams.append(team)
+    ids = [t for t in raw_teams if isinstance(t, int) and not isinstance(t, bool)]
+    teams = Team.objects.in_bulk(ids)
+    cleaned: list[dict[str, Any]] = []
+    seen: dict[int, int] = {}
+    for i, item in enumerate(commitments):
+        key = f"commitments[{i}]"
+        if not isinstance(item, Mapping):
+            errors.add(key, "needs a team and monthly_mqls.")
+            continue
+        team = teams.get(raw_teams[i]) if raw_teams[i] in ids else None
+        if team is None:
+            errors.add(f"{key}.team", f"Commitment {i + 1}: no such team.")
+        elif team.side != Side.SALES:
+            errors.add(
+                f"{key}.team",
+                f"Commitment {i + 1}: {team.name} is not a sales team; marketing commits "
+                "MQLs to sales teams.",
+            )
+            team = None
+        elif team.pk in seen:
+            errors.add(
+                f"{key}.team",
+                f"Commitment {i + 1}: {team.name} already has a commitment "
+                f"(commitment {seen[team.pk] + 1}).",
+            )
+            team = None
+        else:
+            seen[team.pk] = i
+        name = f"Commitment {i + 1}" + (f" ({team.name})" if team else "")
+        mqls = _whole(
+            item.get("monthly_mqls"),
+            errors,
+            f"{key}.monthly_mqls",
+            0,
+            MAX_MONTHLY_MQLS,
+            f"{name}: MQLs a month",
+        )
+        if team is not None and mqls is not None:
+            cleaned.append({"team": team, "monthly_mqls": mqls})
+    return cleaned
+
+
+def clean_agreement(
+    *, fields: Mapping[str, Any], goals: Any, commitments: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Check a whole agreement; every problem at once, keyed by field (`goals[2].accept_hours`)."""
+    unknown = set(fields) - set(AGREEMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
+    errors = _Errors()
+    values = {**AGREEMENT_FIELDS, **fields}
+    cleaned: dict[str, Any] = {}
+    summary = str(values["summary"] or "").strip()
+    if len(summary) > 200:
+        errors.add("summary", "Keep the summary to one line (200 characters).")
+    cleaned["summary"] = summary
+    cleaned["min_acceptance_rate"] = _whole(
+        values["min_acceptance_rate"],
+        errors,
+        "min_acceptance_rate",
+        0,
+        100,
+        "The acceptance rate (percent)",
+    )
+    cleaned["max_incomplete_rate"] = _whole(
+        values["max_incomplete_rate"],
+        errors,
+        "max_incomplete_rate",
+        0,
+        100,
+        "The share of incomplete MQLs (percent)",
+    )
+    cleaned["escalation_hours"] = _hours(
+        values["escalation_hours"], errors, "escalation_hours", "Escalate after"
+    )
+    cleaned["pause_when_away"] = _bool(values["pause_when_away"], errors, "pause_when_away")
+    cleaned["restart_on_reassign"] = _bool(
+        values["restart_on_reassign"], errors, "restart_on_reassign"
+    )
+    cleaned_goals = _clean_goals(goals, errors)
+    cleaned_commitments = _clean_commitments(commitments, errors)
+    errors.raise_if_any()
+    return cleaned, cleaned_goals, cleaned_commitments
+
+
+# --- reading back what a version says -------------------------------------------------------
+
+
+def _fields_of(agreement: Agreement) -> dict[str, Any]:
+    return {name: getattr(agreement, name) for name in AGREEMENT_FIELDS}
+
+
+def _goals_of(agreement: Agreement) -> list[dict[str, Any]]:
+    return [{name: getattr(g, name) for name in GOAL_FIELDS} for g in agreement.goals.all()]
+
+
+def _commitments_of(agreement: Agreement) -> list[dict[str, Any]]:
+    return [
+        {"team": c.team_id, "monthly_mqls": c.monthly_mqls} for c in agreement.commitments.all()
+    ]
+
+
+def _write_content(
+    agreement: Agreement, goals: Sequence[Mapping[str, Any]], commitments: Sequence[Mapping]
+) -> None:
+    SalesGoal.objects.filter(agreement=agreement).delete()
+    TeamCommitment.objects.filter(agreement=agreement).delete()
+    SalesGoal.objects.bulk_create(
+        [SalesGoal(agreement=agreement, position=i, **goal) for i, goal in enumerate(goals)]
+    )
+    TeamCommitment.objects.bulk_create(
+        [
+            TeamCommitment(agreement=agreement, team=c["team"], monthly_mqls=c["monthly_mqls"])
+            for c in commitments
+        ]
+    )
+
+
+def _event(*, agreement: Agreement, kind: str, by, now: datetime, **data: Any) -> AgreementEvent:
+    return AgreementEvent.objects.create(
+        agreement=agreement, kind=kind, actor=by, occurred_at=now, data=data
+    )
+
+
+def _lock_agreements() -> None:
+    """Serialise numbering and coming into force (the whole table has one version in force).
+
+    PostgreSQL: an advisory lock released at commit. SQLite has one writer at a
+    time anyway; the unique constraints are the last line on both.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sla.agreement'))")
+
+
+def _in_force() -> Agreement | None:
+    return Agreement.objects.filter(status=AgreementStatus.AGREED).first()
+
+
+def _raise_stale(current: Agreement | None, expected_revision: int, action: str) -> None:
+    if current is None:
+        raise Conflict("This draft was discarded meanwhile.")
+    if current.status != AgreementStatus.DRAFT and action in ("edit", "discard"):
+        raise Conflict(
+            f"{current} is {current.get_status_display().lower()} now, so it can no longer be "
+            f"{'edited' if action == 'edit' else 'discarded'}. Draft a new version instead."
+        )
+    if current.revision != expected_revision:
+        raise Conflict(
+            f"{current} changed since you opened it (someone else saved it). "
+            "Reload to see the latest version, then make your change again."
+        )
+    raise Conflict(f"{current} is {current.get_status_display().lower()} now.")
+
+
+# --- the actions ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def agreement_draft_create(
+    *,
+    by,
+    now: datetime | None = None,
+    based_on: Agreement | None = None,
+    goals: Sequence[Mapping[str, Any]] | None = None,
+    commitments: Sequence[Mapping[str, Any]] | None = None,
+    **fields: Any,
+) -> Agreement:
+    """A new draft, by default a copy of the agreement in force, with any changes given."""
+    _require_drafter(by)
+    now = now or clock.now()
+    _lock_agreements()
+    if based_on is None:
+        based_on = (
+            Agreement.objects.filter(status=AgreementStatus.AGREED)
+            .prefetch_related("goals", "commitments")
+            .first()
+        )
+    else:
+        based_on = Agreement.objects.prefetch_related("goals", "commitments").get(pk=based_on.pk)
+    base_fields = _fields_of(based_on) if based_on else dict(AGREEMENT_FIELDS)
+    base_fields["summary"] = ""
+    cleaned, cleaned_goals, cleaned_commitments = clean_agreement(
+        fields={**base_fields, **fields},
+        goals=(_goals_of(based_on) if based_on else []) if goals is None else goals,
+        commitments=(_commitments_of(based_on) if based_on else [])
+        if commitments is None
+        else commitments,
+    )
+    number = (Agreement.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+    agreement = Agreement.objects.create(
+        number=number,
+        based_on=based_on,
+        created_by=by,
+        created_at=now,
+        updated_at=now,
+        **cleaned,
+    )
+    _write_content(agreement, cleaned_goals, cleaned_commitments)
+    _event(
+        agreement=agreement,
+        kind=EventKind.CREATED,
+        by=by,
+        now=now,
+        based_on=based_on.number if based_on else None,
+    )
+    return agreement
+
+
+@transaction.atomic
+def agreement_draft_update(
+    *,
+    agreement: Agreement,
+    by,
+    expected_revision: int,
+    goals: Sequence[Mapping[str, Any]] | None = None,
+    commitments: Sequence[Mapping[str, Any]] | None = None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> Agreement:
+    """Change a draft, if it is still the draft the editor read. Parts not given stay."""
+    _require_drafter(by)
+    now = now or clock.now()
+    current = (
+        Agreement.objects.select_for_update()
+        .prefetch_related("goals", "commitments")
+        .filter(pk=agreement.pk)
+        .first()
+    )
+    if current is None or current.status != AgreementStatus.DRAFT:
+        _raise_stale(current, expected_revision, "edit")
+    cleaned, cleaned_goals, cleaned_commitments = clean_agreement(
+        fields={**_fields_of(current), **fields},
+        goals=_goals_of(current) if goals is None else goals,
+        commitments=_commitments_of(current) if commitments is None else commitments,
+    )
+    # Saved again, a draft sits on top of whatever is in force now (that is
+    # what the signers compare it with).
+    in_force = _in_force()
+    changed = Agreement.objects.filter(
+        pk=agreement.pk, status=AgreementStatus.DRAFT, revision=expected_revision
+    ).update(revision=F("revision") + 1, updated_at=now, based_on=in_force, **cleaned)
+    if not changed:
+        _raise_stale(current, expected_revision, "edit")
+    agreement.refresh_from_db()
+    _write_content(agreement, cleaned_goals, cleaned_commitments)
+    _event(agreement=agreement, kind=EventKind.EDITED, by=by, now=now, revision=agreement.revision)
+    return agreement
+
+
+@transaction.atomic
+def agreement_propose(
+    *, agreement: Agreement, by, expected_revision: int, now: datetime | None = None
+) -> Agreement:
+    """Ask both sides to sign this draft, exactly as it reads now."""
+    _require_drafter(by)
+    now = now or clock.now()
+    current = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
+    if (
+        current is None
+        or current.status != AgreementStatus.DRAFT
+        or current.revision != expected_revision
+    ):
+        _raise_stale(current, expected_revision, "propose")
+    # What gets signed is what is proposed: check it whole once more.
+    current = Agreement.objects.prefetch_related("goals", "commitments").get(pk=current.pk)
+    clean_agreement(
+        fields=_fields_of(current), goals=_goals_of(current), commitments=_commitments_of(current)
+    )
+    Agreement.objects.filter(pk=current.pk).update(
+        status=AgreementStatus.PROPOSED, proposed_at=now, revision=F("revision") + 1
+    )
+    current.refresh_from_db()
+    _event(agreement=current, kind=EventKind.PROPOSED, by=by, now=now)
+    return current
+
+
+@transaction.atomic
+def agreement_discard(
+    *, agreement: Agreement, by, expected_revision: int, now: datetime | None = None
+) -> None:
+    """Delete a draft nobody signed (drafts only: anything proposed has a history).
+
+    The draft takes its own history with it; the version it was based on (or
+    the one in force) records that a draft was discarded, and by whom.
+    """
+    _require_drafter(by)
+    now = now or clock.now()
+    current = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
+    if (
+        current is None
+        or current.status != AgreementStatus.DRAFT
+        or current.revision != expected_revision
+    ):
+        _raise_stale(current, expected_revision, "discard")
+    trail = (
+        Agreement.objects.filter(pk=current.based_on_id).first()
+        if current.based_on_id
+        else _in_force()
+    )
+    try:
+        with transaction.atomic():
+            current.delete()
+    except ProtectedError as error:
+        raise Conflict(
+            f"Another draft was started from {current}; discard that one first."
+        ) from error
+    if trail is not None:
+        _event(
+            agreement=trail,
+            kind=EventKind.DRAFT_DISCARDED,
+            by=by,
+            now=now,
+            number=current.number,
+            summary=current.summary,
+        )
+
+
+@transaction.atomic
+def agreement_sign(
+    *,
+    agreement: Agreement,
+    by,
+    expected_revision: int,
+    side: str | None = None,
+    now: datetime | None = None,
+) -> Agreement:
+    """Sign a proposal for one's side; the second side's signature puts it in force."""
+    side = _side_for(by, side)
+    now = now or clock.now()
+    _lock_agreements()
+    current = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
+    if current is None:
+        raise Conflict("This proposal was discarded meanwhile.")
+    if current.status != AgreementStatus.PROPOSED:
+        if current.status == AgreementStatus.AGREED:
+            raise Conflict(f"{current} is already in force: someone signed it just before you.")
+        raise Conflict(
+            f"{current} is {current.get_status_display().lower()} now, no longer waiting for "
+            "signatures."
+        )
+    if current.revision != expected_revision:
+        raise Conflict(f"{current} changed since you opened it. Read it again before you sign.")
+    in_force = _in_force()
+    if in_force is not None and in_force.pk != current.based_on_id:
+        based = Agreement.objects.filter(pk=current.based_on_id).first()
+        raise Conflict(
+            f"{in_force} came into force after this proposal was drafted"
+            f"{f' from v{based.number}' if based else ''}. "
+            "Send it back; once its author saves it again it sits on the version in force."
+        )
+    existing = {s.side: s for s in current.signatures.select_related("signed_by")}
+    if side in existing:
+        raise Conflict(
+            f"{existing[side].signed_by} already signed {current} for "
+            f"{existing[side].get_side_display().lower()}."
+        )
+    AgreementSignature.objects.create(
+        agreement=current, side=side, signed_by=by, signed_at=now, revision=current.revision
+    )
+    _event(agreement=current, kind=EventKind.SIGNED, by=by, now=now, side=side)
+    if len(existing) + 1 < len(SIDES):
+        return current
+    try:
+        with transaction.atomic():
+            if in_force is not None:
+                Agreement.objects.filter(pk=in_force.pk).update(
+                    status=AgreementStatus.SUPERSEDED, superseded_at=now
+                )
+                _event(
+                    agreement=in_force,
+                    kind=EventKind.SUPERSEDED,
+                    by=by,
+                    now=now,
+                    by_version=current.number,
+                )
+            Agreement.objects.filter(pk=current.pk).update(
+                status=AgreementStatus.AGREED, agreed_at=now
+            )
+    except IntegrityError as error:  # the constraint, last line behind the lock
+        raise Conflict(
+            "Another agreement came into force at the same moment; this one stays proposed."
+        ) from error
+    _event(
+        agreement=current,
+        kind=EventKind.AGREED,
+        by=by,
+        now=now,
+        supersedes=in_force.number if in_force else None,
+    )
+    current.refresh_from_db()
+    return current
+
+
+@transaction.atomic
+def agreement_send_back(
+    *,
+    agreement: Agreement,
+    by,
+    comment: str,
+    expected_revision: int | None = None,
+    now: datetime | None = None,
+) -> Agreement:
+    """Return a proposal to draft with a comment; signatures given so far lapse."""
+    _require_signer(by)
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": ["Say what should change, so the author knows."]})
+    now = now or clock.now()
+    current = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
+    if current is None:
+        raise Conflict("This proposal was discarded meanwhile.")
+    if current.status != AgreementStatus.PROPOSED:
+        raise Conflict(
+            f"{current} is {current.get_status_display().lower()} now, so it cannot be sent back."
+        )
+    if expected_revision is not None and current.revision != expected_revision:
+        raise Conflict(f"{current} changed since you opened it. Read it again.")
+    lapsed = list(current.signatures.values_list("side", flat=True))
+    current.signatures.all().delete()
+    Agreement.objects.filter(pk=current.pk).update(
+        status=AgreementStatus.DRAFT, proposed_at=None, revision=F("revision") + 1, updated_at=now
+    )
+    _event(
+        agreement=current,
+        kind=EventKind.SENT_BACK,
+        by=by,
+        now=now,
+        comment=comment,
+        lapsed_signatures=lapsed,
+    )
+    current.refresh_from_db()
+    return current
