@@ -1,0 +1,745 @@
+"""Reads for the SLA dashboard: breaches, open breaches and stale leads, speed
+(time to accept and to first touch in business hours), attainment per goal,
+escalations and the arbiter's decisions, marketing's commitment, revenue
+against the shared target.
+
+Each panel is a few aggregate queries bounded by the period and the teams
+(indexes: clocks by (team, breached_at), durations by (kind, team, met_at)).
+Business time needs each team's calendar, which SQL does not know, so it is
+worked out once per clock when the clock is met and kept in ClockDuration
+(`refresh_durations`, called before the speed and attainment panels read, so
+today is never blank); percentiles are then PostgreSQL's `percentile_cont`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
+from django.db.models.functions import TruncDate, TruncWeek
+
+from alignment import clock
+from alignment.models import Team, User
+from leads.models import Dispute, DisputeStatus, Lead
+from leads.reports import Report, ReportFilters, Table, chart, rate, revenue_won
+from sla.calendars import business_time_between
+from sla.models import (
+    ArbiterCase,
+    CaseKind,
+    Clock,
+    ClockDuration,
+    ClockEvent,
+    ClockEventKind,
+    ClockKind,
+    ClockState,
+    CommitmentResult,
+    Decision,
+    Pacing,
+    RevenueTarget,
+)
+from sla.selectors import calendars_for_teams
+
+OPEN_LIST_LIMIT = 20
+# Events up to this long before the newest duration are looked at again: a
+# met event is recorded a moment after the time it carries.
+REFRESH_OVERLAP = timedelta(days=1)
+REFRESH_BATCH = 5000
+WEEKLY_AFTER_DAYS = 45
+HISTOGRAM_EDGES_HOURS = [1, 2, 4, 8, 16, 24]
+
+
+def _clock_q(filters: ReportFilters, prefix: str = "") -> Q:
+    """Clock conditions: the teams always listed (the (team, ...) indexes serve them)."""
+    q = Q(**{f"{prefix}team_id__in": filters.team_ids})
+    if filters.rep_id:
+        q &= Q(**{f"{prefix}owner_id": filters.rep_id})
+    if filters.source:
+        q &= Q(**{f"{prefix}lead__source": filters.source})
+    if filters.campaign_id:
+        q &= Q(**{f"{prefix}lead__campaign_id": filters.campaign_id})
+    return q
+
+
+def _names(user_ids) -> dict[int, str]:
+    ids = {i for i in user_ids if i}
+    if not ids:
+        return {}
+    return {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
+
+
+# --- breaches over time -------------------------------------------------------------
+
+
+def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
+    """Breaches per day (per week beyond 45 days) by team, per rep, and open now (3 queries)."""
+    weekly = filters.days > WEEKLY_AFTER_DAYS
+    trunc = TruncWeek if weekly else TruncDate
+    base = Clock.objects.filter(
+        _clock_q(filters),
+        breached_at__gte=filters.start_at,
+        breached_at__lt=filters.end_at,
+    )
+    per_bucket = (
+        base.annotate(bucket=trunc("breached_at"))
+        .values("bucket", "team_id")
+        .annotate(n=Count("id"))
+        .order_by("bucket")
+    )
+    team_names = {t.pk: t.name for t in teams}
+    shown = [t for t in teams if t.pk in filters.team_ids]
+    counts: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in per_bucket:
+        bucket = row["bucket"]
+        if isinstance(bucket, datetime):
+            bucket = bucket.date()
+        counts[bucket][row["team_id"]] += row["n"]
+    over_time = Table(
+        "breaches_over_time",
+        f"Breaches per {'week' if weekly else 'day'}",
+        ["Week of" if weekly else "Day", *[t.name for t in shown], "Total"],
+    )
+    day = filters.start
+    if weekly:
+        day -= timedelta(days=day.weekday())
+    step = timedelta(days=7 if weekly else 1)
+    while day <= filters.end:
+        per_team = counts.get(day, {})
+        values = [per_team.get(t.pk, 0) for t in shown]
+        over_time.rows.append([day, *values, sum(values)])
+        day += step
+
+    per_rep = list(
+        base.values("owner_id", "team_id")
+        .annotate(
+            n=Count("id"),
+            accept=Count("id", filter=Q(kind=ClockKind.ACCEPT)),
+            touch=Count("id", filter=Q(kind=ClockKind.FIRST_TOUCH)),
+        )
+        .order_by("-n", "owner_id")
+    )
+    names = _names(r["owner_id"] for r in per_rep)
+    by_rep = Table(
+        "breaches_by_rep",
+        "Breaches by rep",
+        ["Rep", "Team", "Breaches", "Accept", "First touch"],
+        [
+            [
+                names.get(r["owner_id"], "Unassigned"),
+                team_names.get(r["team_id"], ""),
+                r["n"],
+                r["accept"],
+                r["touch"],
+            ]
+            for r in per_rep
+        ],
+    )
+    open_now = Clock.objects.filter(
+        _clock_q(filters), state=ClockState.BREACHED, resolved_at__isnull=True
+    ).count()
+    total = sum(row[-1] for row in over_time.rows)
+    by_team = Table(
+        "breaches_by_team",
+        "Breaches by team",
+        ["Team", "Breaches"],
+        [[t.name, sum(counts[d].get(t.pk, 0) for d in counts)] for t in shown],
+    )
+    chart_table = Table(
+        "breaches_over_time",
+        "",
+        ["Bucket", "Total"],
+        [[f"{r[0]:%d %b}", r[-1]] for r in over_time.rows],
+    )
+    return Report(
+        "breaches",
+        {"breaches": total, "open_breaches": open_now, "weekly": weekly},
+        [over_time, by_team, by_rep],
+        [
+            chart(
+                "breaches_over_time",
+                over_time.title,
+                chart_table,
+                vertical=True,
+            ),
+            chart("breaches_by_team", "Breaches by team", by_team, patterned=True),
+        ],
+    )
+
+
+# --- open breaches and stale leads, now -------------------------------------------------
+
+
+def open_now(filters: ReportFilters, *, now: datetime | None = None) -> Report:
+    """Open breaches and stale leads, oldest first, with their counts (4 queries)."""
+    now = now or clock.now()
+    breached = Clock.objects.filter(
+        _clock_q(filters), state=ClockState.BREACHED, resolved_at__isnull=True
+    )
+    breach_rows = breached.select_related("lead", "owner", "team").order_by("breached_at", "id")[
+        :OPEN_LIST_LIMIT
+    ]
+    open_table = Table(
+        "open_breaches",
+        "Open breaches, oldest first",
+        ["Lead", "Goal", "Rep", "Team", "Breached at", "Hours open", "Escalated"],
+        [
+            [
+                str(c.lead),
+                c.get_kind_display(),
+                str(c.owner) if c.owner_id else "Unassigned",
+                c.team.name if c.team_id else "",
+                c.breached_at,
+                round((now - c.breached_at).total_seconds() / 3600, 1),
+                "yes" if c.escalated_at else "no",
+            ]
+            for c in breach_rows
+        ],
+    )
+    open_ids = [c.lead_id for c in breach_rows]
+    stale = Lead.objects.filter(filters.leads(explicit_teams=True), stale_since__isnull=False)
+    stale_rows = stale.select_related("owner", "team").order_by("stale_since", "id")[
+        :OPEN_LIST_LIMIT
+    ]
+    stale_table = Table(
+        "stale_leads",
+        "Stale leads, oldest first",
+        ["Lead", "Stage", "Rep", "Team", "Stale since", "Days stale"],
+        [
+            [
+                str(lead),
+                lead.get_stage_display(),
+                str(lead.owner) if lead.owner_id else "Unassigned",
+                lead.team.name if lead.team_id else "",
+                lead.stale_since,
+                (now - lead.stale_since).days,
+            ]
+            for lead in stale_rows
+        ],
+    )
+    return Report(
+        "open",
+        {"open_breaches": breached.count(), "stale_leads": stale.count()},
+        [open_table, stale_table],
+        extra={
+            "breach_lead_ids": open_ids,
+            "stale_lead_ids": [lead.pk for lead in stale_rows],
+        },
+    )
+
+
+# --- durations in business hours ------------------------------------------------------
+
+
+def refresh_durations(*, batch: int = REFRESH_BATCH) -> int:
+    """Work out the business time of clocks met since the last refresh (incremental).
+
+    Reads the met and met-late events after the newest duration already kept
+    (less an overlap), so it costs what happened since, never the whole table.
+    Safe to run twice or at once: rows are keyed by clock and inserted with
+    ignore_conflicts. Returns how many were added.
+    """
+    newest = ClockDuration.objects.aggregate(m=Max("met_at"))["m"]
+    events = ClockEvent.objects.filter(
+        kind__in=[ClockEventKind.MET, ClockEventKind.MET_LATE],
+    )
+    if newest is not None:
+        events = events.filter(occurred_at__gte=newest - REFRESH_OVERLAP)
+    events = (
+        events.exclude(clock_id__in=ClockDuration.objects.values("clock_id"))
+        .select_related("clock", "lead")
+        .order_by("occurred_at", "id")[:batch]
+    )
+    rows = list(events)
+    if not rows:
+        return 0
+    specs = calendars_for_teams({e.clock.team_id for e in rows if e.clock.team_id})
+    from sla.selectors import default_spec
+
+    made = []
+    seen = set()
+    for event in rows:
+        c = event.clock
+        if c.pk in seen:
+            continue
+        seen.add(c.pk)
+        spec = specs.get(c.team_id) or default_spec("UTC")
+        end = max(event.occurred_at, c.started_at)
+        made.append(
+            ClockDuration(
+                clock=c,
+                kind=c.kind,
+                team_id=c.team_id,
+                owner_id=c.owner_id,
+                goal_id=c.goal_id,
+                source=event.lead.source,
+                campaign_id=event.lead.campaign_id,
+                started_at=c.started_at,
+                met_at=event.occurred_at,
+                due_at=c.due_at,
+                on_time=event.kind == ClockEventKind.MET,
+                business_seconds=int(
+                    business_time_between(spec, c.started_at, end).total_seconds()
+                ),
+            )
+        )
+    ClockDuration.objects.bulk_create(made, ignore_conflicts=True)
+    return len(made)
+
+
+def _durations_q(filters: ReportFilters, start: datetime, end: datetime) -> Q:
+    q = Q(team_id__in=filters.team_ids, met_at__gte=start, met_at__lt=end)
+    if filters.rep_id:
+        q &= Q(owner_id=filters.rep_id)
+    if filters.source:
+        q &= Q(source=filters.source)
+    if filters.campaign_id:
+        q &= Q(campaign_id=filters.campaign_id)
+    return q
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks, as PostgreSQL's percentile_cont."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _duration_stats(filters: ReportFilters) -> list[dict[str, Any]]:
+    """Count, median and p90 of business seconds per kind; per kind and team; per
+    kind and rep. One query on PostgreSQL (grouping sets); Python on SQLite."""
+    if connection.vendor == "postgresql":
+        where = ["met_at >= %s", "met_at < %s", "team_id = ANY(%s)"]
+        params: list[Any] = [filters.start_at, filters.end_at, list(filters.team_ids)]
+        if filters.rep_id:
+            where.append("owner_id = %s")
+            params.append(filters.rep_id)
+        if filters.source:
+            where.append("source = %s")
+            params.append(filters.source)
+        if filters.campaign_id:
+            where.append("campaign_id = %s")
+            params.append(filters.campaign_id)
+        # Only fixed fragments are joined; every value goes in as a parameter.
+        sql = (  # noqa: S608
+            "SELECT kind, team_id, owner_id, GROUPING(team_id, owner_id), COUNT(*), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY business_seconds), "
+            "percentile_cont(0.9) WITHIN GROUP (ORDER BY business_seconds) "
+            f"FROM {ClockDuration._meta.db_table} WHERE {' AND '.join(where)} "
+            "GROUP BY GROUPING SETS ((kind), (kind, team_id), (kind, owner_id))"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            result = []
+            for kind, team_id, owner_id, grouping, n, p50, p90 in cursor.fetchall():
+                level = {3: "all", 1: "team", 2: "rep"}[grouping]
+                result.append(
+                    {
+                        "kind": kind,
+                        "level": level,
+                        "team_id": team_id,
+                        "owner_id": owner_id,
+                        "n": n,
+                        "p50": p50,
+                        "p90": p90,
+                    }
+                )
+            return result
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for kind, team_id, owner_id, seconds in ClockDuration.objects.filter(
+        _durations_q(filters, filters.start_at, filters.end_at)
+    ).values_list("kind", "team_id", "owner_id", "business_seconds"):
+        groups[(kind, "all", None, None)].append(seconds)
+        groups[(kind, "team", team_id, None)].append(seconds)
+        groups[(kind, "rep", None, owner_id)].append(seconds)
+    return [
+        {
+            "kind": kind,
+            "level": level,
+            "team_id": team_id,
+            "owner_id": owner_id,
+            "n": len(values),
+            "p50": percentile(values, 0.5),
+            "p90": percentile(values, 0.9),
+        }
+        for (kind, level, team_id, owner_id), values in groups.items()
+    ]
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 1)
+
+
+def speed(filters: ReportFilters, teams: list[Team]) -> Report:
+    """Time to accept and to first touch, in business hours: median and 90th
+    percentile per team and rep, and their distribution (3 queries after the refresh)."""
+    stats = _duration_stats(filters)
+    team_names = {t.pk: t.name for t in teams}
+    names = _names(s["owner_id"] for s in stats if s["level"] == "rep")
+    kinds = dict(ClockKind.choices)
+    figures: dict[str, Any] = {}
+    summary = Table(
+        "speed",
+        "Time to accept and to first touch (business hours)",
+        ["Goal", "Who", "Clocks met", "Median (h)", "90th percentile (h)"],
+    )
+    order = {"all": 0, "team": 1, "rep": 2}
+    for s in sorted(
+        stats,
+        key=lambda s: (
+            s["kind"] != ClockKind.ACCEPT,
+            order[s["level"]],
+            team_names.get(s["team_id"], "")
+            if s["level"] == "team"
+            else names.get(s["owner_id"], ""),
+        ),
+    ):
+        if s["level"] == "all":
+            who = "All shown"
+            figures[f"{s['kind']}_median_hours"] = _hours(s["p50"])
+            figures[f"{s['kind']}_p90_hours"] = _hours(s["p90"])
+            figures[f"{s['kind']}_count"] = s["n"]
+        elif s["level"] == "team":
+            who = team_names.get(s["team_id"], "No team")
+        else:
+            who = names.get(s["owner_id"], "Unassigned")
+        summary.rows.append([kinds[s["kind"]], who, s["n"], _hours(s["p50"]), _hours(s["p90"])])
+
+    edges = HISTOGRAM_EDGES_HOURS
+    whens = [When(business_seconds__lt=edge * 3600, then=Value(i)) for i, edge in enumerate(edges)]
+    buckets = (
+        ClockDuration.objects.filter(_durations_q(filters, filters.start_at, filters.end_at))
+        .annotate(bucket=Case(*whens, default=Value(len(edges)), output_field=IntegerField()))
+        .values("kind", "bucket")
+        .annotate(n=Count("clock_id"))
+    )
+    counts = {(b["kind"], b["bucket"]): b["n"] for b in buckets}
+    labels = [f"under {edges[0]} h"]
+    labels += [f"{edges[i - 1]}–{edges[i]} h" for i in range(1, len(edges))]
+    labels += [f"{edges[-1]} h or more"]
+    histogram = Table(
+        "speed_distribution",
+        "Distribution (clocks met, by business hours taken)",
+        ["Hours", "Accept", "First touch"],
+        [
+            [
+                label,
+                counts.get((ClockKind.ACCEPT, i), 0),
+                counts.get((ClockKind.FIRST_TOUCH, i), 0),
+            ]
+            for i, label in enumerate(labels)
+        ],
+    )
+    return Report(
+        "speed",
+        figures,
+        [summary, histogram],
+        [
+            chart("accept_distribution", "Time to accept", histogram, value=1, unit=""),
+            chart("touch_distribution", "Time to first touch", histogram, value=2, unit=""),
+        ],
+    )
+
+
+# --- attainment per goal ---------------------------------------------------------------
+
+
+def attainment(filters: ReportFilters) -> Report:
+    """Share of decided clocks met on time, per goal and kind, this period against the
+    last. A clock is decided when met on time or when breached (2 queries)."""
+    previous = filters.previous()
+    met = (
+        ClockDuration.objects.filter(
+            _durations_q(filters, previous.start_at, filters.end_at), on_time=True
+        )
+        .values("goal__label", "kind")
+        .annotate(
+            now=Count("clock_id", filter=Q(met_at__gte=filters.start_at)),
+            before=Count("clock_id", filter=Q(met_at__lt=filters.start_at)),
+        )
+    )
+    breached = (
+        Clock.objects.filter(
+            _clock_q(filters),
+            breached_at__gte=previous.start_at,
+            breached_at__lt=filters.end_at,
+        )
+        .values("goal__label", "kind")
+        .annotate(
+            now=Count("id", filter=Q(breached_at__gte=filters.start_at)),
+            before=Count("id", filter=Q(breached_at__lt=filters.start_at)),
+        )
+    )
+    cells: dict[tuple[str, str], dict[str, int]] = defaultdict(
+        lambda: {"met": 0, "met_before": 0, "breached": 0, "breached_before": 0}
+    )
+    for row in met:
+        cell = cells[(row["goal__label"], row["kind"])]
+        cell["met"] += row["now"]
+        cell["met_before"] += row["before"]
+    for row in breached:
+        cell = cells[(row["goal__label"], row["kind"])]
+        cell["breached"] += row["now"]
+        cell["breached_before"] += row["before"]
+    kinds = dict(ClockKind.choices)
+    table = Table(
+        "attainment",
+        "SLA attainment per goal (share met on time)",
+        [
+            "Goal",
+            "Deadline",
+            "On time",
+            "Breached",
+            "Attainment %",
+            "Last period %",
+            "Change (pts)",
+        ],
+    )
+    totals = {"met": 0, "met_before": 0, "breached": 0, "breached_before": 0}
+    for (label, kind), cell in sorted(
+        cells.items(), key=lambda kv: (kv[0][0], kv[0][1] != "accept")
+    ):
+        for key in totals:
+            totals[key] += cell[key]
+        now_rate = rate(cell["met"], cell["met"] + cell["breached"])
+        before_rate = rate(cell["met_before"], cell["met_before"] + cell["breached_before"])
+        change = round(now_rate - before_rate, 1) if None not in (now_rate, before_rate) else None
+        table.rows.append(
+            [
+                label,
+                kinds.get(kind, kind),
+                cell["met"],
+                cell["breached"],
+                now_rate,
+                before_rate,
+                change,
+            ]
+        )
+    figures = {
+        "attainment": rate(totals["met"], totals["met"] + totals["breached"]),
+        "attainment_last_period": rate(
+            totals["met_before"], totals["met_before"] + totals["breached_before"]
+        ),
+    }
+    chart_table = Table(
+        "attainment",
+        "",
+        ["Goal", "Attainment %"],
+        [[f"{r[0]} · {r[1]}", r[4]] for r in table.rows],
+    )
+    return Report(
+        "attainment",
+        figures,
+        [table],
+        [chart("attainment", table.title, chart_table, unit="%")],
+    )
+
+
+# --- escalations and the arbiter ----------------------------------------------------------
+
+
+def decisions(filters: ReportFilters) -> Report:
+    """Escalations and disputes opened, the arbiter's decisions and which side each
+    went against (2 queries)."""
+    lead_q = filters.leads("lead__", explicit_teams=not filters.all_teams)
+    opened = ArbiterCase.objects.filter(
+        lead_q, opened_at__gte=filters.start_at, opened_at__lt=filters.end_at
+    ).aggregate(
+        escalations=Count("id", filter=Q(kind=CaseKind.ESCALATION)),
+        disputes=Count("id", filter=Q(kind=CaseKind.DISPUTE)),
+        still_open=Count("id", filter=Q(decided_at__isnull=True)),
+    )
+    decided = list(
+        ArbiterCase.objects.filter(
+            lead_q, decided_at__gte=filters.start_at, decided_at__lt=filters.end_at
+        )
+        .values("decision", "against_side")
+        .annotate(n=Count("id"))
+        .order_by("-n", "decision")
+    )
+    labels = dict(Decision.choices)
+    by_decision = Table(
+        "decisions",
+        "The arbiter's decisions",
+        ["Decision", "Against", "Cases"],
+        [
+            [labels.get(r["decision"], r["decision"]), r["against_side"] or "neither", r["n"]]
+            for r in decided
+        ],
+    )
+    sides: dict[str, int] = defaultdict(int)
+    for r in decided:
+        sides[r["against_side"] or "neither"] += r["n"]
+    against = Table(
+        "against_side",
+        "Which side the decisions went against",
+        ["Side", "Decisions", "%"],
+        [
+            [side, sides.get(side, 0), rate(sides.get(side, 0), sum(sides.values()))]
+            for side in ("sales", "marketing", "neither")
+        ],
+    )
+    return Report(
+        "decisions",
+        {**opened, "decided": sum(sides.values())},
+        [against, by_decision],
+        [chart("against_side", against.title, against, patterned=True)],
+    )
+
+
+# --- marketing's commitment --------------------------------------------------------------
+
+
+def commitment(filters: ReportFilters) -> Report:
+    """Marketing's monthly MQL commitment against actual, with pacing, for the months
+    the period touches (1 query)."""
+    first_month = filters.start.replace(day=1)
+    results = list(
+        CommitmentResult.objects.filter(
+            team_id__in=filters.team_ids, month__gte=first_month, month__lte=filters.end
+        )
+        .select_related("team")
+        .order_by("-month", "team__name")
+    )
+    table = Table(
+        "commitment",
+        "Marketing's commitment against actual",
+        [
+            "Month",
+            "Team",
+            "Committed MQLs",
+            "Expected to date",
+            "Delivered",
+            "Accepted",
+            "Rejected",
+            "Acceptance %",
+            "Agreed minimum %",
+            "Pacing",
+        ],
+        [
+            [
+                f"{r.month:%Y-%m}",
+                r.team.name,
+                r.target_mqls,
+                r.expected_to_date,
+                r.delivered,
+                r.accepted,
+                r.rejected,
+                r.acceptance_rate,
+                r.target_rate,
+                r.get_pacing_display() + ("" if r.is_final else " (so far)"),
+            ]
+            for r in results
+        ],
+    )
+    latest = [r for r in results if r.month == results[0].month] if results else []
+    delivered = sum(r.delivered for r in latest)
+    target = sum(r.target_mqls for r in latest)
+    figures = {
+        "month": f"{latest[0].month:%Y-%m}" if latest else None,
+        "delivered": delivered,
+        "committed": target,
+        "delivered_pct": rate(delivered, target),
+        "at_risk": sum(1 for r in latest if r.pacing in (Pacing.AT_RISK, Pacing.MISSED)),
+    }
+    chart_table = Table(
+        "commitment",
+        "",
+        ["Team", "% of commitment delivered"],
+        [[r.team.name, rate(r.delivered, r.target_mqls) or 0] for r in latest],
+    )
+    return Report(
+        "commitment",
+        figures,
+        [table],
+        [chart("commitment", "Delivered, % of commitment", chart_table, unit="%")],
+    )
+
+
+# --- one goal for both sides: revenue against the shared target --------------------------
+
+
+def target_for(day: date) -> RevenueTarget | None:
+    return (
+        RevenueTarget.objects.filter(period_start__lte=day, period_end__gte=day)
+        .order_by("-period_start")
+        .first()
+    )
+
+
+def revenue(filters: ReportFilters) -> Report:
+    """Revenue won against the shared target whose period holds the period's end,
+    counted over the target's period up to that day; each team's part as the
+    revenue its leads brought (4 queries)."""
+    target = target_for(filters.end)
+    if target is not None:
+        span = ReportFilters(
+            start=target.period_start,
+            end=min(target.period_end, filters.end),
+            team_ids=filters.team_ids,
+            rep_id=filters.rep_id,
+            source=filters.source,
+            campaign_id=filters.campaign_id,
+            team_choice=filters.team_choice,
+        )
+    else:
+        span = filters
+    won = revenue_won(span)
+    amount = target.amount if target else None
+    figures = {
+        "revenue": won["revenue"],
+        "deals": won["deals"],
+        "target": amount,
+        "target_pct": rate(won["revenue"], amount) if amount else None,
+        "target_start": target.period_start if target else None,
+        "target_end": target.period_end if target else None,
+        "marketing_sourced": won["marketing_sourced"],
+        "marketing_share": won["marketing_share"],
+    }
+    table = Table(
+        "revenue_by_team",
+        "Revenue won, by the team whose leads brought it",
+        ["Team", "Deals won", "Revenue", "% of target"],
+        [
+            [
+                r["team"],
+                r["deals"],
+                r["revenue"],
+                rate(r["revenue"], amount) if amount else None,
+            ]
+            for r in won["per_team"]
+        ],
+    )
+    chart_rows = [[r[0], r[2]] for r in table.rows]
+    if amount:
+        chart_rows.append(["Target", amount])
+    chart_table = Table("revenue_by_team", "", ["Team", "Revenue"], chart_rows)
+    return Report(
+        "revenue",
+        figures,
+        [table],
+        [chart("revenue", "Revenue won against the target", chart_table, patterned=True)],
+        extra={"target": target, "period_start": span.start, "period_end": span.end},
+    )
+
+
+# --- what the review's agenda is drawn from ---------------------------------------------
+
+
+def open_disputes(filters: ReportFilters, limit: int = 5) -> tuple[int, list[Dispute]]:
+    disputes = Dispute.objects.filter(
+        filters.leads("lead__", explicit_teams=not filters.all_teams), status=DisputeStatus.OPEN
+    )
+    return disputes.count(), list(
+        disputes.select_related("lead", "raised_by").order_by("created_at")[:limit]
+    )
+
+
+def money(value: Decimal | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
