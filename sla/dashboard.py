@@ -327,8 +327,8 @@ def _duration_stats(filters: ReportFilters) -> list[dict[str, Any]]:
             where.append("campaign_id = %s")
             params.append(filters.campaign_id)
         # Only fixed fragments are joined; every value goes in as a parameter.
-        sql = (  # noqa: S608
-            "SELECT kind, team_id, owner_id, GROUPING(team_id, owner_id), COUNT(*), "
+        sql = (
+            "SELECT kind, team_id, owner_id, GROUPING(team_id, owner_id), COUNT(*), "  # noqa: S608
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY business_seconds), "
             "percentile_cont(0.9) WITHIN GROUP (ORDER BY business_seconds) "
             f"FROM {ClockDuration._meta.db_table} WHERE {' AND '.join(where)} "

@@ -573,3 +573,146 @@ class CommitmentResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} {self.month:%Y-%m}: {self.get_pacing_display()}"
+
+
+# --- dashboards and the alignment review ------------------------------------------------
+
+
+class ClockDuration(models.Model):
+    """How long a met clock took, in business hours: the dashboard's rollup.
+
+    Business time needs the team's calendar (Python), so it is worked out once
+    per clock, when the clock is met, by `sla.dashboard.refresh_durations` (the
+    dashboard calls it before reading, so today is never blank), and the
+    medians and percentiles are then computed in SQL over this table. The lead
+    fields the filters need are copied here so no read joins the lead table.
+    """
+
+    clock = models.OneToOneField(
+        Clock, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=ClockKind.choices)
+    team = models.ForeignKey(
+        "alignment.Team", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    owner = models.ForeignKey(
+        "alignment.User", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    goal = models.ForeignKey(SalesGoal, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=100, blank=True)
+    campaign_id = models.IntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    met_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    on_time = models.BooleanField()
+    business_seconds = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["met_at"]
+        indexes = [
+            models.Index(fields=["kind", "team", "met_at"], name="sla_duration_team_met"),
+            models.Index(fields=["met_at"], name="sla_duration_met"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of clock {self.clock_id}: {self.business_seconds}s"
+
+
+class RevenueTarget(models.Model):
+    """One goal for both sides: the revenue marketing and sales aim for in a period."""
+
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Inclusive.")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[])
+    note = models.CharField(max_length=200, blank=True)
+    set_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-period_start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_start__lte=F("period_end")), name="sla_target_period_ordered"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="sla_target_not_negative"),
+            models.UniqueConstraint(fields=["period_start"], name="sla_target_one_per_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} from {self.period_start} to {self.period_end}"
+
+
+class Review(models.Model):
+    """One sales-and-marketing alignment review (the regular meeting)."""
+
+    held_on = models.DateField()
+    title = models.CharField(max_length=200, blank=True)
+    period_start = models.DateField(help_text="The figures the agenda was drawn from.")
+    period_end = models.DateField()
+    agenda = models.JSONField(default=list, blank=True, help_text="Frozen when the review is held.")
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+        indexes = [models.Index(fields=["-held_on"], name="sla_review_held")]
+
+    def __str__(self) -> str:
+        return self.title or f"Alignment review {self.held_on:%Y-%m-%d}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class ReviewDecision(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="decisions")
+    text = models.TextField()
+    recorded_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class ActionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped"
+
+
+class ReviewAction(models.Model):
+    """Something a person agreed to do by a date; open ones carry onto the next agenda."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="actions")
+    text = models.TextField()
+    owner = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
+    due_on = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=ActionStatus.choices, default=ActionStatus.OPEN
+    )
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_to"
+    )
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(
+                fields=["due_on"], name="sla_review_action_open", condition=Q(status="open")
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == ActionStatus.OPEN and self.due_on < timezone.now().date()
