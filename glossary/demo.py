@@ -519,3 +519,7 @@ def seed_demo(*, stdout=None) -> None:
             services.proposal_sign(version=proposal, by=sam, expected_revision=proposal.revision)
     if stdout is not None:
         stdout.write("Glossary: funnel stages, terms, rejection reasons, MQL/SAL/SQL v1 in force.")
+
+
+# seed_demo runs the apps in this order: definitions, then the agreement, then leads.
+DEMO_ORDER = 10

@@ -134,17 +134,31 @@ def start_clocks(
     return clocks
 
 
-def _close(clock: Clock, *, state: str, at: datetime, actor=None) -> ClockEvent:
-    """Stop an open clock: met (on time or late) or cancelled. A breached clock is resolved."""
+def _close(clock: Clock, *, state: str, at: datetime, actor=None) -> list[ClockEvent]:
+    """Stop an open clock: met (on time or late) or cancelled. A breached clock is resolved.
+
+    A running clock stopped after its deadline is a breach the scan had not
+    noticed yet (it runs every few seconds, or was down): the breach is
+    recorded at its true time all the same, already resolved.
+    """
+    if clock.state == ClockState.RUNNING and at > clock.due_at:
+        Clock.objects.filter(pk=clock.pk, state=ClockState.RUNNING).update(
+            state=ClockState.BREACHED, breached_at=clock.due_at, resolved_at=at
+        )
+        kind = ClockEventKind.MET_LATE if state == ClockState.MET else ClockEventKind.CANCELLED
+        return [
+            _event(clock, ClockEventKind.BREACHED, clock.due_at, noticed_when_stopped=True),
+            _event(clock, kind, at, actor=actor, resolved=True),
+        ]
     if clock.state == ClockState.BREACHED:
         Clock.objects.filter(pk=clock.pk, resolved_at__isnull=True).update(resolved_at=at)
         kind = ClockEventKind.MET_LATE if state == ClockState.MET else ClockEventKind.CANCELLED
-        return _event(clock, kind, at, actor=actor, resolved=True)
+        return [_event(clock, kind, at, actor=actor, resolved=True)]
     updates = {"state": state}
     updates["met_at" if state == ClockState.MET else "cancelled_at"] = at
     Clock.objects.filter(pk=clock.pk, state__in=OPEN).update(**updates)
     kind = ClockEventKind.MET if state == ClockState.MET else ClockEventKind.CANCELLED
-    return _event(clock, kind, at, actor=actor)
+    return [_event(clock, kind, at, actor=actor)]
 
 
 def on_lead_events(events: list[LeadEvent]) -> None:
@@ -191,7 +205,7 @@ def on_lead_events(events: list[LeadEvent]) -> None:
 
         def stop(kinds: Iterable[str], state: str, mine=mine, at=at, actor=actor) -> None:
             for c in [c for c in mine if c.kind in kinds]:
-                clock_events.append(_close(c, state=state, at=at, actor=actor))
+                clock_events.extend(_close(c, state=state, at=at, actor=actor))
                 mine.remove(c)
 
         if event.kind == Action.HAND_OFF:
@@ -229,7 +243,7 @@ def _reassign(lead, mine, at, actor, starts, clock_events) -> None:
         if c.state == ClockState.BREACHED or c.agreement.restart_on_reassign:
             # A breach moved to a new owner is resolved for the old one; the new
             # owner gets a fresh deadline.
-            clock_events.append(_close(c, state=ClockState.CANCELLED, at=at, actor=actor))
+            clock_events.extend(_close(c, state=ClockState.CANCELLED, at=at, actor=actor))
             mine.remove(c)
             starts.append((lead, c.kind, at))
         else:

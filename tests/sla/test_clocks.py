@@ -140,3 +140,17 @@ def test_the_inbox_shows_time_left(client, org, agreement, territories, at_monda
     client.force_login(lead.owner)
     html = client.get(reverse("leads:inbox")).content.decode()
     assert "1h 0m left" in html
+
+
+def test_acting_after_the_deadline_before_any_scan_still_records_the_breach_at_its_time(
+    org, agreement, territories, at_monday
+):
+    lead = hand_off(org, "C-10")
+    at_monday.shift(dt.timedelta(hours=3))  # no scan ran meanwhile
+    lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    accept = Clock.objects.get(lead=lead, kind="accept")
+    assert accept.state == "breached"
+    assert accept.breached_at == MONDAY_10_NY + dt.timedelta(hours=1)
+    assert accept.resolved_at == clock.now()
+    assert list(ClockEvent.objects.filter(clock=accept).values_list("kind", flat=True)) == [
+        "started", "sla_breached", "met_late"]

@@ -1,8 +1,10 @@
 """Load the demo organisation. Safe to run again: it changes nothing the second time.
 
 alignment imports no app: each app that has demo data keeps it in its own
-`demo.py` with a `seed_demo(stdout)` function, called here in INSTALLED_APPS
-order (glossary before leads before sla), after the people exist.
+`demo.py` with a `seed_demo(stdout)` function, called here after the people
+exist, in the order of each module's DEMO_ORDER (default 50): the definitions
+and the agreement must be in force before the demo leads are played, so that
+those leads get scored and their deadlines run.
 """
 
 from importlib import import_module
@@ -27,10 +29,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = seed_organisation()
         if not only_people:
-            for config in apps.get_app_configs():
-                if config.name == "alignment" or not find_spec(f"{config.name}.demo"):
-                    continue
-                seed = getattr(import_module(f"{config.name}.demo"), "seed_demo", None)
+            modules = [
+                import_module(f"{config.name}.demo")
+                for config in apps.get_app_configs()
+                if config.name != "alignment" and find_spec(f"{config.name}.demo")
+            ]
+            for module in sorted(modules, key=lambda m: getattr(m, "DEMO_ORDER", 50)):
+                seed = getattr(module, "seed_demo", None)
                 if seed is not None:
                     seed(stdout=self.stdout)
         self.stdout.write(
