@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
 
@@ -267,7 +267,35 @@ class ScoreResult:
     explanation: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: dataclasses.asdict deep-copies every explanation
+        # entry, which was a quarter of the bulk ingest's time. The entries are
+        # built fresh by each score() call, so sharing them is safe.
+        return {
+            "points": self.points,
+            "threshold": self.threshold,
+            "qualified": self.qualified,
+            "missing_required": list(self.missing_required),
+            "explanation": self.explanation,
+        }
+
+    def as_stored(self) -> dict[str, Any]:
+        """What a lead keeps: which rule gave how many points. The rule's operator
+        and value stay on the definition version the lead also references."""
+        return {
+            "points": self.points,
+            "threshold": self.threshold,
+            "qualified": self.qualified,
+            "missing_required": list(self.missing_required),
+            "explanation": [
+                {
+                    "label": e["label"],
+                    "field": e["field"],
+                    "matched": e["matched"],
+                    "points": e["points"],
+                }
+                for e in self.explanation
+            ],
+        }
 
 
 Predicate = Callable[[Normal], bool]

@@ -755,7 +755,7 @@ class _HistoryScorer:
             return None, {}
         fields = {name: data.get(name, "") for name in (*CONTACT_FIELDS, "source")}
         scored = self.compiled.score(fields=fields, attributes=data.get("attributes", {}))
-        return scored.points, scored.as_dict()
+        return scored.points, scored.as_stored()
 
 
 def _history_chunk(lead_import, chunk, plan, scorer, now) -> _ChunkResult:

@@ -237,7 +237,7 @@ def _score(data: dict[str, Any], compiled) -> tuple[int | None, dict, bool]:
         return None, {}, False
     fields = {name: data.get(name, "") for name in (*CONTACT_FIELDS, "source")}
     result = compiled.score(fields=fields, attributes=data.get("attributes", {}))
-    return result.points, result.as_dict(), result.qualified
+    return result.points, result.as_stored(), result.qualified
 
 
 class _Scorer:
