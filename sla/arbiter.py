@@ -103,7 +103,9 @@ def case_decide(
 def _extend(clock: Clock, *, by: User, extension: Decimal, now: datetime, reason: str) -> None:
     """The breach stays on record; the rep gets one new deadline of the same kind."""
     clock = (
-        Clock.objects.select_for_update().select_related("lead", "team", "goal").get(pk=clock.pk)
+        Clock.objects.select_for_update(of=("self",))
+        .select_related("lead", "team", "goal")
+        .get(pk=clock.pk)
     )
     Clock.objects.filter(pk=clock.pk).update(resolved_at=now)
     spec = (

@@ -23,3 +23,9 @@ def heard():
     hooks.CALENDAR_CHANGED_LISTENERS.append(calls.append)
     yield calls
     hooks.CALENDAR_CHANGED_LISTENERS.remove(calls.append)
+
+
+# The clock engine's fixtures (an agreement in force, a frozen Monday) and the
+# leads fixtures they stand on, for every test module here.
+from tests.leads.conftest import mql_in_force, reasons, territories  # noqa: E402, F401
+from tests.sla.engine import agreement, at_monday  # noqa: E402, F401

@@ -11,14 +11,14 @@ from leads import services as lead_services
 from leads.machine import GuardRefused
 from leads.models import Lead
 from sla.models import Clock, ClockEvent
-from tests.leads.conftest import mql_in_force, reasons, territories  # noqa: F401
-from tests.sla.engine import MONDAY_10_NY, NEW_YORK, agreement, at_monday, hand_off  # noqa: F401
+from tests.sla.engine import MONDAY_10_NY, NEW_YORK, hand_off
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_hand_off_starts_the_accept_clock_in_business_hours(org, agreement, territories,
-                                                            at_monday):
+def test_a_hand_off_starts_the_accept_clock_in_business_hours(
+    org, agreement, territories, at_monday
+):
     lead = hand_off(org, "C-1")
     c = Clock.objects.get(lead=lead)
     assert (c.kind, c.state, c.goal.label) == ("accept", "running", "Hot")  # score 90 >= 85
@@ -28,8 +28,9 @@ def test_a_hand_off_starts_the_accept_clock_in_business_hours(org, agreement, te
     assert lead.action_due_at == c.due_at
 
 
-def test_eight_business_hours_from_monday_afternoon_end_on_tuesday(org, agreement, territories,
-                                                                   at_monday):
+def test_eight_business_hours_from_monday_afternoon_end_on_tuesday(
+    org, agreement, territories, at_monday
+):
     at_monday.move_to(MONDAY_10_NY.replace(hour=15))
     lead = hand_off(org, "C-2", title="Analyst")  # 50 points: everyone else, 8 h
     c = Clock.objects.get(lead=lead)
@@ -49,8 +50,9 @@ def test_accepting_meets_the_accept_clock_and_starts_the_first_touch_clock(
     assert accept.met_at == MONDAY_10_NY + dt.timedelta(minutes=20)
     assert touch.state == "running"
     assert touch.due_at == MONDAY_10_NY + dt.timedelta(minutes=20, hours=2)
-    lead_services.lead_log_touch(lead=lead, by=lead.owner, kind="call", outcome="connected",
-                                 now=clock.now())
+    lead_services.lead_log_touch(
+        lead=lead, by=lead.owner, kind="call", outcome="connected", now=clock.now()
+    )
     touch.refresh_from_db()
     assert touch.state == "met"
     lead.refresh_from_db()
@@ -98,33 +100,40 @@ def test_abandoning_before_the_agreed_attempts_is_refused_with_what_is_missing(
 ):
     lead = hand_off(org, "C-7")
     lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
-    lead_services.lead_log_touch(lead=lead, by=lead.owner, kind="call", outcome="no_answer",
-                                 now=clock.now())
+    lead_services.lead_log_touch(
+        lead=lead, by=lead.owner, kind="call", outcome="no_answer", now=clock.now()
+    )
     with pytest.raises(GuardRefused) as refused:
         lead_services.lead_close(lead=lead, by=lead.owner, outcome="lost", now=clock.now())
     assert "3 attempts (this lead has 1)" in str(refused.value)
     assert Lead.objects.get(pk=lead.pk).stage == "sal"
     for _ in range(2):
-        lead_services.lead_log_touch(lead=lead, by=lead.owner, kind="email", outcome="no_answer",
-                                     now=clock.now())
+        lead_services.lead_log_touch(
+            lead=lead, by=lead.owner, kind="email", outcome="no_answer", now=clock.now()
+        )
     at_monday.shift(dt.timedelta(days=2))  # Wednesday: two business days later
     lead_services.lead_close(lead=lead, by=lead.owner, outcome="lost", now=clock.now())
     assert Lead.objects.get(pk=lead.pk).stage == "lost"
 
 
-def test_the_api_answers_409_when_the_abandon_rule_refuses(client, org, agreement, territories,
-                                                           at_monday):
+def test_the_api_answers_409_when_the_abandon_rule_refuses(
+    client, org, agreement, territories, at_monday
+):
     lead = hand_off(org, "C-8")
     lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
     client.force_login(lead.owner)
-    response = client.post(f"/api/v1/leads/{lead.pk}/close/", {"outcome": "no_decision"},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/leads/{lead.pk}/close/",
+        {"outcome": "no_decision"},
+        content_type="application/json",
+    )
     assert response.status_code == 409
     assert "attempts" in response.json()["detail"]
 
 
-def test_a_bulk_of_hand_offs_starts_one_clock_each(org, agreement, territories, at_monday,
-                                                   count_queries):
+def test_a_bulk_of_hand_offs_starts_one_clock_each(
+    org, agreement, territories, at_monday, count_queries
+):
     from leads.validation import clean_lead_input
     from tests.leads.conftest import QUALIFYING
 
@@ -153,4 +162,7 @@ def test_acting_after_the_deadline_before_any_scan_still_records_the_breach_at_i
     assert accept.breached_at == MONDAY_10_NY + dt.timedelta(hours=1)
     assert accept.resolved_at == clock.now()
     assert list(ClockEvent.objects.filter(clock=accept).values_list("kind", flat=True)) == [
-        "started", "sla_breached", "met_late"]
+        "started",
+        "sla_breached",
+        "met_late",
+    ]

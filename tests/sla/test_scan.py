@@ -12,8 +12,7 @@ from leads import services as lead_services
 from leads.models import Lead
 from sla.models import ArbiterCase, Clock, ClockEvent
 from sla.scan import scan
-from tests.leads.conftest import mql_in_force, reasons, territories  # noqa: F401
-from tests.sla.engine import MONDAY_10_NY, agreement, at_monday, hand_off  # noqa: F401
+from tests.sla.engine import MONDAY_10_NY, hand_off
 
 pytestmark = pytest.mark.django_db
 
@@ -116,8 +115,9 @@ def test_scan_sla_command_prints_what_it_did(org, agreement, territories, at_mon
     assert out.getvalue().strip() == "warned 1, breached 1, escalated 0"
 
 
-def test_one_failing_clock_does_not_stop_the_scan(org, agreement, territories, at_monday,
-                                                  monkeypatch):
+def test_one_failing_clock_does_not_stop_the_scan(
+    org, agreement, territories, at_monday, monkeypatch
+):
     first = hand_off(org, "S-7")
     second = hand_off(org, "S-8")
     at_monday.shift(dt.timedelta(hours=2))
