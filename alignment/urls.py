@@ -25,4 +25,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/leads/", include("leads.api_urls")),
     path("api/v1/glossary/", include("glossary.api_urls")),
+    path("api/v1/sla/", include("sla.api_urls")),
 ]

@@ -1,0 +1,195 @@
+"""API for the clock engine: a lead's clocks, breaches, and the arbiter's cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alignment import clock
+from alignment.models import User
+from alignment.permissions import HasCapability
+from alignment.roles import perm
+from leads import selectors as lead_selectors
+from leads.machine import GuardRefused, TransitionNotAllowed
+from sla.arbiter import CaseAlreadyDecided, case_decide
+from sla.models import ArbiterCase, Clock, ClockState, Decision
+
+
+class ClockSerializer(serializers.ModelSerializer):
+    goal = serializers.CharField(source="goal.label")
+    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
+
+    class Meta:
+        model = Clock
+        fields = [
+            "id",
+            "lead",
+            "kind",
+            "state",
+            "goal",
+            "owner",
+            "team",
+            "hours",
+            "started_at",
+            "warn_at",
+            "due_at",
+            "warned_at",
+            "met_at",
+            "breached_at",
+            "resolved_at",
+            "escalation_due_at",
+            "escalated_at",
+            "extended",
+        ]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ArbiterCase
+        fields = [
+            "id",
+            "kind",
+            "lead",
+            "clock",
+            "dispute",
+            "opened_at",
+            "decision",
+            "against_side",
+            "reason",
+            "decided_by",
+            "decided_at",
+        ]
+
+
+class DecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    reason = serializers.CharField(max_length=4000)
+    to = serializers.IntegerField(required=False, help_text="Rep id, for reassign.")
+    extend_hours = serializers.DecimalField(
+        max_digits=6, decimal_places=2, required=False, help_text="For extend."
+    )
+
+
+class LeadClocks(APIView):
+    @extend_schema(responses=ClockSerializer(many=True))
+    def get(self, request, lead_id: int):
+        if not lead_selectors.visible_leads(request.user).filter(pk=lead_id).exists():
+            raise exceptions.NotFound("No such lead.")
+        clocks = Clock.objects.filter(lead_id=lead_id).select_related("goal", "owner")
+        return Response(ClockSerializer(clocks.order_by("started_at"), many=True).data)
+
+
+class BreachPagination(CursorPagination):
+    ordering = ("-breached_at", "-id")
+    page_size = 50
+
+
+def _when(value: str, name: str) -> datetime:
+    parsed = parse_datetime(value)
+    if parsed is None or parsed.tzinfo is None:
+        raise exceptions.ValidationError({name: ["An ISO 8601 time with its offset."]})
+    return parsed
+
+
+class Breaches(ListAPIView):
+    serializer_class = ClockSerializer
+    pagination_class = BreachPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("team", int),
+            OpenApiParameter("rep", int),
+            OpenApiParameter("since", str, description="ISO 8601 time with offset"),
+            OpenApiParameter("resolved", bool),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = Clock.objects.filter(state=ClockState.BREACHED).select_related("goal", "owner")
+        if not user.has_perm(perm("view_dashboards")):
+            if not user.has_perm(perm("work_leads")):
+                raise PermissionDenied("Your role may not see breaches.")
+            qs = qs.filter(owner=user)
+        params = self.request.query_params
+        for name, field in (("team", "team_id"), ("rep", "owner_id")):
+            if params.get(name):
+                if not params[name].isdigit():
+                    raise exceptions.ValidationError({name: ["Must be an id."]})
+                qs = qs.filter(**{field: int(params[name])})
+        if params.get("since"):
+            qs = qs.filter(breached_at__gte=_when(params["since"], "since"))
+        resolved = params.get("resolved", "").lower()
+        if resolved:
+            if resolved not in ("true", "false"):
+                raise exceptions.ValidationError({"resolved": ["Must be true or false."]})
+            qs = qs.filter(resolved_at__isnull=resolved == "false")
+        return qs
+
+
+class CasePagination(CursorPagination):
+    ordering = ("-opened_at", "-id")
+    page_size = 50
+
+
+class Cases(ListAPIView):
+    serializer_class = CaseSerializer
+    pagination_class = CasePagination
+    permission_classes = [HasCapability("view_dashboards")]
+
+    @extend_schema(parameters=[OpenApiParameter("open", bool), OpenApiParameter("kind", str)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = ArbiterCase.objects.select_related("decided_by")
+        params = self.request.query_params
+        if params.get("open", "").lower() in ("true", "false"):
+            qs = qs.filter(decided_at__isnull=params["open"].lower() == "true")
+        if params.get("kind"):
+            qs = qs.filter(kind=params["kind"])
+        return qs
+
+
+class CaseDecide(APIView):
+    permission_classes = [HasCapability("arbitrate")]
+
+    @extend_schema(request=DecideSerializer, responses={200: CaseSerializer})
+    def post(self, request, pk: int):
+        case = get_object_or_404(ArbiterCase.objects.select_related("lead", "clock"), pk=pk)
+        serializer = DecideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        to = None
+        if data.get("to") is not None:
+            to = User.objects.select_related("team").filter(pk=data["to"]).first()
+            if to is None:
+                return Response({"to": ["No such person."]}, status=400)
+        try:
+            case = case_decide(
+                case=case,
+                by=request.user,
+                decision=data["decision"],
+                reason=data["reason"],
+                now=clock.now(),
+                to=to,
+                extend_hours=data.get("extend_hours"),
+            )
+        except ValidationError as exc:
+            return Response(exc.message_dict, status=400)
+        except (CaseAlreadyDecided, TransitionNotAllowed, GuardRefused) as exc:
+            return Response({"detail": str(exc)}, status=409)
+        return Response(CaseSerializer(case).data)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from sla import api_dashboard, api_engine
+
+urlpatterns = [
+    path(
+        "leads/<int:lead_id>/clocks/", api_engine.LeadClocks.as_view(), name="api-sla-lead-clocks"
+    ),
+    path("breaches/", api_engine.Breaches.as_view(), name="api-sla-breaches"),
+    path("cases/", api_engine.Cases.as_view(), name="api-sla-cases"),
+    path("cases/<int:pk>/decide/", api_engine.CaseDecide.as_view(), name="api-sla-case-decide"),
+    *[
+        path(f"dashboard/{name}/", view.as_view(), name=f"api-sla-dashboard-{name}")
+        for name, view in api_dashboard.PANEL_APIS.items()
+    ],
+]
