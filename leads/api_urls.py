@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import api
+from leads import api, api_reports
 
 urlpatterns = [
     path("", api.LeadListCreate.as_view(), name="api-leads"),
@@ -14,4 +14,7 @@ urlpatterns = [
     path("<int:pk>/close/", api.close, name="api-lead-close"),
     path("<int:pk>/reassign/", api.reassign, name="api-lead-reassign"),
     path("<int:pk>/dispute/", api.dispute, name="api-lead-dispute"),
+    path("reports/funnel/", api_reports.FunnelAPI.as_view(), name="api-report-funnel"),
+    path("reports/handoff/", api_reports.HandoffAPI.as_view(), name="api-report-handoff"),
+    path("reports/scoring/", api_reports.ScoringAPI.as_view(), name="api-report-scoring"),
 ]

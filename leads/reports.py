@@ -246,6 +246,11 @@ class Bar:
     text: str
     pct: float  # of the longest bar, 0-100
     pattern: int = 0  # which fill pattern: readable without colour
+    # SVG geometry, worked out here (templates cannot do arithmetic).
+    x: float = 0
+    y: float = 0
+    w: float = 0
+    h: float = 0
 
 
 @dataclass
@@ -261,7 +266,18 @@ class Chart:
 
     @property
     def height(self) -> int:
-        return 24 * len(self.bars) + 8
+        return CHART_PLOT_HEIGHT + 40 if self.vertical else BAR_STEP * len(self.bars) + 8
+
+    @property
+    def width(self) -> int:
+        if self.vertical:
+            return max(CHART_WIDTH, COLUMN_STEP * len(self.bars))
+        return CHART_WIDTH
+
+    @property
+    def label_every(self) -> int:
+        """Vertical charts label every n-th column so the dates never overlap."""
+        return max(1, len(self.bars) // 12)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -272,6 +288,14 @@ class Chart:
             "labels": [b.label for b in self.bars],
             "values": [b.value for b in self.bars],
         }
+
+
+CHART_WIDTH = 640
+LABEL_WIDTH = 200
+BAR_SPACE = 360
+BAR_STEP = 26
+CHART_PLOT_HEIGHT = 160
+COLUMN_STEP = 22
 
 
 def chart(
@@ -287,16 +311,25 @@ def chart(
 ) -> Chart:
     values = [float(row[value] or 0) for row in table.rows]
     top = max(values, default=0) or 1
-    bars = [
-        Bar(
+    bars = []
+    for i, (row, v) in enumerate(zip(table.rows, values, strict=True)):
+        pct = round(100 * v / top, 2)
+        bar = Bar(
             label=str(row[label]),
             value=v,
             text=_text(row[value], unit),
-            pct=round(100 * v / top, 2),
+            pct=pct,
             pattern=(i % 4) if patterned else 0,
         )
-        for i, (row, v) in enumerate(zip(table.rows, values, strict=True))
-    ]
+        if vertical:
+            bar.h = round(CHART_PLOT_HEIGHT * pct / 100, 1)
+            bar.x = i * COLUMN_STEP + 2
+            bar.y = round(CHART_PLOT_HEIGHT + 14 - bar.h, 1)
+        else:
+            bar.w = round(BAR_SPACE * pct / 100, 1)
+            bar.x = LABEL_WIDTH
+            bar.y = i * BAR_STEP + 4
+        bars.append(bar)
     return Chart(key=key, title=title, table=table.key, bars=bars, unit=unit, vertical=vertical)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views, views_import
+from leads import views, views_import, views_reports
 
 app_name = "leads"
 
@@ -25,4 +25,5 @@ urlpatterns = [
     path("import/<int:pk>/", views_import.import_detail, name="import_detail"),
     path("import/<int:pk>/progress/", views_import.import_progress, name="import_progress"),
     path("import/<int:pk>/rejected.csv", views_import.import_report_csv, name="import_report_csv"),
+    path("reports/<slug:name>/", views_reports.report_panel, name="report_panel"),
 ]

@@ -684,6 +684,7 @@ class ActionStatus(models.TextChoices):
     OPEN = "open", "Open"
     DONE = "done", "Done"
     DROPPED = "dropped", "Dropped"
+    CARRIED = "carried", "Carried to a later review"
 
 
 class ReviewAction(models.Model):
