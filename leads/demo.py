@@ -9,6 +9,7 @@ services with the time it happened, so the event log reads like real history.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import random
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from django.db import transaction
 from alignment import clock
 from alignment.models import Team, User
 from leads import services
-from leads.machine import Stage
+from leads.machine import GuardRefused, Stage
 from leads.models import Campaign, Channel, Lead, Territory
 
 DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "x-education-leads.csv"
@@ -251,8 +252,11 @@ def _play(lead: Lead, *, converted: bool, rng: random.Random, now: datetime) -> 
         services.lead_reject(lead=lead, by=rep, reason=reason, now=t)
         return
     services.lead_accept(lead=lead, by=rep, now=t)
-    for _ in range(rng.randint(1, 4)):
-        t += timedelta(hours=rng.uniform(2, 40))
+    # Reps who end up losing a lead work it as the agreement asks first:
+    # at least three attempts over several business days.
+    attempts = rng.randint(3, 5) if not converted else rng.randint(1, 4)
+    for n in range(attempts):
+        t += timedelta(hours=rng.uniform(2, 8)) if n == 0 else timedelta(days=rng.uniform(1, 3))
         if t > now:
             return
         services.lead_log_touch(
@@ -267,7 +271,9 @@ def _play(lead: Lead, *, converted: bool, rng: random.Random, now: datetime) -> 
         return
     if not converted:
         outcome = "no_decision" if rng.random() < 0.35 else "lost"
-        services.lead_close(lead=lead, by=rep, outcome=outcome, now=t)
+        # Not enough attempts yet (the agreement's abandon rule): the rep keeps working it.
+        with contextlib.suppress(GuardRefused):
+            services.lead_close(lead=lead, by=rep, outcome=outcome, now=t)
         return
     services.lead_qualify(lead=lead, by=rep, now=t)
     t += timedelta(days=rng.uniform(1, 7))
