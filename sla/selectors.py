@@ -323,10 +323,16 @@ def agreement_detail(pk: int) -> Agreement:
 
 
 def agreement_in_force_with_details() -> Agreement | None:
-    found = (
-        Agreement.objects.filter(status=AgreementStatus.AGREED).values_list("pk", flat=True).first()
+    """The agreement in force with goals, commitments and signatures (no history)."""
+    return (
+        Agreement.objects.filter(status=AgreementStatus.AGREED)
+        .prefetch_related(
+            "goals",
+            Prefetch("commitments", queryset=_agreement_commitments()),
+            Prefetch("signatures", queryset=_agreement_signatures()),
+        )
+        .first()
     )
-    return agreement_with_details(found).first() if found else None
 
 
 def agreements_waiting_for_signature(user) -> QuerySet[Agreement]:

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from sla import views, views_arbiter
+from sla import views_agreements as agreements
+from sla import views_dashboard as dash
 
 app_name = "sla"
 
@@ -21,4 +23,45 @@ urlpatterns = [
         views.closure_remove,
         name="closure_remove",
     ),
+    path("agreements/", agreements.agreement_list, name="agreements"),
+    path("agreements/new/", agreements.agreement_new, name="agreement_new"),
+    path("agreements/compare/", agreements.agreement_diff, name="agreement_diff"),
+    path("agreements/history/", agreements.agreement_history, name="agreement_history"),
+    path("agreements/signatures/", agreements.agreement_signatures, name="agreement_signatures"),
+    path(
+        "agreements/signatures/panel/",
+        agreements.agreement_signatures_panel,
+        name="agreement_signatures_panel",
+    ),
+    path("agreements/goal-row/", agreements.agreement_goal_row, name="agreement_goal_row"),
+    path(
+        "agreements/goal-row/removed/",
+        agreements.agreement_goal_row_removed,
+        name="agreement_goal_row_removed",
+    ),
+    path("agreements/<int:pk>/", agreements.agreement_detail, name="agreement_detail"),
+    path("agreements/<int:pk>/edit/", agreements.agreement_edit, name="agreement_edit"),
+    path("agreements/<int:pk>/propose/", agreements.agreement_propose, name="agreement_propose"),
+    path("agreements/<int:pk>/discard/", agreements.agreement_discard, name="agreement_discard"),
+    path("agreements/<int:pk>/sign/", agreements.agreement_sign, name="agreement_sign"),
+    path(
+        "agreements/<int:pk>/send-back/",
+        agreements.agreement_send_back,
+        name="agreement_send_back",
+    ),
+    path("dashboard/", dash.dashboard_page, name="dashboard"),
+    path("dashboard/panels/<slug:name>/", dash.panel, name="panel"),
+    path("dashboard/breaches-summary/", dash.breaches_panel, name="breaches_panel"),
+    path("dashboard/commitment-summary/", dash.commitment_panel, name="commitment_panel"),
+    path("dashboard/target/", dash.revenue_target, name="revenue_target"),
+    path("reviews/", dash.review_list, name="reviews"),
+    path("reviews/<int:pk>/", dash.review_detail, name="review_detail"),
+    path("reviews/<int:pk>/decisions/", dash.review_decision, name="review_decision"),
+    path("reviews/<int:pk>/actions/", dash.review_action, name="review_action"),
+    path(
+        "reviews/<int:pk>/actions/<int:action_pk>/status/",
+        dash.review_action_status,
+        name="review_action_status",
+    ),
+    path("reviews/<int:pk>/close/", dash.review_close, name="review_close"),
 ]
