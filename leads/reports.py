@@ -143,12 +143,12 @@ def _int(value: str | None) -> int | None:
         raise FilterError(f"{value!r} is not a number.") from exc
 
 
-def default_team_for(user: User) -> Team | None:
-    """A sales manager sees their own team first; everyone else starts with all teams."""
-    team = getattr(user, "team", None)
-    if team is not None and team.side == Side.SALES:
-        return team
-    return None
+def default_team_for(user: User, teams: list[Team]) -> Team | None:
+    """A sales manager sees their own team first; everyone else starts with all teams.
+
+    `teams` are the sales teams (already read): no query for the user's team.
+    """
+    return next((team for team in teams if team.pk == getattr(user, "team_id", None)), None)
 
 
 def parse_filters(params, *, user: User, teams: list[Team], today: date | None = None):
@@ -167,7 +167,7 @@ def parse_filters(params, *, user: User, teams: list[Team], today: date | None =
     by_id = {team.pk: team for team in teams}
     choice = params.get("team")
     may_compare = user.has_perm(perm("view_dashboards"))
-    own = default_team_for(user)
+    own = default_team_for(user, teams)
     if choice is None or choice == "":
         choice = str(own.pk) if own else "all"
     if choice == "all":
