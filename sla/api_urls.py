@@ -1,6 +1,12 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from sla import api_dashboard, api_engine
+from sla import api_agreements, api_dashboard, api_engine
+
+# Agreements (read, drafts, propose, sign, send back) and calendars (read).
+router = SimpleRouter(trailing_slash=True)
+router.register("agreements", api_agreements.AgreementViewSet, basename="api-sla-agreement")
+router.register("calendars", api_agreements.CalendarViewSet, basename="api-sla-calendar")
 
 urlpatterns = [
     path(
@@ -14,3 +20,4 @@ urlpatterns = [
         for name, view in api_dashboard.PANEL_APIS.items()
     ],
 ]
+urlpatterns += router.urls

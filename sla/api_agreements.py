@@ -1,0 +1,358 @@
+"""The SLA API for agreements (read; drafts, propose, sign, send back) and calendars (read).
+
+Services do the work: their field-level refusals become 400 keyed like
+`goals[2].accept_hours`, permission refusals 403, and "someone else was
+first" (sla.agreements.Conflict) 409 with a sentence saying what happened.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from sla import agreements
+from sla.models import (
+    Agreement,
+    AgreementSignature,
+    AgreementStatus,
+    BusinessCalendar,
+    Closure,
+    SalesGoal,
+    TeamCommitment,
+    WorkingInterval,
+)
+
+# --- shapes --------------------------------------------------------------------------------
+
+
+class SlaGoalSerializer(serializers.ModelSerializer):
+    match_values = serializers.ListField(child=serializers.CharField())
+    is_catch_all = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = SalesGoal
+        fields = [
+            "position",
+            "label",
+            "min_score",
+            "match_field",
+            "match_values",
+            "accept_hours",
+            "first_touch_hours",
+            "min_attempts",
+            "attempt_days",
+            "followup_days",
+            "warn_percent",
+            "is_catch_all",
+        ]
+
+
+class SlaCommitmentSerializer(serializers.ModelSerializer):
+    team_name = serializers.CharField(source="team.name", read_only=True)
+
+    class Meta:
+        model = TeamCommitment
+        fields = ["team", "team_name", "monthly_mqls"]
+
+
+class SlaSignatureSerializer(serializers.ModelSerializer):
+    signed_by = serializers.CharField(source="signed_by.username")
+
+    class Meta:
+        model = AgreementSignature
+        fields = ["side", "signed_by", "signed_at", "revision"]
+
+
+# Described for API readers; a choice set of its own also names its own schema enum
+# (SlaAgreementStatusEnum) rather than colliding with the glossary's version status.
+AGREEMENT_STATUS_CHOICES = [
+    ("draft", "Draft: being written, may change"),
+    ("proposed", "Proposed: waiting for a marketing and a sales signature"),
+    ("agreed", "In force: signed by both sides"),
+    ("superseded", "Superseded by a later version"),
+]
+# The same (value, label) pairs as glossary.models.SignatureSide: one SignatureSideEnum.
+SIDE_CHOICES = AgreementSignature._meta.get_field("side").choices
+
+
+class SlaAgreementSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(choices=AGREEMENT_STATUS_CHOICES, read_only=True)
+    created_by = serializers.CharField(source="created_by.username")
+    based_on = serializers.PrimaryKeyRelatedField(read_only=True)
+    goals = SlaGoalSerializer(many=True, read_only=True)
+    commitments = SlaCommitmentSerializer(many=True, read_only=True)
+    signatures = SlaSignatureSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "id",
+            "number",
+            "status",
+            "revision",
+            "based_on",
+            "summary",
+            "min_acceptance_rate",
+            "max_incomplete_rate",
+            "escalation_hours",
+            "pause_when_away",
+            "restart_on_reassign",
+            "goals",
+            "commitments",
+            "signatures",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "proposed_at",
+            "agreed_at",
+            "superseded_at",
+        ]
+
+
+class SlaGoalInputSerializer(serializers.Serializer):
+    """Documents a goal's shape; sla.agreements checks the values (errors keyed goals[i].x)."""
+
+    label = serializers.CharField(max_length=100)
+    min_score = serializers.IntegerField(required=False, allow_null=True)
+    match_field = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    match_values = serializers.ListField(child=serializers.CharField(), required=False)
+    accept_hours = serializers.DecimalField(max_digits=6, decimal_places=2)
+    first_touch_hours = serializers.DecimalField(max_digits=6, decimal_places=2)
+    min_attempts = serializers.IntegerField(required=False, default=3)
+    attempt_days = serializers.IntegerField(required=False, default=5)
+    followup_days = serializers.IntegerField(required=False, allow_null=True)
+    warn_percent = serializers.IntegerField(required=False, default=75)
+
+
+class SlaCommitmentInputSerializer(serializers.Serializer):
+    team = serializers.IntegerField(help_text="Id of a sales team.")
+    monthly_mqls = serializers.IntegerField()
+
+
+class SlaAgreementDraftSerializer(serializers.Serializer):
+    """Every part is optional: what is left out is copied from `based_on` (default: in force)."""
+
+    based_on = serializers.PrimaryKeyRelatedField(
+        queryset=Agreement.objects.all(), required=False, help_text="Defaults to the one in force."
+    )
+    summary = serializers.CharField(required=False, allow_blank=True)
+    min_acceptance_rate = serializers.JSONField(required=False, help_text="Percent, 0-100.")
+    max_incomplete_rate = serializers.JSONField(required=False, help_text="Percent, 0-100.")
+    escalation_hours = serializers.JSONField(required=False, help_text="Business hours, 0-1000.")
+    pause_when_away = serializers.JSONField(required=False, help_text="true or false.")
+    restart_on_reassign = serializers.JSONField(required=False, help_text="true or false.")
+    goals = serializers.JSONField(
+        required=False,
+        help_text="List of goals (see SlaGoalInput), first match wins, catch-all last. "
+        "Errors are keyed goals[i].name.",
+    )
+    commitments = serializers.JSONField(
+        required=False,
+        help_text="List of {team, monthly_mqls} for sales teams. Errors are keyed "
+        "commitments[i].name.",
+    )
+
+
+class SlaRevisionSerializer(serializers.Serializer):
+    revision = serializers.IntegerField(help_text="The revision you read, from GET.")
+
+
+class SlaSignSerializer(SlaRevisionSerializer):
+    side = serializers.ChoiceField(
+        choices=SIDE_CHOICES, required=False, help_text="Needed only by someone who signs for both."
+    )
+
+
+class SlaSendBackSerializer(serializers.Serializer):
+    comment = serializers.CharField()
+    revision = serializers.IntegerField(required=False)
+
+
+class SlaConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class SlaIntervalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WorkingInterval
+        fields = ["weekday", "start", "end"]
+
+
+class SlaClosureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Closure
+        fields = ["first_day", "last_day", "reason"]
+
+
+class SlaCalendarSerializer(serializers.ModelSerializer):
+    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
+    week = SlaIntervalSerializer(source="intervals", many=True, read_only=True)
+    closures = SlaClosureSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = BusinessCalendar
+        fields = [
+            "id",
+            "name",
+            "team",
+            "team_name",
+            "time_zone",
+            "holiday_country",
+            "holiday_subdivision",
+            "week",
+            "closures",
+            "revision",
+            "updated_at",
+        ]
+
+
+# --- endpoints -----------------------------------------------------------------------------
+
+
+class CanDraft(BasePermission):
+    message = "Only marketers and managers may draft agreements."
+
+    def has_permission(self, request, view):
+        return agreements.can_draft(request.user)
+
+
+class CanSign(BasePermission):
+    message = "Only a marketing manager or a sales manager may do this."
+
+    def has_permission(self, request, view):
+        return bool(agreements.signing_sides(request.user))
+
+
+def _by(field: str) -> type[CursorPagination]:
+    return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
+
+
+def _call(action_fn, **kwargs):
+    """Run one service; its refusals become 400 (field-level) or 409 (DRF makes 403s)."""
+    try:
+        return action_fn(**kwargs), None
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from error
+    except agreements.Conflict as conflict:
+        return None, Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
+
+
+WRITE_RESPONSES = {200: SlaAgreementSerializer, 409: SlaConflictSerializer}
+
+
+class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Versions of the service-level agreement, with goals, commitments and signatures."""
+
+    serializer_class = SlaAgreementSerializer
+    pagination_class = _by("-number")
+
+    def get_permissions(self):
+        if self.action in ("create", "propose"):
+            return [IsAuthenticated(), CanDraft()]
+        if self.action in ("sign", "send_back"):
+            return [IsAuthenticated(), CanSign()]
+        return [IsAuthenticated()]
+
+    def get_queryset(self):
+        versions = Agreement.objects.select_related("created_by").prefetch_related(
+            "goals",
+            Prefetch("commitments", queryset=TeamCommitment.objects.select_related("team")),
+            Prefetch("signatures", queryset=AgreementSignature.objects.select_related("signed_by")),
+        )
+        state = self.request.query_params.get("status")
+        if state:
+            versions = versions.filter(status=state)
+        return versions
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=[s.value for s in AgreementStatus]),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def _fresh(self, pk: int) -> dict:
+        return SlaAgreementSerializer(self.get_queryset().get(pk=pk)).data
+
+    @extend_schema(
+        request=SlaAgreementDraftSerializer,
+        responses={201: SlaAgreementSerializer, 409: SlaConflictSerializer},
+    )
+    def create(self, request):
+        """Start a draft (marketers, managers of either side); omitted parts copy the base."""
+        payload = SlaAgreementDraftSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        for name in ("goals", "commitments"):
+            if name in data and not isinstance(data[name], list):
+                raise ValidationError({name: [f"needs a list of {name}."]})
+        agreement, conflict = _call(agreements.agreement_draft_create, by=request.user, **data)
+        if conflict:
+            return conflict
+        return Response(self._fresh(agreement.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SlaRevisionSerializer, responses=WRITE_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def propose(self, request, pk=None):
+        """Ask both sides to sign this draft, exactly as it reads now."""
+        agreement = get_object_or_404(Agreement, pk=pk)
+        payload = SlaRevisionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        _, conflict = _call(
+            agreements.agreement_propose,
+            agreement=agreement,
+            by=request.user,
+            expected_revision=payload.validated_data["revision"],
+        )
+        return conflict or Response(self._fresh(agreement.pk))
+
+    @extend_schema(request=SlaSignSerializer, responses=WRITE_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def sign(self, request, pk=None):
+        """Sign for one's side (managers); the second side's signature puts it in force."""
+        agreement = get_object_or_404(Agreement, pk=pk)
+        payload = SlaSignSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        _, conflict = _call(
+            agreements.agreement_sign,
+            agreement=agreement,
+            by=request.user,
+            expected_revision=payload.validated_data["revision"],
+            side=payload.validated_data.get("side"),
+        )
+        return conflict or Response(self._fresh(agreement.pk))
+
+    @extend_schema(request=SlaSendBackSerializer, responses=WRITE_RESPONSES)
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request, pk=None):
+        """Return a proposal to draft with a comment (managers); signatures lapse."""
+        agreement = get_object_or_404(Agreement, pk=pk)
+        payload = SlaSendBackSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        _, conflict = _call(
+            agreements.agreement_send_back,
+            agreement=agreement,
+            by=request.user,
+            comment=payload.validated_data["comment"],
+            expected_revision=payload.validated_data.get("revision"),
+        )
+        return conflict or Response(self._fresh(agreement.pk))
+
+
+class CalendarViewSet(viewsets.ReadOnlyModelViewSet):
+    """Business calendars: time zone, public holidays' country, working week and closures."""
+
+    serializer_class = SlaCalendarSerializer
+    pagination_class = _by("name")
+    queryset = BusinessCalendar.objects.select_related("team").prefetch_related(
+        "intervals", "closures"
+    )
