@@ -412,3 +412,14 @@ def test_the_detail_page_costs_a_fixed_number_of_queries(client, org, count_quer
     many = count_queries(lambda: client.get(url))
     assert many == few
     assert many <= 14
+
+
+def test_the_admin_lists_agreements_read_only(client, org):
+    version = in_force(org)
+    client.force_login(org["admin"])
+    assert client.get("/admin/sla/agreement/").status_code == 200
+    page = client.get(f"/admin/sla/agreement/{version.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.post(f"/admin/sla/agreement/{version.pk}/delete/").status_code == 403
+    assert Agreement.objects.filter(pk=version.pk).exists()
