@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q, Value, When
 from django.db.models.functions import TruncDate, TruncWeek
 
 from alignment import clock
@@ -248,7 +248,8 @@ def refresh_durations(*, batch: int = REFRESH_BATCH) -> int:
     if newest is not None:
         events = events.filter(occurred_at__gte=newest - REFRESH_OVERLAP)
     events = (
-        events.exclude(clock_id__in=ClockDuration.objects.values("clock_id"))
+        # NOT EXISTS per event (a primary-key probe), not NOT IN over the whole rollup.
+        events.exclude(Exists(ClockDuration.objects.filter(clock_id=OuterRef("clock_id"))))
         .select_related("clock", "lead")
         .order_by("occurred_at", "id")[:batch]
     )
