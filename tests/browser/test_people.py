@@ -23,7 +23,7 @@ def test_every_role_logs_in_and_sees_its_own_home(demo_org, log_in, page, live_s
 
 def test_a_rep_is_refused_the_managers_team_page(demo_org, log_in, page, live_server):
     log_in("ravi")
-    expect(page.get_by_role("link", name="Team")).to_have_count(0)
+    expect(page.get_by_role("link", name="Team", exact=True)).to_have_count(0)
     response = page.goto(f"{live_server.url}/team/")
     assert response.status == 403
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
@@ -31,7 +31,7 @@ def test_a_rep_is_refused_the_managers_team_page(demo_org, log_in, page, live_se
 
 def test_a_manager_marks_a_rep_away_without_reloading(demo_org, log_in, page, live_server):
     log_in("sam")
-    page.get_by_role("link", name="Team").click()
+    page.get_by_role("link", name="Team", exact=True).click()
     row = page.locator(f"#member-{demo_org['ravi'].pk}")
     expect(row).to_contain_text("Available")
     page.evaluate("window.__same_page = true")
