@@ -57,7 +57,7 @@ def agenda_for(filters: ReportFilters, teams: list[Team]) -> list[dict[str, Any]
         {
             "title": "Top rejection reasons",
             "lines": [
-                f"{row[0]}: {row[1]} leads ({row[2]}%)"
+                f"{row[0]}: {row[1]} lead{'' if row[1] == 1 else 's'} ({row[2]}%)"
                 for row in handoff.table("rejection_reasons").rows[:AGENDA_TOP]
             ]
             or ["No rejections in the period."],
@@ -214,3 +214,60 @@ def revenue_target_set(
         },
     )
     return target
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+def seed_demo_review(*, stdout) -> Review | None:
+    """A past review (two weeks ago) with a decision and two actions still open, so the
+    next review a manager prepares shows them carried over. Does nothing when any
+    review exists."""
+    from datetime import timedelta
+
+    from alignment import clock
+
+    if Review.objects.exists():
+        return None
+    people = {u.username: u for u in User.objects.filter(username__in=["sam", "maya", "elena"])}
+    if len(people) < 3:
+        return None
+    now = clock.now()
+    held_on = (now - timedelta(days=14)).date()
+    teams = reports.sales_teams()
+    filters = ReportFilters(
+        start=held_on - timedelta(days=29),
+        end=held_on,
+        team_ids=tuple(t.pk for t in teams),
+        team_choice="all",
+    )
+    with transaction.atomic():
+        past = Review.objects.create(
+            held_on=held_on,
+            title=f"Alignment review {held_on:%d %B %Y}",
+            period_start=filters.start,
+            period_end=filters.end,
+            agenda=agenda_for(filters, teams),
+            created_by=people["sam"],
+            created_at=now - timedelta(days=14),
+        )
+        ReviewDecision.objects.create(
+            review=past,
+            text="Hot leads from the Lead Add Form are accepted within the hour; "
+            "reps say why when they reject one.",
+            recorded_by=people["sam"],
+            recorded_at=now - timedelta(days=14),
+        )
+        for text, owner, days in (
+            ("Share the top three rejection reasons with the webinar team", "maya", 7),
+            ("Cover the Americas inbox during Tom's leave", "sam", 10),
+        ):
+            ReviewAction.objects.create(
+                review=past,
+                text=text,
+                owner=people[owner],
+                due_on=held_on + timedelta(days=days),
+                created_at=now - timedelta(days=14),
+            )
+    stdout.write(f"  review of {held_on:%Y-%m-%d} with 2 open actions\n")
+    return past
