@@ -67,6 +67,7 @@ def seed_demo(*, stdout) -> list[BusinessCalendar]:
                         reason=WINTER_CLOSURE,
                     )
     seed_demo_agreement(stdout=stdout)
+    seed_demo_review(stdout=stdout)
     return calendars
 
 
@@ -134,3 +135,14 @@ def seed_demo_agreement(*, stdout):
         )
     stdout.write(f"  agreement v{agreed.number} in force (signed by maya and sam)\n")
     return agreed
+
+
+# After the definitions (10), before the demo leads (30): their clocks need the agreement.
+DEMO_ORDER = 20
+
+
+def seed_demo_review(*, stdout):
+    """A past alignment review with two open actions (sla.review)."""
+    from sla.review import seed_demo_review as seed
+
+    return seed(stdout=stdout)
