@@ -27,21 +27,28 @@ HOME_CARDS: dict[str, list[tuple[str, str, str, str, str | None]]] = {
             "Read the glossary",
             None,
         ),
+        (
+            "What we promised",
+            "The service-level agreement in force: how fast sales acts.",
+            "sla:agreements",
+            "Read the agreement",
+            None,
+        ),
     ],
     Role.SALES_MANAGER: [
         (
-            "Waiting for your signature",
-            "Definitions and agreements marketing proposed.",
+            "Definitions to sign",
+            "Lead definitions marketing proposed, waiting for sales.",
             "glossary:signatures",
             "Review and sign",
             "glossary:signatures_panel",
         ),
         (
-            "Your team",
-            "Who is away, who holds how many leads; reassign where needed.",
-            "team",
-            "Open team",
-            None,
+            "Agreements to sign",
+            "Service-level agreement versions waiting for sales.",
+            "sla:agreement_signatures",
+            "Review and sign",
+            "sla:agreement_signatures_panel",
         ),
         (
             "Breaches and stale leads",
@@ -50,6 +57,14 @@ HOME_CARDS: dict[str, list[tuple[str, str, str, str, str | None]]] = {
             "Open dashboard",
             "sla:breaches_panel",
         ),
+        (
+            "Your team's leads",
+            "Every open lead of your team; reassign where a rep is stuck.",
+            "leads:team_inbox",
+            "Open team leads",
+            None,
+        ),
+        ("Your team", "Who is away, who can take leads.", "team", "Open team", None),
     ],
     Role.MARKETER: [
         (
@@ -59,7 +74,7 @@ HOME_CARDS: dict[str, list[tuple[str, str, str, str, str | None]]] = {
             "Open glossary",
             None,
         ),
-        ("Import leads", "Upload a CSV or connect an integration.", "leads:import", "Import", None),
+        ("Import leads", "Upload a CSV; history or new leads.", "leads:import", "Import", None),
         (
             "Came back",
             "Leads sales rejected, with the reason; dispute where it is wrong.",
@@ -70,11 +85,18 @@ HOME_CARDS: dict[str, list[tuple[str, str, str, str, str | None]]] = {
     ],
     Role.MARKETING_MANAGER: [
         (
-            "Waiting for your signature",
-            "Definitions and agreements to sign for marketing.",
+            "Definitions to sign",
+            "Lead definitions to sign for marketing.",
             "glossary:signatures",
             "Review and sign",
             "glossary:signatures_panel",
+        ),
+        (
+            "Agreements to sign",
+            "Service-level agreement versions waiting for marketing.",
+            "sla:agreement_signatures",
+            "Review and sign",
+            "sla:agreement_signatures_panel",
         ),
         (
             "This month's commitment",
@@ -83,7 +105,13 @@ HOME_CARDS: dict[str, list[tuple[str, str, str, str, str | None]]] = {
             "Open dashboard",
             "sla:commitment_panel",
         ),
-        ("Your team", "Marketers and who is away.", "team", "Open team", None),
+        (
+            "Came back",
+            "Rejected leads and their reasons.",
+            "leads:came_back",
+            "See rejections",
+            None,
+        ),
     ],
     Role.ARBITER: [
         (
@@ -107,6 +135,20 @@ HOME_CARDS: dict[str, list[tuple[str, str, str, str, str | None]]] = {
             "Add people, give them a role and a team, issue API tokens.",
             "admin:index",
             "Open admin",
+            None,
+        ),
+        (
+            "Business calendars",
+            "Working hours, holidays and closures the deadlines run on.",
+            "sla:calendars",
+            "Open calendars",
+            None,
+        ),
+        (
+            "Dashboards",
+            "Breaches, funnel and handoff quality.",
+            "sla:dashboard",
+            "Open dashboard",
             None,
         ),
     ],
