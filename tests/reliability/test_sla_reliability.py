@@ -6,22 +6,35 @@ subprocess scans are made due by handing the leads off in the past (Monday
 2026-11-16, before "now" on this machine) or by moving their deadlines in SQL.
 """
 
+import contextlib
 import datetime as dt
+import logging
+import os
+import signal
+import socket
 import subprocess
 import sys
+import uuid
 
 import pytest
 import time_machine
+from celery import Celery, current_app
+from django.conf import settings
 from django.core import mail
 from django.db.models import Count, F
 
+from alignment import clock, notifications
+from alignment.celery import app as celery_app
 from alignment.models import Notification
+from alignment.tasks import deliver_emails
 from leads import services as lead_services
+from leads.models import LeadEvent
 from leads.validation import clean_lead_input
 from sla.models import ArbiterCase, Clock, ClockEvent
 from sla.scan import scan
 from tests.leads.conftest import QUALIFYING
-from tests.processes import ROOT, clean_env, database_url_for_workers
+from tests.processes import ROOT, clean_env, database_url_for_workers, running, wait_for
+from tests.reliability.smtp_sink import SmtpSink
 from tests.reliability.test_lead_races import run_together
 from tests.sla.engine import MONDAY_10_NY, agreement  # noqa: F401 - a fixture
 
@@ -61,14 +74,14 @@ def duplicate_notifications() -> list[dict]:
 
 
 def subprocess_env(tmp_path, **extra: str) -> dict[str, str]:
-    return clean_env(
-        DATABASE_URL=database_url_for_workers(),
-        ALIGNMENT_VAR_DIR=str(tmp_path),
-        CELERY_BROKER_URL="memory://",
-        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
-        LOG_LEVEL="WARNING",
-        **extra,
-    )
+    defaults = {
+        "DATABASE_URL": database_url_for_workers(),
+        "ALIGNMENT_VAR_DIR": str(tmp_path),
+        "CELERY_BROKER_URL": "memory://",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        "LOG_LEVEL": "WARNING",
+    }
+    return clean_env(**{**defaults, **extra})
 
 
 def scan_sla(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -80,6 +93,80 @@ def scan_sla(env: dict[str, str]) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
     )
+
+
+def worker_args(queue: str, *, concurrency: int = 1) -> list[str]:
+    pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "prefork", "-c", str(concurrency)]
+    return [
+        "celery", "-A", "alignment", "worker", "-Q", queue, *pool,
+        "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h",
+        "--without-gossip", "--without-mingle", "-l", "INFO",
+    ]  # fmt: skip
+
+
+def beat_args(schedule) -> list[str]:
+    return ["celery", "-A", "alignment", "beat", "-s", str(schedule), "-l", "INFO"]
+
+
+def worker_env(tmp_path, *, broker: str, queue: str, **extra: str) -> dict[str, str]:
+    """Worker and beat share a queue of their own (the beat sends to the default queue)."""
+    return subprocess_env(
+        tmp_path, CELERY_BROKER_URL=broker, CELERY_TASK_DEFAULT_QUEUE=queue, **extra
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def own_redis(tmp_path, port: int):
+    """A Redis server of this test's own (never the shared one): it may be stopped."""
+    log = open(tmp_path / f"redis-{port}.log", "ab")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--daemonize", "no", "--dir", str(tmp_path)],
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: _answers(port), timeout=10, what=f"redis-server on port {port}")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        log.close()
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def send_task(broker: str, name: str, queue: str) -> None:
+    # Not set as the current app, or every shared task in this process would follow it.
+    producer = Celery(broker=broker, set_as_current=False)
+    try:
+        producer.send_task(name, queue=queue)
+    finally:
+        producer.close()
+
+
+needs_redis_server = pytest.mark.skipif(
+    not any(
+        os.access(os.path.join(d, "redis-server"), os.X_OK)
+        for d in os.environ.get("PATH", "").split(os.pathsep)
+    ),
+    reason="no redis-server binary to start a Redis of the test's own",
+)
 
 
 # -- two scans at once ------------------------------------------------------------------
@@ -155,3 +242,230 @@ def test_a_scan_killed_midway_loses_nothing_and_the_next_scan_breaches_each_cloc
     assert breaches.exclude(occurred_at=MONDAY_DUE).count() == 0
     assert duplicate_notifications() == []
     assert Notification.objects.filter(kind="sla_breached").count() == 40
+
+
+# -- a worker killed while sending email --------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+@needs_redis_server
+@pytest.mark.usefixtures("agreement", "territories")
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_while_sending_email_sends_nothing_recorded_as_sent_again_and_loses_none(
+    org, tmp_path, monkeypatch
+):
+    hand_off_many(org, "Mail", 5, at=MONDAY_10_NY)
+    Clock.objects.update(warned_at=F("warn_at"))
+    # The scan's own "deliver now" is left out: the worker below is asked explicitly.
+    monkeypatch.setattr(notifications, "_queue_delivery", lambda: None)
+    assert str(scan()) == "warned 0, breached 5, escalated 5"
+    # Breaches to the rep and the manager, escalations to the arbiter: 15 emails waiting.
+    assert Notification.objects.filter(email_state="pending").count() == 15
+
+    port, queue = free_port(), f"test-mail-{uuid.uuid4().hex[:8]}"
+    broker = f"redis://127.0.0.1:{port}/0"
+    with own_redis(tmp_path, port), SmtpSink(stall_on=6) as sink:
+        env = worker_env(
+            tmp_path,
+            broker=broker,
+            queue=queue,
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=str(sink.port),
+        )
+        first_log = tmp_path / "worker1.log"
+        with running(worker_args(queue), env, first_log) as worker:
+            send_task(broker, "alignment.tasks.deliver_emails", queue)
+            wait_for(sink.stalled.is_set, timeout=60, what="the 6th email", logs=[first_log])
+            os.killpg(worker.pid, signal.SIGKILL)  # while the server holds the 6th message
+            worker.wait(timeout=10)
+        states = dict(
+            Notification.objects.values_list("email_state")
+            .annotate(n=Count("id"))
+            .values_list("email_state", "n")
+        )
+        assert states == {"sent": 5, "sending": 1, "pending": 9}
+        sent_before = {
+            (n.recipient.email, f"[Alignment] {n.title}")
+            for n in Notification.objects.filter(email_state="sent").select_related("recipient")
+        }
+        assert len(sink.delivered) == 5
+        sink.release()
+
+        # Ten minutes later (CLAIM_TIMEOUT) the row left "sending" is taken again.
+        Notification.objects.filter(email_state="sending").update(
+            email_claimed_at=F("email_claimed_at") - dt.timedelta(minutes=11)
+        )
+        second_log = tmp_path / "worker2.log"
+        with running(worker_args(queue), env, second_log):
+            send_task(broker, "alignment.tasks.deliver_emails", queue)
+            wait_for(
+                lambda: Notification.objects.filter(email_state="sent").count() == 15,
+                timeout=60,
+                what="every email sent",
+                logs=[second_log],
+            )
+    delivered = [(m.recipients[0], m.subject) for m in sink.delivered]
+    expected = {
+        (n.recipient.email, f"[Alignment] {n.title}")
+        for n in Notification.objects.select_related("recipient")
+    }
+    assert set(delivered) == expected  # nothing lost
+    assert all(delivered.count(message) == 1 for message in sent_before)  # nothing sent twice
+    # The one in flight at the kill was never acknowledged by the server: sent once, after.
+    assert len(delivered) == len(expected) == 15
+
+
+# -- two beat processes by mistake --------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.usefixtures("agreement", "territories")
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_by_mistake_breach_and_notify_each_clock_once(org, tmp_path):
+    hand_off_many(org, "Beat", 30, at=MONDAY_10_NY)
+    queue = f"test-beat-{uuid.uuid4().hex[:8]}"
+    env = worker_env(tmp_path, broker=settings.TEST_REDIS_URL, queue=queue, SLA_SCAN_SECONDS="1")
+    logs = [tmp_path / "worker.log", tmp_path / "beat1.log", tmp_path / "beat2.log"]
+    # Two worker processes, so the two beats' scans really run at the same time.
+    with (
+        running(worker_args(queue, concurrency=2), env, logs[0]),
+        running(beat_args(tmp_path / "beat1"), env, logs[1]),
+        running(beat_args(tmp_path / "beat2"), env, logs[2]),
+    ):
+        wait_for(
+            lambda: Clock.objects.filter(escalated_at__isnull=False).count() == 30,
+            timeout=60,
+            what="30 clocks breached and escalated",
+            logs=logs,
+        )
+        # Both beats keep sending scans; let each send a few more over the finished work.
+        wait_for(
+            lambda: all(log.read_text().count("sla-scan") >= 3 for log in logs[1:]),
+            timeout=20,
+            what="both beats sending scans",
+            logs=logs,
+        )
+    assert Clock.objects.filter(state="breached", breached_at=MONDAY_DUE).count() == 30
+    assert event_counts("sla_warning") == [1] * 30
+    assert event_counts("sla_breached") == [1] * 30
+    assert event_counts("escalated") == [1] * 30
+    assert ArbiterCase.objects.count() == 30
+    assert duplicate_notifications() == []
+    assert Notification.objects.filter(kind="sla_breached").count() == 60
+
+
+# -- Redis down for a while ---------------------------------------------------------------
+
+
+@pytest.fixture
+def broker_at(settings):
+    """Point this process's Celery app at a real broker, as in a dev or production web app."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.task_always_eager
+    previous_app = current_app._get_current_object()
+    # Shared tasks (deliver_emails) use the current app: make sure it is ours.
+    celery_app.set_current()
+
+    def reset_connections():
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    def point(url: str) -> None:
+        settings.CELERY_BROKER_URL = url
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        conf.broker_url, conf.task_always_eager = url, False
+        reset_connections()
+
+    yield point
+    conf.broker_url, conf.task_always_eager = saved
+    reset_connections()
+    previous_app.set_current()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@needs_redis_server
+@pytest.mark.usefixtures("agreement", "territories")
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_the_web_app_works_and_the_scan_catches_up_at_the_true_times(
+    org, tmp_path, client, broker_at, caplog
+):
+    port, queue = free_port(), f"test-outage-{uuid.uuid4().hex[:8]}"
+    broker = f"redis://127.0.0.1:{port}/0"
+    broker_at(broker)
+    late = hand_off_many(org, "Late", 1, at=MONDAY_10_NY)[0]  # due long ago
+    accepted, rejected, touched = hand_off_many(org, "Web", 3)
+    outage = hand_off_many(org, "Outage", 10)  # due on Monday: moved into the outage below
+
+    with own_redis(tmp_path, port):
+        deliver_emails.delay()  # the web app talks to this broker...
+    # ...and then it is gone.
+    down_since = clock.now()
+    assert not _answers(port)
+
+    def post(lead, action, **data):
+        client.force_login(lead.owner)
+        response = client.post(f"/leads/{lead.pk}/{action}/", data)
+        assert response.status_code < 400, (action, response.status_code)
+
+    post(accepted, "accept")
+    post(rejected, "reject", reason="no_budget")
+    post(touched, "accept")
+    post(touched, "touch", kind="call", outcome="connected")
+    assert set(LeadEvent.objects.filter(lead=accepted).values_list("kind", flat=True)) >= {
+        "accepted"
+    }
+    assert LeadEvent.objects.filter(lead=rejected, kind="rejected").exists()
+    assert LeadEvent.objects.filter(lead=touched, kind="touched").exists()
+
+    # Notifications are written with the breach; queueing their email fails quietly.
+    with caplog.at_level(logging.WARNING, logger="alignment.notifications"):
+        assert scan().breached == 1
+    assert "could not queue email delivery" in caplog.text
+    assert Notification.objects.filter(key__startswith="clock:", email_state="pending").exists()
+    assert Clock.objects.get(lead=late).state == "breached"
+
+    # Deadlines that fall due while Redis is down, spread over the outage.
+    up_again = clock.now()
+    step = (up_again - down_since) / (len(outage) + 1)
+    clocks = list(Clock.objects.filter(lead__in=outage, state="running").order_by("pk"))
+    assert len(clocks) == len(outage)
+    for n, c in enumerate(clocks, start=1):
+        due = down_since + step * n
+        Clock.objects.filter(pk=c.pk).update(due_at=due, warn_at=due - dt.timedelta(minutes=1))
+
+    env = worker_env(tmp_path, broker=broker, queue=queue, SLA_SCAN_SECONDS="1")
+    logs = [tmp_path / "worker.log", tmp_path / "beat.log"]
+    with (
+        own_redis(tmp_path, port),
+        running(worker_args(queue), env, logs[0]),
+        running(beat_args(tmp_path / "beat"), env, logs[1]),
+    ):
+        wait_for(
+            lambda: (
+                Clock.objects.filter(pk__in=[c.pk for c in clocks], state="breached").count()
+                == len(clocks)
+            ),
+            timeout=60,
+            what="the scan to catch up",
+            logs=logs,
+        )
+        # The email queued while Redis was down goes out with the next delivery.
+        wait_for(
+            lambda: not Notification.objects.filter(email_state="pending").exists(),
+            timeout=30,
+            what="the emails queued during the outage",
+            logs=logs,
+        )
+    for c in Clock.objects.filter(pk__in=[c.pk for c in clocks]):
+        breach = ClockEvent.objects.get(clock=c, kind="sla_breached")
+        assert c.breached_at == c.due_at
+        assert breach.occurred_at == c.due_at  # the true time, not when the scan noticed
+        assert down_since < breach.occurred_at < up_again < breach.recorded_at
