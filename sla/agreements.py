@@ -29,7 +29,7 @@ from django.db.models import F, Max, ProtectedError
 from alignment import clock
 from alignment.models import Side, Team
 from alignment.roles import perm
-from glossary.services import Conflict, _side_for, signing_sides
+from glossary.services import Conflict, signing_sides
 from sla.models import (
     Agreement,
     AgreementEvent,
@@ -121,6 +121,20 @@ def can_draft(user) -> bool:
 def _require_drafter(user) -> None:
     if not can_draft(user):
         raise PermissionDenied("Only marketers and managers may draft agreements.")
+
+
+def _side_for(by, side: str | None) -> str:
+    """The side `by` signs for: the one they may sign for, or the one they name."""
+    sides = signing_sides(by)
+    if not sides:
+        raise PermissionDenied("Only a marketing manager or a sales manager may sign.")
+    if side is None:
+        if len(sides) > 1:
+            raise ValidationError({"side": ["Say which side you sign for."]})
+        return sides[0]
+    if side not in sides:
+        raise PermissionDenied(f"You may not sign for {side}.")
+    return side
 
 
 def _require_signer(user) -> None:

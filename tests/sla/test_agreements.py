@@ -731,3 +731,13 @@ def test_a_send_back_racing_the_last_signature_never_leaves_a_signed_draft(org):
         assert version.status == AgreementStatus.DRAFT
         assert not version.signatures.exists()
         assert statuses() == {1: "agreed", 2: "draft"}
+
+
+def test_someone_who_may_sign_for_both_sides_says_which(org):
+    version = proposal(org["leo"])
+    # The admin is a superuser: every capability, so both sides.
+    assert errors_of(
+        lambda: agreements.agreement_sign(agreement=version, by=org["admin"], expected_revision=2)
+    ) == {"side": ["Say which side you sign for."]}
+    agreements.agreement_sign(agreement=version, by=org["admin"], expected_revision=2, side="sales")
+    assert [s.side for s in version.signatures.all()] == ["sales"]
