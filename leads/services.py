@@ -742,22 +742,12 @@ def dispute_decide(
                 Action.DISPUTE, dispute.lead.stage, "This dispute was already decided."
             )
         if not upheld:
-            lead = dispute.lead
-            transition(
-                lead=lead,
-                action=Action.RECYCLE,
+            _send_to_sales_again(
+                lead=dispute.lead,
                 by=by,
                 now=now,
-                changes={
-                    "owner": None,
-                    "rejection_reason": None,
-                    "rejection_note": "",
-                    "handed_off_at": None,
-                    "accepted_at": None,
-                },
                 data={"note": note, "dispute": dispute.pk, "overturned": True},
             )
-            lead_hand_off(lead=lead, now=now, by=by)
         dispute.refresh_from_db()
         return dispute
 
@@ -767,21 +757,26 @@ def lead_recycle(*, lead: Lead, by: User, now: datetime, note: str = ""):
     if not by.has_perm(perm("import_leads")):
         raise PermissionDenied("Only marketing may send a lead to sales again.")
     with transaction.atomic():
-        transition(
-            lead=lead,
-            action=Action.RECYCLE,
-            by=by,
-            now=now,
-            changes={
-                "owner": None,
-                "rejection_reason": None,
-                "rejection_note": "",
-                "handed_off_at": None,
-                "accepted_at": None,
-            },
-            data={"note": note},
-        )
-        return lead_hand_off(lead=lead, now=now)
+        return _send_to_sales_again(lead=lead, by=by, now=now, data={"note": note})
+
+
+def _send_to_sales_again(*, lead: Lead, by: User, now: datetime, data: dict) -> LeadEvent | None:
+    """Back to MQL as if new (no owner, no rejection), then to the next rep."""
+    transition(
+        lead=lead,
+        action=Action.RECYCLE,
+        by=by,
+        now=now,
+        changes={
+            "owner": None,
+            "rejection_reason": None,
+            "rejection_note": "",
+            "handed_off_at": None,
+            "accepted_at": None,
+        },
+        data=data,
+    )
+    return lead_hand_off(lead=lead, now=now, by=by)
 
 
 def leads_set_deadlines(
