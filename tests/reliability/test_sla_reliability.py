@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,7 +20,6 @@ import uuid
 import pytest
 import time_machine
 from celery import Celery, current_app
-from django.conf import settings
 from django.core import mail
 from django.db.models import Count, F
 
@@ -116,9 +116,17 @@ def worker_env(tmp_path, *, broker: str, queue: str, **extra: str) -> dict[str, 
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free port below the ephemeral range (32768+), so that no client socket takes it
+    while our Redis is down and we mean to start it again on the same port."""
+    for _ in range(50):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port between 20000 and 32000")
 
 
 @contextlib.contextmanager
@@ -133,7 +141,12 @@ def own_redis(tmp_path, port: int):
         start_new_session=True,
     )  # fmt: skip
     try:
-        wait_for(lambda: _answers(port), timeout=10, what=f"redis-server on port {port}")
+        wait_for(
+            lambda: proc.poll() is not None or _answers(port),
+            timeout=10,
+            what=f"redis-server on port {port}",
+        )
+        assert proc.poll() is None, f"redis-server could not start on port {port}"
         yield proc
     finally:
         if proc.poll() is None:
@@ -149,6 +162,19 @@ def _answers(port: int) -> bool:
             return conn.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def wait_running(procs, condition, *, timeout: float, what: str, logs) -> None:
+    """wait_for, failing at once (with the logs) if a worker or beat has died meanwhile."""
+
+    def check():
+        dead = [p for p in procs if p.poll() is not None]
+        if dead:
+            tails = "\n".join(f"--- {log}\n{log.read_text()[-3000:]}" for log in logs)
+            raise AssertionError(f"a process exited while waiting for {what}\n{tails}")
+        return condition()
+
+    wait_for(check, timeout=timeout, what=what, logs=logs)
 
 
 def send_task(broker: str, name: str, queue: str) -> None:
@@ -278,7 +304,9 @@ def test_a_worker_killed_while_sending_email_sends_nothing_recorded_as_sent_agai
         first_log = tmp_path / "worker1.log"
         with running(worker_args(queue), env, first_log) as worker:
             send_task(broker, "alignment.tasks.deliver_emails", queue)
-            wait_for(sink.stalled.is_set, timeout=60, what="the 6th email", logs=[first_log])
+            wait_running(
+                [worker], sink.stalled.is_set, timeout=60, what="the 6th email", logs=[first_log]
+            )
             os.killpg(worker.pid, signal.SIGKILL)  # while the server holds the 6th message
             worker.wait(timeout=10)
         states = dict(
@@ -299,9 +327,10 @@ def test_a_worker_killed_while_sending_email_sends_nothing_recorded_as_sent_agai
             email_claimed_at=F("email_claimed_at") - dt.timedelta(minutes=11)
         )
         second_log = tmp_path / "worker2.log"
-        with running(worker_args(queue), env, second_log):
+        with running(worker_args(queue), env, second_log) as worker:
             send_task(broker, "alignment.tasks.deliver_emails", queue)
-            wait_for(
+            wait_running(
+                [worker],
                 lambda: Notification.objects.filter(email_state="sent").count() == 15,
                 timeout=60,
                 what="every email sent",
@@ -324,27 +353,35 @@ def test_a_worker_killed_while_sending_email_sends_nothing_recorded_as_sent_agai
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.slow
+@needs_redis_server
 @pytest.mark.usefixtures("agreement", "territories")
 @pytest.mark.django_db(transaction=True)
 def test_two_beats_by_mistake_breach_and_notify_each_clock_once(org, tmp_path):
     hand_off_many(org, "Beat", 30, at=MONDAY_10_NY)
-    queue = f"test-beat-{uuid.uuid4().hex[:8]}"
-    env = worker_env(tmp_path, broker=settings.TEST_REDIS_URL, queue=queue, SLA_SCAN_SECONDS="1")
+    port, queue = free_port(), f"test-beat-{uuid.uuid4().hex[:8]}"
+    # A Redis of its own: the beats keep queueing scans until they stop, and those
+    # leftovers go with the server rather than stay in the shared one.
+    env = worker_env(
+        tmp_path, broker=f"redis://127.0.0.1:{port}/0", queue=queue, SLA_SCAN_SECONDS="1"
+    )
     logs = [tmp_path / "worker.log", tmp_path / "beat1.log", tmp_path / "beat2.log"]
     # Two worker processes, so the two beats' scans really run at the same time.
     with (
-        running(worker_args(queue, concurrency=2), env, logs[0]),
-        running(beat_args(tmp_path / "beat1"), env, logs[1]),
-        running(beat_args(tmp_path / "beat2"), env, logs[2]),
+        own_redis(tmp_path, port),
+        running(worker_args(queue, concurrency=2), env, logs[0]) as worker,
+        running(beat_args(tmp_path / "beat1"), env, logs[1]) as beat1,
+        running(beat_args(tmp_path / "beat2"), env, logs[2]) as beat2,
     ):
-        wait_for(
+        wait_running(
+            [worker, beat1, beat2],
             lambda: Clock.objects.filter(escalated_at__isnull=False).count() == 30,
             timeout=60,
             what="30 clocks breached and escalated",
             logs=logs,
         )
         # Both beats keep sending scans; let each send a few more over the finished work.
-        wait_for(
+        wait_running(
+            [worker, beat1, beat2],
             lambda: all(log.read_text().count("sla-scan") >= 3 for log in logs[1:]),
             timeout=20,
             what="both beats sending scans",
@@ -445,10 +482,11 @@ def test_with_redis_down_the_web_app_works_and_the_scan_catches_up_at_the_true_t
     logs = [tmp_path / "worker.log", tmp_path / "beat.log"]
     with (
         own_redis(tmp_path, port),
-        running(worker_args(queue), env, logs[0]),
-        running(beat_args(tmp_path / "beat"), env, logs[1]),
+        running(worker_args(queue), env, logs[0]) as worker,
+        running(beat_args(tmp_path / "beat"), env, logs[1]) as beat,
     ):
-        wait_for(
+        wait_running(
+            [worker, beat],
             lambda: (
                 Clock.objects.filter(pk__in=[c.pk for c in clocks], state="breached").count()
                 == len(clocks)
@@ -458,7 +496,8 @@ def test_with_redis_down_the_web_app_works_and_the_scan_catches_up_at_the_true_t
             logs=logs,
         )
         # The email queued while Redis was down goes out with the next delivery.
-        wait_for(
+        wait_running(
+            [worker, beat],
             lambda: not Notification.objects.filter(email_state="pending").exists(),
             timeout=30,
             what="the emails queued during the outage",
