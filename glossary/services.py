@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Max
 from django.utils.text import slugify
 
-from alignment import clock
+from alignment import clock, cosign
+from alignment.cosign import Conflict, signing_sides  # noqa: F401 - the views use them from here
 from alignment.roles import perm
 from glossary import terms_cache
 from glossary.models import (
@@ -28,16 +29,11 @@ from glossary.models import (
     RejectionReason,
     ScoringRule,
     Signature,
-    SignatureSide,
     Term,
     VersionEvent,
     VersionStatus,
 )
 from glossary.scoring import clean_definition
-
-
-class Conflict(Exception):
-    """Someone else changed the thing first; the message says what to do now."""
 
 
 def _require(user, codename: str) -> None:
@@ -51,16 +47,6 @@ def _event(
     return VersionEvent.objects.create(
         version=version, kind=kind, actor=by, at=now, comment=comment, data=data
     )
-
-
-def signing_sides(user) -> list[str]:
-    """The sides this person may sign for (a manager signs for one)."""
-    sides = []
-    if user.has_perm(perm("sign_for_marketing")):
-        sides.append(SignatureSide.MARKETING)
-    if user.has_perm(perm("sign_for_sales")):
-        sides.append(SignatureSide.SALES)
-    return sides
 
 
 def _write_rules(version: DefinitionVersion, rules: Sequence[Mapping[str, Any]]) -> None:
@@ -287,20 +273,31 @@ def draft_discard(*, version: DefinitionVersion, by, expected_revision: int) -> 
     deleted.delete()
 
 
-def _side_for(by, side: str | None) -> str:
-    sides = signing_sides(by)
-    if not sides:
-        raise PermissionDenied("Only a marketing manager or a sales manager may sign.")
-    if side is None:
-        if len(sides) > 1:
-            raise ValidationError({"side": ["Say which side you sign for."]})
-        return sides[0]
-    if side not in sides:
-        raise PermissionDenied(f"You may not sign for {side}.")
-    return side
+def _lock_stage(version: DefinitionVersion) -> None:
+    FunnelStage.objects.select_for_update().get(pk=version.stage_id)
 
 
-@transaction.atomic
+def _in_force_for_stage(version: DefinitionVersion) -> DefinitionVersion | None:
+    return DefinitionVersion.objects.filter(
+        stage_id=version.stage_id, status=VersionStatus.AGREED
+    ).first()
+
+
+def _record(version: DefinitionVersion, kind: str, by, now: datetime, **data: Any) -> None:
+    _event(version=version, kind=kind, by=by, now=now, **data)
+
+
+COSIGNED = cosign.Cosigned(
+    model=DefinitionVersion,
+    signature_model=Signature,
+    owner_field="version",
+    lock=_lock_stage,
+    in_force=_in_force_for_stage,
+    record=_record,
+    rival=lambda version: f"Another {version.stage.name} version",
+)
+
+
 def proposal_sign(
     *,
     version: DefinitionVersion,
@@ -310,67 +307,16 @@ def proposal_sign(
     now: datetime | None = None,
 ) -> DefinitionVersion:
     """Sign a proposal for one's side; the second side's signature puts it in force."""
-    side = _side_for(by, side)
-    now = now or clock.now()
-    FunnelStage.objects.select_for_update().get(pk=version.stage_id)
-    version = DefinitionVersion.objects.select_for_update().get(pk=version.pk)
-    if version.status != VersionStatus.PROPOSED:
-        if version.status == VersionStatus.AGREED:
-            raise Conflict(f"{version} is already in force: someone signed it just before you.")
-        raise Conflict(
-            f"{version} is {version.get_status_display().lower()} now, no longer waiting for "
-            "signatures."
-        )
-    if version.revision != expected_revision:
-        raise Conflict(f"{version} changed since you opened it. Read it again before you sign.")
-    in_force = DefinitionVersion.objects.filter(
-        stage_id=version.stage_id, status=VersionStatus.AGREED
-    ).first()
-    if in_force is not None and in_force.pk != version.based_on_id:
-        raise Conflict(
-            f"{in_force} came into force after this proposal was drafted"
-            f"{f' from v{version.based_on.number}' if version.based_on_id else ''}. "
-            "Send it back; once its author saves it again it sits on the version in force."
-        )
-    existing = {s.side: s for s in version.signatures.select_related("signed_by")}
-    if side in existing:
-        raise Conflict(
-            f"{existing[side].signed_by} already signed {version} for "
-            f"{existing[side].get_side_display().lower()}."
-        )
-    Signature.objects.create(
-        version=version, side=side, signed_by=by, signed_at=now, revision=version.revision
+    return cosign.sign(
+        COSIGNED,
+        version=version,
+        by=by,
+        expected_revision=expected_revision,
+        side=side,
+        now=now or clock.now(),
     )
-    _event(version=version, kind=EventKind.SIGNED, by=by, now=now, side=side)
-    if len(existing) + 1 < len(SignatureSide.values):
-        return version
-    try:
-        with transaction.atomic():
-            if in_force is not None:
-                DefinitionVersion.objects.filter(pk=in_force.pk).update(
-                    status=VersionStatus.SUPERSEDED, superseded_at=now
-                )
-                _event(
-                    version=in_force,
-                    kind=EventKind.SUPERSEDED,
-                    by=by,
-                    now=now,
-                    by_version=version.number,
-                )
-            DefinitionVersion.objects.filter(pk=version.pk).update(
-                status=VersionStatus.AGREED, agreed_at=now
-            )
-    except IntegrityError as error:  # the constraint, last line behind the stage lock
-        raise Conflict(
-            f"Another {version.stage.name} version came into force at the same moment; "
-            "this one stays proposed."
-        ) from error
-    _event(version=version, kind=EventKind.AGREED, by=by, now=now)
-    version.refresh_from_db()
-    return version
 
 
-@transaction.atomic
 def proposal_send_back(
     *,
     version: DefinitionVersion,
@@ -380,34 +326,14 @@ def proposal_send_back(
     now: datetime | None = None,
 ) -> DefinitionVersion:
     """Return a proposal to draft with a comment; signatures given so far lapse."""
-    if not signing_sides(by):
-        raise PermissionDenied("Only a marketing manager or a sales manager may send back.")
-    comment = (comment or "").strip()
-    if not comment:
-        raise ValidationError({"comment": ["Say what should change, so the author knows."]})
-    now = now or clock.now()
-    version = DefinitionVersion.objects.select_for_update().get(pk=version.pk)
-    if version.status != VersionStatus.PROPOSED:
-        raise Conflict(
-            f"{version} is {version.get_status_display().lower()} now, so it cannot be sent back."
-        )
-    if expected_revision is not None and version.revision != expected_revision:
-        raise Conflict(f"{version} changed since you opened it. Read it again.")
-    lapsed = list(version.signatures.values_list("side", flat=True))
-    version.signatures.all().delete()
-    DefinitionVersion.objects.filter(pk=version.pk).update(
-        status=VersionStatus.DRAFT, proposed_at=None, revision=F("revision") + 1, updated_at=now
-    )
-    _event(
+    return cosign.send_back(
+        COSIGNED,
         version=version,
-        kind=EventKind.SENT_BACK,
         by=by,
-        now=now,
         comment=comment,
-        lapsed_signatures=lapsed,
+        expected_revision=expected_revision,
+        now=now or clock.now(),
     )
-    version.refresh_from_db()
-    return version
 
 
 # -- terms and rejection reasons -----------------------------------------------

@@ -1,7 +1,7 @@
 """Writes on service-level agreements: draft, edit, propose, sign, send back, discard.
 
-Co-signed like glossary definitions (and with the glossary's `signing_sides`
-and `Conflict`): a draft is proposed exactly as it reads, a marketing
+Co-signed like glossary definitions, through the same rules in
+alignment.cosign: a draft is proposed exactly as it reads, a marketing
 manager and a sales manager sign it, and the second signature puts it in
 force and supersedes the version in force, in one transaction.
 
@@ -23,13 +23,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Max, ProtectedError
 
-from alignment import clock
+from alignment import clock, cosign
+from alignment.cosign import Conflict, signing_sides
 from alignment.models import Side, Team
 from alignment.roles import perm
-from glossary.services import Conflict, signing_sides
 from sla.models import (
     Agreement,
     AgreementEvent,
@@ -55,7 +55,6 @@ __all__ = [
     "signing_sides",
 ]
 
-SIDES = ("marketing", "sales")
 
 
 class EventKind:
@@ -121,25 +120,6 @@ def can_draft(user) -> bool:
 def _require_drafter(user) -> None:
     if not can_draft(user):
         raise PermissionDenied("Only marketers and managers may draft agreements.")
-
-
-def _side_for(by, side: str | None) -> str:
-    """The side `by` signs for: the one they may sign for, or the one they name."""
-    sides = signing_sides(by)
-    if not sides:
-        raise PermissionDenied("Only a marketing manager or a sales manager may sign.")
-    if side is None:
-        if len(sides) > 1:
-            raise ValidationError({"side": ["Say which side you sign for."]})
-        return sides[0]
-    if side not in sides:
-        raise PermissionDenied(f"You may not sign for {side}.")
-    return side
-
-
-def _require_signer(user) -> None:
-    if not signing_sides(user):
-        raise PermissionDenied("Only a marketing manager or a sales manager may do this.")
 
 
 # --- validation ------------------------------------------------------------------------
@@ -643,7 +623,21 @@ def agreement_discard(
         )
 
 
-@transaction.atomic
+def _record(agreement: Agreement, kind: str, by, now: datetime, **data: Any) -> None:
+    _event(agreement=agreement, kind=kind, by=by, now=now, **data)
+
+
+COSIGNED = cosign.Cosigned(
+    model=Agreement,
+    signature_model=AgreementSignature,
+    owner_field="agreement",
+    lock=lambda agreement: _lock_agreements(),
+    in_force=lambda agreement: _in_force(),
+    record=_record,
+    rival=lambda agreement: "Another agreement",
+)
+
+
 def agreement_sign(
     *,
     agreement: Agreement,
@@ -653,73 +647,16 @@ def agreement_sign(
     now: datetime | None = None,
 ) -> Agreement:
     """Sign a proposal for one's side; the second side's signature puts it in force."""
-    side = _side_for(by, side)
-    now = now or clock.now()
-    _lock_agreements()
-    current = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
-    if current is None:
-        raise Conflict("This proposal was discarded meanwhile.")
-    if current.status != AgreementStatus.PROPOSED:
-        if current.status == AgreementStatus.AGREED:
-            raise Conflict(f"{current} is already in force: someone signed it just before you.")
-        raise Conflict(
-            f"{current} is {current.get_status_display().lower()} now, no longer waiting for "
-            "signatures."
-        )
-    if current.revision != expected_revision:
-        raise Conflict(f"{current} changed since you opened it. Read it again before you sign.")
-    in_force = _in_force()
-    if in_force is not None and in_force.pk != current.based_on_id:
-        based = Agreement.objects.filter(pk=current.based_on_id).first()
-        raise Conflict(
-            f"{in_force} came into force after this proposal was drafted"
-            f"{f' from v{based.number}' if based else ''}. "
-            "Send it back; once its author saves it again it sits on the version in force."
-        )
-    existing = {s.side: s for s in current.signatures.select_related("signed_by")}
-    if side in existing:
-        raise Conflict(
-            f"{existing[side].signed_by} already signed {current} for "
-            f"{existing[side].get_side_display().lower()}."
-        )
-    AgreementSignature.objects.create(
-        agreement=current, side=side, signed_by=by, signed_at=now, revision=current.revision
-    )
-    _event(agreement=current, kind=EventKind.SIGNED, by=by, now=now, side=side)
-    if len(existing) + 1 < len(SIDES):
-        return current
-    try:
-        with transaction.atomic():
-            if in_force is not None:
-                Agreement.objects.filter(pk=in_force.pk).update(
-                    status=AgreementStatus.SUPERSEDED, superseded_at=now
-                )
-                _event(
-                    agreement=in_force,
-                    kind=EventKind.SUPERSEDED,
-                    by=by,
-                    now=now,
-                    by_version=current.number,
-                )
-            Agreement.objects.filter(pk=current.pk).update(
-                status=AgreementStatus.AGREED, agreed_at=now
-            )
-    except IntegrityError as error:  # the constraint, last line behind the lock
-        raise Conflict(
-            "Another agreement came into force at the same moment; this one stays proposed."
-        ) from error
-    _event(
-        agreement=current,
-        kind=EventKind.AGREED,
+    return cosign.sign(
+        COSIGNED,
+        version=agreement,
         by=by,
-        now=now,
-        supersedes=in_force.number if in_force else None,
+        expected_revision=expected_revision,
+        side=side,
+        now=now or clock.now(),
     )
-    current.refresh_from_db()
-    return current
 
 
-@transaction.atomic
 def agreement_send_back(
     *,
     agreement: Agreement,
@@ -729,32 +666,11 @@ def agreement_send_back(
     now: datetime | None = None,
 ) -> Agreement:
     """Return a proposal to draft with a comment; signatures given so far lapse."""
-    _require_signer(by)
-    comment = (comment or "").strip()
-    if not comment:
-        raise ValidationError({"comment": ["Say what should change, so the author knows."]})
-    now = now or clock.now()
-    current = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
-    if current is None:
-        raise Conflict("This proposal was discarded meanwhile.")
-    if current.status != AgreementStatus.PROPOSED:
-        raise Conflict(
-            f"{current} is {current.get_status_display().lower()} now, so it cannot be sent back."
-        )
-    if expected_revision is not None and current.revision != expected_revision:
-        raise Conflict(f"{current} changed since you opened it. Read it again.")
-    lapsed = list(current.signatures.values_list("side", flat=True))
-    current.signatures.all().delete()
-    Agreement.objects.filter(pk=current.pk).update(
-        status=AgreementStatus.DRAFT, proposed_at=None, revision=F("revision") + 1, updated_at=now
-    )
-    _event(
-        agreement=current,
-        kind=EventKind.SENT_BACK,
+    return cosign.send_back(
+        COSIGNED,
+        version=agreement,
         by=by,
-        now=now,
         comment=comment,
-        lapsed_signatures=lapsed,
+        expected_revision=expected_revision,
+        now=now or clock.now(),
     )
-    current.refresh_from_db()
-    return current

@@ -1,0 +1,168 @@
+"""Co-signing: a version takes effect only when both sides have signed it.
+
+Lead definitions (glossary) and service-level agreements (sla) are versioned
+and signed the same way: a draft is proposed exactly as it reads; a
+marketing manager signs for marketing and a sales manager for sales; the
+second signature puts the version in force and supersedes the one in force,
+in one transaction. The rules live here once. Each app describes how its
+versions are stored with a `Cosigned` spec (alignment imports no app: the
+models and the lock come in as parameters).
+
+Races: the spec's `lock` serialises everything that may bring a version into
+force (the glossary locks the stage row, sla takes an advisory lock), the
+version row is locked next, `revision` catches an edit racing a signature,
+and the partial unique constraint on "agreed" is the last line. The loser of
+any race gets a Conflict that says what happened and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from alignment.roles import perm
+
+SIDES = ("marketing", "sales")
+
+
+class Conflict(Exception):
+    """Someone else changed the thing first; the message says what to do now."""
+
+
+def signing_sides(user) -> list[str]:
+    """The sides this person may sign for (a manager signs for one)."""
+    sides = []
+    if user.has_perm(perm("sign_for_marketing")):
+        sides.append("marketing")
+    if user.has_perm(perm("sign_for_sales")):
+        sides.append("sales")
+    return sides
+
+
+def side_for(by, side: str | None) -> str:
+    """The side `by` signs for: the one they may sign for, or the one they name."""
+    sides = signing_sides(by)
+    if not sides:
+        raise PermissionDenied("Only a marketing manager or a sales manager may sign.")
+    if side is None:
+        if len(sides) > 1:
+            raise ValidationError({"side": ["Say which side you sign for."]})
+        return sides[0]
+    if side not in sides:
+        raise PermissionDenied(f"You may not sign for {side}.")
+    return side
+
+
+@dataclass(frozen=True)
+class Cosigned:
+    """How one kind of co-signed version is stored.
+
+    The version model has `status` (draft/proposed/agreed/superseded),
+    `revision`, `number`, `based_on`, `proposed_at`, `agreed_at`,
+    `superseded_at`, `updated_at` and a `signatures` relation; the signature
+    model has `side`, `signed_by`, `signed_at`, `revision` and a foreign key
+    to the version named `owner_field`.
+    """
+
+    model: type
+    signature_model: type
+    owner_field: str
+    lock: Callable[[Any], None]
+    in_force: Callable[[Any], Any]
+    record: Callable[..., Any]
+    rival: Callable[[Any], str]  # "Another MQL version", "Another agreement"
+
+
+def _locked(spec: Cosigned, version) -> Any:
+    current = spec.model.objects.select_for_update().filter(pk=version.pk).first()
+    if current is None:
+        raise Conflict("This proposal was discarded meanwhile.")
+    return current
+
+
+@transaction.atomic
+def sign(spec: Cosigned, *, version, by, expected_revision: int, side: str | None, now: datetime):
+    side = side_for(by, side)
+    spec.lock(version)
+    current = _locked(spec, version)
+    if current.status != "proposed":
+        if current.status == "agreed":
+            raise Conflict(f"{current} is already in force: someone signed it just before you.")
+        raise Conflict(
+            f"{current} is {current.get_status_display().lower()} now, no longer waiting for "
+            "signatures."
+        )
+    if current.revision != expected_revision:
+        raise Conflict(f"{current} changed since you opened it. Read it again before you sign.")
+    in_force = spec.in_force(current)
+    if in_force is not None and in_force.pk != current.based_on_id:
+        based = spec.model.objects.filter(pk=current.based_on_id).first()
+        raise Conflict(
+            f"{in_force} came into force after this proposal was drafted"
+            f"{f' from v{based.number}' if based else ''}. "
+            "Send it back; once its author saves it again it sits on the version in force."
+        )
+    existing = {s.side: s for s in current.signatures.select_related("signed_by")}
+    if side in existing:
+        raise Conflict(
+            f"{existing[side].signed_by} already signed {current} for "
+            f"{existing[side].get_side_display().lower()}."
+        )
+    spec.signature_model.objects.create(
+        **{spec.owner_field: current},
+        side=side,
+        signed_by=by,
+        signed_at=now,
+        revision=current.revision,
+    )
+    spec.record(current, "signed", by, now, side=side)
+    if len(existing) + 1 < len(SIDES):
+        return current
+    try:
+        with transaction.atomic():
+            if in_force is not None:
+                spec.model.objects.filter(pk=in_force.pk).update(
+                    status="superseded", superseded_at=now
+                )
+                spec.record(in_force, "superseded", by, now, by_version=current.number)
+            spec.model.objects.filter(pk=current.pk).update(status="agreed", agreed_at=now)
+    except IntegrityError as error:  # the constraint, last line behind the lock
+        raise Conflict(
+            f"{spec.rival(current)} came into force at the same moment; this one stays proposed."
+        ) from error
+    spec.record(current, "agreed", by, now, supersedes=in_force.number if in_force else None)
+    current.refresh_from_db()
+    return current
+
+
+@transaction.atomic
+def send_back(
+    spec: Cosigned, *, version, by, comment: str, expected_revision: int | None, now: datetime
+):
+    """Return a proposal to draft with a comment; signatures given so far lapse."""
+    if not signing_sides(by):
+        raise PermissionDenied("Only a marketing manager or a sales manager may send back.")
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": ["Say what should change, so the author knows."]})
+    current = _locked(spec, version)
+    if current.status != "proposed":
+        raise Conflict(
+            f"{current} is {current.get_status_display().lower()} now, so it cannot be sent back."
+        )
+    if expected_revision is not None and current.revision != expected_revision:
+        raise Conflict(f"{current} changed since you opened it. Read it again.")
+    lapsed = list(current.signatures.values_list("side", flat=True))
+    current.signatures.all().delete()
+    spec.model.objects.filter(pk=current.pk).update(
+        status="draft", proposed_at=None, revision=F("revision") + 1, updated_at=now
+    )
+    spec.record(current, "sent_back", by, now, comment=comment, lapsed_signatures=lapsed)
+    current.refresh_from_db()
+    return current
