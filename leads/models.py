@@ -178,6 +178,10 @@ class Lead(models.Model):
                 condition=Q(stale_since__isnull=False),
             ),
             models.Index(fields=["campaign", "stage"], name="lead_campaign_idx"),
+            # The distinct sources for filters, read by a loose index scan.
+            models.Index(
+                fields=["source"], name="lead_live_source_idx", condition=Q(is_history=False)
+            ),
         ]
 
     def __str__(self) -> str:

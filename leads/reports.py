@@ -30,6 +30,7 @@ from alignment.models import Side, Team, User
 from alignment.roles import perm
 from leads.machine import Stage
 from leads.models import Campaign, Lead
+from leads.selectors import lead_sources
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
@@ -202,12 +203,7 @@ def filter_choices(teams: list[Team]) -> dict[str, Any]:
             .select_related("team")
             .order_by("team__name", "first_name", "username")
         ),
-        "sources": list(
-            Lead.objects.filter(is_history=False)
-            .order_by("source")
-            .values_list("source", flat=True)
-            .distinct()[:100]
-        ),
+        "sources": lead_sources(100),
         "campaigns": list(Campaign.objects.order_by("name").only("id", "name")[:200]),
     }
 

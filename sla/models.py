@@ -417,6 +417,12 @@ class Clock(models.Model):
             ),
             models.Index(fields=["lead", "kind"], name="sla_clock_lead"),
             models.Index(fields=["team", "breached_at"], name="sla_clock_team_breaches"),
+            # Open breaches now (dashboard, stale lists): few rows among millions.
+            models.Index(
+                fields=["team", "breached_at"],
+                name="sla_clock_open_breaches",
+                condition=Q(state="breached", resolved_at__isnull=True),
+            ),
             models.Index(fields=["owner", "state"], name="sla_clock_owner_state"),
         ]
 

@@ -250,3 +250,25 @@ def test_the_definition_preview_counts_gained_and_lost_leads(
     assert response.context["qualified_draft"] == 3
     client.force_login(org["ravi"])
     assert client.get(reverse("leads:definition_preview", args=[draft.pk])).status_code == 403
+
+
+def test_lead_sources_are_the_distinct_live_sources_in_order(org, mql_in_force, territories):
+    from leads.selectors import lead_sources
+
+    ingest(org, 2)
+    ingest(org, 1, source="partner")
+    services.lead_ingest(
+        data={
+            **NOT_QUALIFYING,
+            "source": "expo",
+            "external_id": "e1",
+            "attributes": {},
+            "email": "",
+            "first_name": "",
+            "last_name": "",
+            "company": "",
+            "phone": "",
+        },
+        by=org["leo"],
+    )
+    assert lead_sources() == ["expo", "partner", "webform"]
