@@ -56,7 +56,6 @@ __all__ = [
 ]
 
 
-
 class EventKind:
     CREATED = "created"
     EDITED = "edited"
