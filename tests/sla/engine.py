@@ -23,16 +23,35 @@ def agreement(org, mql_in_force):
     """Agreement v1 in force. Built as rows: this file tests the clocks, not signing."""
     now = clock.now()
     agreement = Agreement.objects.create(
-        number=1, status=AgreementStatus.AGREED, created_by=org["maya"], created_at=now,
-        updated_at=now, agreed_at=now, escalation_hours=Decimal("4"), min_acceptance_rate=70,
+        number=1,
+        status=AgreementStatus.AGREED,
+        created_by=org["maya"],
+        created_at=now,
+        updated_at=now,
+        agreed_at=now,
+        escalation_hours=Decimal("4"),
+        min_acceptance_rate=70,
     )
     SalesGoal.objects.create(
-        agreement=agreement, position=0, label="Hot", min_score=85, accept_hours=1,
-        first_touch_hours=2, min_attempts=3, attempt_days=2, warn_percent=75,
+        agreement=agreement,
+        position=0,
+        label="Hot",
+        min_score=85,
+        accept_hours=1,
+        first_touch_hours=2,
+        min_attempts=3,
+        attempt_days=2,
+        warn_percent=75,
     )
     SalesGoal.objects.create(
-        agreement=agreement, position=1, label="Everyone else", accept_hours=8,
-        first_touch_hours=16, min_attempts=3, attempt_days=2, warn_percent=75,
+        agreement=agreement,
+        position=1,
+        label="Everyone else",
+        accept_hours=8,
+        first_touch_hours=16,
+        min_attempts=3,
+        attempt_days=2,
+        warn_percent=75,
     )
     TeamCommitment.objects.create(agreement=agreement, team=org["sam"].team, monthly_mqls=20)
     return agreement
