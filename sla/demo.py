@@ -146,3 +146,14 @@ def seed_demo_review(*, stdout):
     from sla.review import seed_demo_review as seed
 
     return seed(stdout=stdout)
+
+
+def after_demo(*, stdout) -> None:
+    """Once the demo leads exist: one scan (breaches at their true times) and the
+    monthly commitment figures, so the dashboards are not blank before the beat runs."""
+    from sla.commitment import compute_all
+    from sla.scan import scan
+
+    result = scan()
+    compute_all()
+    stdout.write(f"SLA: first scan {result}; monthly commitment computed.\n")

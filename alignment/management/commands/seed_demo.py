@@ -34,10 +34,16 @@ class Command(BaseCommand):
                 for config in apps.get_app_configs()
                 if config.name != "alignment" and find_spec(f"{config.name}.demo")
             ]
-            for module in sorted(modules, key=lambda m: getattr(m, "DEMO_ORDER", 50)):
+            modules.sort(key=lambda m: getattr(m, "DEMO_ORDER", 50))
+            for module in modules:
                 seed = getattr(module, "seed_demo", None)
                 if seed is not None:
                     seed(stdout=self.stdout)
+            # Then what needs everyone's data (the SLA scan and monthly figures).
+            for module in modules:
+                after = getattr(module, "after_demo", None)
+                if after is not None:
+                    after(stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo organisation ready. Logins (password for all: {DEMO_PASSWORD}):"
