@@ -66,4 +66,6 @@ def seed_organisation() -> list[User]:
         Team.objects.filter(name=team_name, manager__isnull=True).update(
             manager=by_username[username]
         )
-    return people
+    # Read back, so each person's team knows its manager.
+    fresh = User.objects.select_related("team").in_bulk([p.pk for p in people])
+    return [fresh[p.pk] for p in people]

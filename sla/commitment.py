@@ -81,6 +81,9 @@ def compute_month(*, team: Team, month: date, now: datetime | None = None) -> Co
     elapsed = _working_days(spec, month, last_day) if now >= start else 0
     expected = round(target * elapsed / total_days)
     rate_ok = rate is None or rate >= target_rate
+    # Quality also means the fields the definition requires (agreement's limit).
+    if agreement is not None and delivered:
+        rate_ok = rate_ok and incomplete * 100 <= agreement.max_incomplete_rate * delivered
     if is_final:
         pacing = Pacing.MET if delivered >= target and rate_ok else Pacing.MISSED
     else:

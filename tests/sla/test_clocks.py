@@ -166,3 +166,34 @@ def test_acting_after_the_deadline_before_any_scan_still_records_the_breach_at_i
         "sla_breached",
         "met_late",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_the_office_moves_the_running_deadlines_of_its_team(
+    org, agreement, territories, at_monday
+):
+    """The calendar hook runs after the edit commits, hence a transactional test."""
+    from sla import services as calendar_services
+
+    lead = hand_off(org, "C-11", title="Analyst")  # 8 business hours: due Tuesday 10:00
+    c = Clock.objects.get(lead=lead)
+    assert c.due_at == MONDAY_10_NY + dt.timedelta(days=1)
+    calendar = calendar_services.calendar_create(
+        by=org["sam"],
+        name="Americas",
+        time_zone="America/New_York",
+        team=org["sam"].team,
+        week=dict.fromkeys(range(5), [(dt.time(9), dt.time(17))]),
+    )
+    calendar_services.closure_add(
+        calendar=calendar,
+        by=org["sam"],
+        first_day=dt.date(2026, 11, 17),
+        last_day=dt.date(2026, 11, 17),
+        reason="Team offsite",
+    )
+    c.refresh_from_db()
+    assert c.due_at == MONDAY_10_NY + dt.timedelta(days=2)  # Tuesday closed: Wednesday 10:00
+    assert ClockEvent.objects.filter(clock=c, kind="recomputed").exists()
+    lead.refresh_from_db()
+    assert lead.action_due_at == c.due_at
