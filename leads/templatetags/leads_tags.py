@@ -35,3 +35,9 @@ def time_left(lead, now: datetime):
     warn = lead.action_warn_at
     state = "warning" if warn and now >= warn else "ok"
     return {"state": state, "text": f"{_span(left)} left", "due": due}
+
+
+@register.filter
+def scoring_hits(explanation: dict) -> list[dict]:
+    """The rules that gave points: why a lead qualified (the rest is noise in a list)."""
+    return [rule for rule in (explanation or {}).get("explanation", []) if rule.get("points")]
