@@ -15,12 +15,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import uuid
 
 import pytest
 import time_machine
 from celery import Celery, current_app
 from django.core import mail
+from django.db import connection, transaction
 from django.db.models import Count, F
 
 from alignment import clock, notifications
@@ -28,7 +31,7 @@ from alignment.celery import app as celery_app
 from alignment.models import Notification
 from alignment.tasks import deliver_emails
 from leads import services as lead_services
-from leads.models import LeadEvent
+from leads.models import Lead, LeadEvent
 from leads.validation import clean_lead_input
 from sla.models import ArbiterCase, Clock, ClockEvent
 from sla.scan import scan
@@ -508,3 +511,74 @@ def test_with_redis_down_the_web_app_works_and_the_scan_catches_up_at_the_true_t
         assert c.breached_at == c.due_at
         assert breach.occurred_at == c.due_at  # the true time, not when the scan noticed
         assert down_since < breach.occurred_at < up_again < breach.recorded_at
+
+
+# -- a person and the scan on one lead at once --------------------------------------------
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def waited_past_deadlock_timeout(pid: int) -> bool:
+    """Has backend `pid` been waiting for a lock for longer than deadlock_timeout?"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted AND "
+            "clock_timestamp() - waitstart > current_setting('deadlock_timeout')::interval",
+            [pid],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("agreement", "territories")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in sla.scan (_warn, _breach, _escalate): each locks the clock (its claim "
+    "UPDATE) and then the lead (the FK check of the ClockEvent insert; _breach also "
+    "sync_leads' UPDATE), while the "
+    "rep's transition locks the lead (select_for_update) and then its clocks "
+    "(on_lead_events' select_for_update): opposite orders, so PostgreSQL detects a "
+    "deadlock and aborts the rep's accept (an unhandled OperationalError: a 500)",
+)
+def test_a_rep_accepting_while_the_scan_breaches_the_same_lead_both_succeed(org):
+    with time_machine.travel(MONDAY_10_NY, tick=False) as traveller:
+        lead = hand_off_many(org, "Both", 1)[0]
+        traveller.shift(dt.timedelta(hours=2))
+        now = clock.now()
+        lead_locked = threading.Event()
+        scanner = []
+
+        def scan_once_the_lead_is_locked():
+            scanner.append(backend_pid())
+            assert lead_locked.wait(timeout=10)
+            return scan()
+
+        def accept():
+            # The rep's transaction has locked the lead (transition's select_for_update)
+            # and is slow (a loaded server) to reach the lead's clocks.
+            with transaction.atomic():
+                locked = Lead.objects.select_for_update().get(pk=lead.pk)
+                lead_locked.set()
+                # The scan claims the clock and then waits for the lead; PostgreSQL checks
+                # its wait for a deadlock once, after deadlock_timeout (1 s), and finds
+                # none. The rep's slow transaction then reaches the clock: a deadlock,
+                # found by the rep's own check, and the rep's transaction is aborted.
+                for _ in range(200):  # bounded: 10 s
+                    if scanner and waited_past_deadlock_timeout(scanner[0]):
+                        break
+                    time.sleep(0.05)
+                return lead_services.lead_accept(lead=locked, by=lead.owner, now=now)
+
+        (scan_outcome, scanned), (accept_outcome, accepted) = run_together(
+            scan_once_the_lead_is_locked, accept
+        )
+    assert accept_outcome == "ok", accepted  # the rep's click must not fail
+    assert scan_outcome == "ok", scanned
+    assert event_counts("sla_breached") == [1]
+    lead.refresh_from_db()
+    assert lead.stage == "sal"
