@@ -5,13 +5,15 @@ a LeadEvent behind.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 
 from alignment import clock
@@ -447,7 +449,7 @@ def _ingest_batch(items, indexes, results, *, by, now, via) -> None:
             )
         for index in group:
             results[index] = IngestResult(lead, "updated")
-    LeadEvent.objects.bulk_create(events)
+    _insert_events(events)
     assigner.save()
     machine.notify_listeners(events)
     # An updated inquiry may qualify on its new data (outside the bulk path: rare).
@@ -475,6 +477,46 @@ def _ingest_batch(items, indexes, results, *, by, now, via) -> None:
                     data={"score": points, "definition_version": scorer.version.pk},
                 )
                 lead_hand_off(lead=lead, now=now)
+
+
+def _insert_events(events: list[LeadEvent]) -> None:
+    """Append many events in one statement.
+
+    On PostgreSQL a plain multi-row INSERT through psycopg2's execute_values:
+    the ORM's bulk_create spent as long preparing each value as the database
+    spent inserting them (a third of a 1,000-lead bulk ingest).
+    """
+    if not events:
+        return
+    if connection.vendor != "postgresql":
+        LeadEvent.objects.bulk_create(events)
+        return
+    from psycopg2.extras import execute_values
+
+    rows = [
+        (
+            e.lead_id or e.lead.pk,
+            e.kind,
+            e.actor_id,
+            e.occurred_at,
+            e.from_stage,
+            e.to_stage,
+            json.dumps(e.data, cls=DjangoJSONEncoder),
+        )
+        for e in events
+    ]
+    with connection.cursor() as cursor:
+        ids = execute_values(
+            cursor.cursor,
+            "INSERT INTO leads_leadevent"
+            " (lead_id, kind, actor_id, occurred_at, from_stage, to_stage, data)"
+            " VALUES %s RETURNING id",
+            rows,
+            page_size=len(rows),
+            fetch=True,
+        )
+    for event, (pk,) in zip(events, ids, strict=True):
+        event.pk = event.id = pk
 
 
 # -- the rep's actions -------------------------------------------------------
