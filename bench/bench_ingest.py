@@ -133,6 +133,13 @@ def _seed() -> None:
 
     seed_organisation()
     seed_glossary()
+    # The agreement in force and the calendars: handed-off leads start their clocks,
+    # as they do in production.
+    import io
+
+    from sla.demo import seed_demo as seed_sla
+
+    seed_sla(stdout=io.StringIO())
     from alignment.models import Team
 
     for team_name, countries in TERRITORIES.items():
