@@ -17,7 +17,7 @@ from django.db import transaction
 from alignment.models import User
 from alignment.roles import perm
 from leads import services as lead_services
-from leads.models import Dispute
+from leads.models import Dispute, Lead
 from sla import selectors
 from sla.clocks import deadlines, sync_leads
 from sla.models import (
@@ -81,8 +81,8 @@ def case_decide(
         )
         if not claimed:
             raise CaseAlreadyDecided("Another decision on this case was recorded first.")
-        lead = case.lead
-        lead.refresh_from_db()
+        # The lead before its clocks, as every transition does.
+        lead = Lead.objects.select_for_update().get(pk=case.lead_id)
         if decision == Decision.REASSIGN:
             lead_services.lead_reassign(lead=lead, by=by, to=to, now=now, note=reason)
         elif decision == Decision.RETURN:

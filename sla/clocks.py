@@ -274,6 +274,13 @@ def sync_leads(lead_ids: Iterable[int]) -> None:
     )
 
 
+def _lock_leads(clocks) -> None:
+    """Lock the leads of these clocks before the clocks, in id order: the order of
+    every lead transition (lead, then its clocks), so the two never deadlock."""
+    lead_ids = clocks.values_list("lead_id", flat=True)
+    list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").values_list("pk"))
+
+
 # -- pausing while a rep is away -------------------------------------------------------
 
 
@@ -284,6 +291,7 @@ def on_member_away(*, member, away: bool, now: datetime) -> None:
     spec = spec_for.get(member.team_id) or selectors.default_spec("UTC")
     touched = []
     events = []
+    _lock_leads(Clock.objects.filter(owner=member, state__in=OPEN))
     if away:
         for c in Clock.objects.select_for_update().filter(
             owner=member, state=ClockState.RUNNING, agreement__pause_when_away=True

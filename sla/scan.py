@@ -25,6 +25,7 @@ from alignment import clock as time
 from alignment.models import User
 from alignment.notifications import notify
 from alignment.roles import ROLE_NAMES, Role
+from leads.models import Lead
 from sla import selectors
 from sla.calendars import add_business_time
 from sla.clocks import hours, sync_leads
@@ -103,11 +104,21 @@ def _each(ids, handle, now) -> int:
     return done
 
 
+def _lock_lead_first(pk: int) -> None:
+    """Lock the clock's lead before the clock: the order every lead transition uses
+    (lead row, then its clocks through the listener). The other order deadlocks
+    with a rep acting on the lead at the moment the scan reaches it."""
+    lead_id = Clock.objects.filter(pk=pk).values_list("lead_id", flat=True).first()
+    if lead_id is not None:
+        list(Lead.objects.select_for_update().filter(pk=lead_id).values_list("pk", flat=True))
+
+
 def _lead_url(lead_id: int) -> str:
     return reverse("leads:detail", args=[lead_id])
 
 
 def _warn(pk: int, now: datetime) -> bool:
+    _lock_lead_first(pk)
     claimed = Clock.objects.filter(
         pk=pk, state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now
     ).update(warned_at=now)
@@ -135,6 +146,7 @@ def _warn(pk: int, now: datetime) -> bool:
 
 
 def _breach(pk: int, now: datetime) -> bool:
+    _lock_lead_first(pk)
     c = Clock.objects.select_related("lead", "owner", "team", "agreement").get(pk=pk)
     if c.state != ClockState.RUNNING or c.due_at > now:
         return False
@@ -169,6 +181,7 @@ def _breach(pk: int, now: datetime) -> bool:
 
 
 def _escalate(pk: int, now: datetime) -> bool:
+    _lock_lead_first(pk)
     claimed = Clock.objects.filter(
         pk=pk, state=ClockState.BREACHED, escalated_at__isnull=True, resolved_at__isnull=True
     ).update(escalated_at=now)
