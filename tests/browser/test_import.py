@@ -43,6 +43,7 @@ def test_the_whole_real_file_imports_as_history_and_every_row_is_accounted_for(
         count(page, "updated-count"),
         count(page, "rejected-count"),
     )
+    print(f"import figures: created {created}, updated {updated}, rejected {rejected}")
     assert count(page, "total-rows") == ROWS_IN_FILE
     assert created + updated + rejected == ROWS_IN_FILE
     expect(page.get_by_test_id("import-summary")).to_contain_text("every row is accounted for")
