@@ -536,15 +536,6 @@ def waited_past_deadlock_timeout(pid: int) -> bool:
 @pytest.mark.postgres
 @pytest.mark.usefixtures("agreement", "territories")
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in sla.scan (_warn, _breach, _escalate): each locks the clock (its claim "
-    "UPDATE) and then the lead (the FK check of the ClockEvent insert; _breach also "
-    "sync_leads' UPDATE), while the "
-    "rep's transition locks the lead (select_for_update) and then its clocks "
-    "(on_lead_events' select_for_update): opposite orders, so PostgreSQL detects a "
-    "deadlock and aborts the rep's accept (an unhandled OperationalError: a 500)",
-)
 def test_a_rep_accepting_while_the_scan_breaches_the_same_lead_both_succeed(org):
     with time_machine.travel(MONDAY_10_NY, tick=False) as traveller:
         lead = hand_off_many(org, "Both", 1)[0]
@@ -564,10 +555,11 @@ def test_a_rep_accepting_while_the_scan_breaches_the_same_lead_both_succeed(org)
             with transaction.atomic():
                 locked = Lead.objects.select_for_update().get(pk=lead.pk)
                 lead_locked.set()
-                # The scan claims the clock and then waits for the lead; PostgreSQL checks
-                # its wait for a deadlock once, after deadlock_timeout (1 s), and finds
-                # none. The rep's slow transaction then reaches the clock: a deadlock,
-                # found by the rep's own check, and the rep's transaction is aborted.
+                # The scan waits for the lead; PostgreSQL checks that wait for a deadlock
+                # once, after deadlock_timeout (1 s). Then the rep's slow transaction
+                # reaches the clock. When the scan locked the clock before the lead
+                # (fixed in eb418b5), this was a deadlock found by the rep's own check,
+                # and the rep's accept was the transaction aborted.
                 for _ in range(200):  # bounded: 10 s
                     if scanner and waited_past_deadlock_timeout(scanner[0]):
                         break
