@@ -37,9 +37,13 @@ def notify(
     body: str = "",
     url: str = "",
     now: datetime | None = None,
+    queue_delivery: bool = True,
 ) -> int:
     """Record one notification per recipient for the event `key`. Returns how many
-    were new (0 when this event was already notified: idempotent)."""
+    were new (0 when this event was already notified: idempotent).
+
+    A caller that notifies many times in a row (the SLA scan) passes
+    queue_delivery=False and calls `queue_delivery()` once at the end."""
     now = now or clock.now()
     rows = []
     for user in {u.pk: u for u in recipients if u is not None and u.is_active}.values():
@@ -67,9 +71,14 @@ def notify(
     existing = set(before.values_list("recipient_id", flat=True))
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     new = [r for r in rows if r.recipient_id not in existing]
-    if any(r.email_state == EmailState.PENDING for r in new):
+    if queue_delivery and any(r.email_state == EmailState.PENDING for r in new):
         transaction.on_commit(_queue_delivery)
     return len(new)
+
+
+def queue_delivery() -> None:
+    """Wake a worker to send the emails waiting (after the caller's commit)."""
+    transaction.on_commit(_queue_delivery)
 
 
 def _queue_delivery() -> None:

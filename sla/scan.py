@@ -23,7 +23,7 @@ from django.urls import reverse
 
 from alignment import clock as time
 from alignment.models import User
-from alignment.notifications import notify
+from alignment.notifications import notify, queue_delivery
 from alignment.roles import ROLE_NAMES, Role
 from leads.models import Lead
 from sla import selectors
@@ -51,6 +51,8 @@ def scan(*, now: datetime | None = None, batch: int = BATCH) -> ScanResult:
     result.warned = _each(_due_warnings(now, batch), _warn, now)
     result.breached = _each(_due_breaches(now, batch), _breach, now)
     result.escalated = _each(_due_escalations(now, batch), _escalate, now)
+    if result.warned or result.breached or result.escalated:
+        queue_delivery()  # one wake-up for the whole scan, not one per clock
     return result
 
 
@@ -141,6 +143,7 @@ def _warn(pk: int, now: datetime) -> bool:
         body=f"Due {c.due_at:%a %d %b %H:%M} UTC.",
         url=_lead_url(c.lead_id),
         now=now,
+        queue_delivery=False,
     )
     return True
 
@@ -176,6 +179,7 @@ def _breach(pk: int, now: datetime) -> bool:
         f"at {escalation_due:%a %d %b %H:%M} UTC unless it is acted on.",
         url=_lead_url(c.lead_id),
         now=now,
+        queue_delivery=False,
     )
     return True
 
@@ -211,5 +215,6 @@ def _escalate(pk: int, now: datetime) -> bool:
         f"{c.owner} and still not resolved.",
         url=reverse("sla:case_detail", args=[case.pk]),
         now=now,
+        queue_delivery=False,
     )
     return True

@@ -38,7 +38,7 @@ def test_a_real_worker_on_redis_runs_a_queued_task_against_postgresql(tmp_path):
         "--without-mingle",
     ]
     with running(args, env, log):
-        producer = Celery(broker=settings.TEST_REDIS_URL)
+        producer = Celery(broker=settings.TEST_REDIS_URL, set_as_current=False)
         producer.send_task("alignment.tasks.heartbeat", queue=queue)
         beat = wait_for(
             lambda: WorkerHeartbeat.objects.filter(name="worker", seen_at__isnull=False).first(),
