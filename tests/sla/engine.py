@@ -24,11 +24,10 @@ def agreement(org, mql_in_force):
     now = clock.now()
     agreement = Agreement.objects.create(
         number=1,
-        status=AgreementStatus.AGREED,
+        status=AgreementStatus.DRAFT,
         created_by=org["maya"],
         created_at=now,
         updated_at=now,
-        agreed_at=now,
         escalation_hours=Decimal("4"),
         min_acceptance_rate=70,
     )
@@ -54,6 +53,9 @@ def agreement(org, mql_in_force):
         warn_percent=75,
     )
     TeamCommitment.objects.create(agreement=agreement, team=org["sam"].team, monthly_mqls=20)
+    # In force only once complete: the database freezes an agreed agreement's goals.
+    Agreement.objects.filter(pk=agreement.pk).update(status=AgreementStatus.AGREED, agreed_at=now)
+    agreement.refresh_from_db()
     return agreement
 
 

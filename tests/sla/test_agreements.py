@@ -741,3 +741,19 @@ def test_someone_who_may_sign_for_both_sides_says_which(org):
     ) == {"side": ["Say which side you sign for."]}
     agreements.agreement_sign(agreement=version, by=org["admin"], expected_revision=2, side="sales")
     assert [s.side for s in version.signatures.all()] == ["sales"]
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_edit_an_agreement_in_force_or_its_goals(agreement):
+    from django.db import IntegrityError, transaction
+
+    from sla.models import Agreement, SalesGoal
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Agreement.objects.filter(pk=agreement.pk).update(min_acceptance_rate=10)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SalesGoal.objects.filter(agreement=agreement).update(accept_hours=100)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SalesGoal.objects.filter(agreement=agreement).delete()
+    # Superseding is the one change allowed.
+    Agreement.objects.filter(pk=agreement.pk).update(status="superseded")
