@@ -121,6 +121,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 
+# The public X Education lead data set (demo leads, benchmarks, import tests):
+# ../shared/data beside the repository unless said otherwise.
+LEAD_DATA_FILE = Path(
+    env.str(
+        "ALIGNMENT_LEAD_DATA",
+        default=str(BASE_DIR.parent / "shared" / "data" / "x-education-leads.csv"),
+    )
+)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -14,7 +14,6 @@ import csv
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -25,7 +24,7 @@ from leads import services
 from leads.machine import GuardRefused, Stage
 from leads.models import Campaign, Channel, Lead, Territory
 
-DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "x-education-leads.csv"
+DATA = settings.LEAD_DATA_FILE
 DEMO_SOURCE_PREFIX = "demo-"
 LEADS = 600
 # After the definitions and the agreement (see alignment seed_demo).
@@ -197,6 +196,11 @@ def seed_demo(*, stdout=None) -> None:
             )
             campaigns.append(campaign)
     rows = _real_rows(LEADS)
+    if not rows and stdout:
+        stdout.write(
+            f"Leads: no demo leads: the X Education data set is not at {DATA} "
+            "(set ALIGNMENT_LEAD_DATA to its path)."
+        )
     countries = [c for c, weight in COUNTRIES for _ in range(weight)]
     leo = User.objects.get(username="leo")
     counts: dict[str, int] = {}
