@@ -148,11 +148,10 @@ def _world() -> dict:
     now = clock.now()
     agreement = Agreement.objects.create(
         number=1,
-        status=AgreementStatus.AGREED,
+        status=AgreementStatus.DRAFT,
         created_by=people["maya"],
         created_at=now,
         updated_at=now,
-        agreed_at=now,
         escalation_hours=4,
         min_acceptance_rate=70,
     )
@@ -166,6 +165,8 @@ def _world() -> dict:
         attempt_days=2,
         warn_percent=75,
     )
+    # In force once complete: the database freezes an agreed agreement's goals.
+    Agreement.objects.filter(pk=agreement.pk).update(status=AgreementStatus.AGREED, agreed_at=now)
     reps = [people[name] for name in ("ravi", "carmen", "tom")]
     return {
         "agreement": agreement.pk,
