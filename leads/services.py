@@ -828,6 +828,12 @@ def leads_set_deadlines(
     inbox counts down to, when it turns amber, and since when the lead is stale."""
     if not rows:
         return
+    if len(rows) == 1:  # the scan's case: a plain UPDATE, not bulk_update's CASE
+        lead_id, due, warn, stale = rows[0]
+        Lead.objects.filter(pk=lead_id).update(
+            action_due_at=due, action_warn_at=warn, stale_since=stale
+        )
+        return
     Lead.objects.bulk_update(
         [
             Lead(pk=lead_id, action_due_at=due, action_warn_at=warn, stale_since=stale)

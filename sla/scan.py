@@ -120,9 +120,8 @@ def _lock_lead_first(pk: int) -> None:
     """Lock the clock's lead before the clock: the order every lead transition uses
     (lead row, then its clocks through the listener). The other order deadlocks
     with a rep acting on the lead at the moment the scan reaches it."""
-    lead_id = Clock.objects.filter(pk=pk).values_list("lead_id", flat=True).first()
-    if lead_id is not None:
-        list(Lead.objects.select_for_update().filter(pk=lead_id).values_list("pk", flat=True))
+    lead_of_clock = Clock.objects.filter(pk=pk).values("lead_id")
+    list(Lead.objects.select_for_update().filter(pk__in=lead_of_clock).values_list("pk"))
 
 
 def _lead_url(lead_id: int) -> str:
@@ -160,7 +159,9 @@ def _warn(pk: int, now: datetime) -> bool:
 
 def _breach(pk: int, now: datetime) -> bool:
     _lock_lead_first(pk)
-    c = Clock.objects.select_related("lead", "owner", "team", "agreement").get(pk=pk)
+    c = Clock.objects.select_related(
+        "lead", "owner", "agreement", "team__manager", "team__business_calendar"
+    ).get(pk=pk)
     if c.state != ClockState.RUNNING or c.due_at > now:
         return False
     spec = selectors.calendar_for_team(c.team) if c.team_id else selectors.default_spec("UTC")
