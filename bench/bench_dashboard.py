@@ -27,81 +27,26 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+from bench import own_database
+
 BENCH_DB = "alignment_bench_dash"
-BENCH_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
 LEADS = int(os.environ.get("BENCH_DASH_LEADS", 1_000_000))
 EVENTS_PER_LEAD = 10
 REQUESTS = int(os.environ.get("BENCH_DASH_REQUESTS", 40))
 CHILD_FLAG = "BENCH_DASHBOARD_CHILD"
-RESULT_PREFIX = "BENCH_RESULT "
+RESULT_PREFIX = own_database.RESULT_PREFIX
 SLA_PANELS = ["breaches", "open", "speed", "attainment", "decisions", "commitment", "revenue"]
 LEADS_PANELS = ["funnel", "handoff", "scoring"]
-
-
-def _admin_connection():
-    import psycopg2
-
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    return connection
-
-
-def _drop(cursor) -> None:
-    cursor.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = %s AND pid <> pg_backend_pid()",
-        [BENCH_DB],
-    )
-    cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
 
 
 def main() -> dict[str, float]:
     if os.environ.get(CHILD_FLAG):
         return _child()
-    try:
-        connection = _admin_connection()
-    except Exception as exc:  # noqa: BLE001 - no server: say so and measure nothing
-        print(f"PostgreSQL does not answer at {ADMIN_URL} ({exc}); bench_dashboard skipped.")
-        return {}
-    with connection.cursor() as cursor:
-        _drop(cursor)
-        cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    env = {
-        **os.environ,
-        CHILD_FLAG: "1",
-        "DATABASE_URL": BENCH_URL,
-        "DJANGO_SETTINGS_MODULE": "alignment.settings",
-        "DJANGO_DEBUG": "false",
-        "CELERY_BROKER_URL": "memory://",
-        "LOG_LEVEL": "WARNING",
-    }
-    result: dict[str, float] = {}
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench_dashboard"],
-            env=env,
-            cwd=Path(__file__).resolve().parents[1],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for line in child.stdout:
-            if line.startswith(RESULT_PREFIX):
-                result = json.loads(line[len(RESULT_PREFIX) :])
-            else:
-                print(line, end="", flush=True)
-        if child.wait():
-            print(f"bench_dashboard: the child process failed ({child.returncode}).")
-    finally:
-        with connection.cursor() as cursor:
-            _drop(cursor)
-        connection.close()
-    return result
+    return own_database.run(
+        module="bench.bench_dashboard", database=BENCH_DB, child_flag=CHILD_FLAG
+    )
 
 
 # -- the child: runs against alignment_bench_dash -----------------------------------

@@ -23,88 +23,30 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import time
 import unicodedata
 from datetime import timedelta
 from pathlib import Path
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+from bench import own_database
+
 BENCH_DB = "alignment_bench"
-BENCH_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
 PER_REQUEST = 1000
 ROUNDS = 5
 INBOX_LEADS = 100_000
 INBOX_REQUESTS = 60
 CHILD_FLAG = "BENCH_INGEST_CHILD"
-RESULT_PREFIX = "BENCH_RESULT "
+RESULT_PREFIX = own_database.RESULT_PREFIX
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "x-education-leads.csv"
 
 
 # -- the parent: its own database, a child process, clean up -----------------------
 
 
-def _admin_connection():
-    import psycopg2
-
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    return connection
-
-
-def _drop(cursor) -> None:
-    cursor.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = %s AND pid <> pg_backend_pid()",
-        [BENCH_DB],
-    )
-    cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-
-
 def main() -> dict[str, float]:
     if os.environ.get(CHILD_FLAG):
         return _child()
-    try:
-        connection = _admin_connection()
-    except Exception as exc:  # noqa: BLE001 - no server: say so and measure nothing
-        print(f"PostgreSQL does not answer at {ADMIN_URL} ({exc}); bench_ingest skipped.")
-        return {}
-    with connection.cursor() as cursor:
-        _drop(cursor)
-        cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    env = {
-        **os.environ,
-        CHILD_FLAG: "1",
-        "DATABASE_URL": BENCH_URL,
-        "DJANGO_SETTINGS_MODULE": "alignment.settings",
-        "DJANGO_DEBUG": "false",
-        "CELERY_BROKER_URL": "memory://",
-        "LOG_LEVEL": "WARNING",
-    }
-    result: dict[str, float] = {}
-    try:
-        child = subprocess.run(
-            [sys.executable, "-m", "bench.bench_ingest"],
-            env=env,
-            cwd=Path(__file__).resolve().parents[1],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        for line in child.stdout.splitlines():
-            if line.startswith(RESULT_PREFIX):
-                result = json.loads(line[len(RESULT_PREFIX) :])
-            else:
-                print(line)
-        if child.returncode:
-            print(child.stderr[-4000:])
-            print(f"bench_ingest: the child process failed ({child.returncode}).")
-    finally:
-        with connection.cursor() as cursor:
-            _drop(cursor)
-        connection.close()
-    return result
+    return own_database.run(module="bench.bench_ingest", database=BENCH_DB, child_flag=CHILD_FLAG)
 
 
 # -- the child: runs against alignment_bench ---------------------------------------

@@ -35,12 +35,12 @@ import time
 import uuid
 from pathlib import Path
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+from bench import own_database
+
 BENCH_DB = "alignment_bench_scan"
-BENCH_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
 ROOT = Path(__file__).resolve().parents[1]
 CHILD_FLAG = "BENCH_SCAN_CHILD"
-RESULT_PREFIX = "BENCH_RESULT "
+RESULT_PREFIX = own_database.RESULT_PREFIX
 
 DUE = 1_000
 SMALL_OPEN = 10_000
@@ -53,70 +53,15 @@ BEAT_CLOCKS = 8
 # -- the parent: its own database, a child process, clean up -----------------------
 
 
-def _admin_connection():
-    import psycopg2
-
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    return connection
-
-
-def _drop(cursor) -> None:
-    cursor.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = %s AND pid <> pg_backend_pid()",
-        [BENCH_DB],
-    )
-    cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-
-
 def main() -> dict[str, float]:
     if os.environ.get(CHILD_FLAG):
         return _child()
-    try:
-        connection = _admin_connection()
-    except Exception as exc:  # noqa: BLE001 - no server: say so and measure nothing
-        print(f"PostgreSQL does not answer at {ADMIN_URL} ({exc}); bench_scan skipped.")
-        return {}
-    with connection.cursor() as cursor:
-        _drop(cursor)
-        cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "REDIS_"))
-    }
-    env.update(
-        {
-            CHILD_FLAG: "1",
-            "DATABASE_URL": BENCH_URL,
-            "DJANGO_SETTINGS_MODULE": "alignment.settings",
-            "DJANGO_DEBUG": "false",
-            "CELERY_BROKER_URL": "memory://",
-            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
+    return own_database.run(
+        module="bench.bench_scan",
+        database=BENCH_DB,
+        child_flag=CHILD_FLAG,
+        env={"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"},
     )
-    result: dict[str, float] = {}
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench_scan"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for line in child.stdout:
-            if line.startswith(RESULT_PREFIX):
-                result = json.loads(line[len(RESULT_PREFIX) :])
-            else:
-                print(line, end="", flush=True)
-        if child.wait():
-            print(f"bench_scan: the child process failed ({child.returncode}).")
-    finally:
-        with connection.cursor() as cursor:
-            _drop(cursor)
-        connection.close()
-    return result
 
 
 # -- the child: runs against alignment_bench_scan ------------------------------------
