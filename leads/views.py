@@ -231,143 +231,115 @@ def _version(request: HttpRequest) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-@require_POST
-@login_required
-def accept(request, pk):
-    return _act(
-        request,
-        pk,
-        lambda lead: services.lead_accept(
-            lead=lead, by=request.user, now=clock.now(), expected_version=_version(request)
+def _rep_to(request: HttpRequest) -> User:
+    to_id = request.POST.get("to", "")
+    to = (
+        User.objects.select_related("team").filter(pk=int(to_id)).first()
+        if to_id.isdigit()
+        else None
+    )
+    if to is None:
+        raise ValidationError({"to": ["Choose a rep."]})
+    return to
+
+
+# Each browser action: the service it calls with the posted fields, and what
+# the person is told when it worked. One view serves them all (_action_view).
+ACTIONS = {
+    "accept": (
+        lambda r, lead, now: services.lead_accept(
+            lead=lead, by=r.user, now=now, expected_version=_version(r)
         ),
         "accepted",
-    )
-
-
-@require_POST
-@login_required
-def reject(request, pk):
-    return _act(
-        request,
-        pk,
-        lambda lead: services.lead_reject(
+    ),
+    "reject": (
+        lambda r, lead, now: services.lead_reject(
             lead=lead,
-            by=request.user,
-            now=clock.now(),
-            reason=request.POST.get("reason", ""),
-            note=request.POST.get("note", ""),
-            expected_version=_version(request),
+            by=r.user,
+            now=now,
+            reason=r.POST.get("reason", ""),
+            note=r.POST.get("note", ""),
+            expected_version=_version(r),
         ),
         "rejected and returned to marketing",
-    )
-
-
-@require_POST
-@login_required
-def touch(request, pk):
-    return _act(
-        request,
-        pk,
-        lambda lead: services.lead_log_touch(
+    ),
+    "touch": (
+        lambda r, lead, now: services.lead_log_touch(
             lead=lead,
-            by=request.user,
-            now=clock.now(),
-            kind=request.POST.get("kind", ""),
-            outcome=request.POST.get("outcome", ""),
-            note=request.POST.get("note", ""),
+            by=r.user,
+            now=now,
+            kind=r.POST.get("kind", ""),
+            outcome=r.POST.get("outcome", ""),
+            note=r.POST.get("note", ""),
         ),
         "touch logged",
-    )
-
-
-@require_POST
-@login_required
-def qualify(request, pk):
-    return _act(
-        request,
-        pk,
-        lambda lead: services.lead_qualify(
-            lead=lead, by=request.user, now=clock.now(), expected_version=_version(request)
+    ),
+    "qualify": (
+        lambda r, lead, now: services.lead_qualify(
+            lead=lead, by=r.user, now=now, expected_version=_version(r)
         ),
         "qualified as SQL",
-    )
-
-
-@require_POST
-@login_required
-def convert(request, pk):
-    return _act(
-        request,
-        pk,
-        lambda lead: services.lead_convert(
-            lead=lead, by=request.user, now=clock.now(), expected_version=_version(request)
+    ),
+    "convert": (
+        lambda r, lead, now: services.lead_convert(
+            lead=lead, by=r.user, now=now, expected_version=_version(r)
         ),
         "converted to an opportunity",
-    )
-
-
-@require_POST
-@login_required
-def close(request, pk):
-    return _act(
-        request,
-        pk,
-        lambda lead: services.lead_close(
+    ),
+    "close": (
+        lambda r, lead, now: services.lead_close(
             lead=lead,
-            by=request.user,
-            now=clock.now(),
-            outcome=request.POST.get("outcome", ""),
-            amount=request.POST.get("amount") or None,
-            note=request.POST.get("note", ""),
-            expected_version=_version(request),
+            by=r.user,
+            now=now,
+            outcome=r.POST.get("outcome", ""),
+            amount=r.POST.get("amount") or None,
+            note=r.POST.get("note", ""),
+            expected_version=_version(r),
         ),
         "closed",
-    )
-
-
-@require_POST
-@login_required
-def reassign(request, pk):
-    def do(lead):
-        to_id = request.POST.get("to", "")
-        to = (
-            User.objects.select_related("team").filter(pk=int(to_id)).first()
-            if (to_id.isdigit())
-            else None
-        )
-        if to is None:
-            raise ValidationError({"to": ["Choose a rep."]})
-        services.lead_reassign(
-            lead=lead, by=request.user, to=to, now=clock.now(), note=request.POST.get("note", "")
-        )
-
-    return _act(request, pk, do, "reassigned")
-
-
-@require_POST
-@login_required
-def dispute(request, pk):
-    return _act(
-        request,
-        pk,
-        lambda lead: services.lead_dispute(
-            lead=lead, by=request.user, now=clock.now(), reason=request.POST.get("reason", "")
+    ),
+    "reassign": (
+        lambda r, lead, now: services.lead_reassign(
+            lead=lead, by=r.user, to=_rep_to(r), now=now, note=r.POST.get("note", "")
+        ),
+        "reassigned",
+    ),
+    "dispute": (
+        lambda r, lead, now: services.lead_dispute(
+            lead=lead, by=r.user, now=now, reason=r.POST.get("reason", "")
         ),
         "rejection disputed: it goes to the arbiter",
-    )
-
-
-@require_POST
-@login_required
-def recycle(request, pk):
-    return _act(
-        request,
-        pk,
-        lambda lead: services.lead_recycle(
-            lead=lead, by=request.user, now=clock.now(), note=request.POST.get("note", "")
+    ),
+    "recycle": (
+        lambda r, lead, now: services.lead_recycle(
+            lead=lead, by=r.user, now=now, note=r.POST.get("note", "")
         ),
         "sent to sales again",
-    )
+    ),
+}
+
+
+def _action_view(name: str):
+    call, done = ACTIONS[name]
+
+    @require_POST
+    @login_required
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        return _act(request, pk, lambda lead: call(request, lead, clock.now()), done)
+
+    view.__name__ = name
+    return view
+
+
+accept = _action_view("accept")
+reject = _action_view("reject")
+touch = _action_view("touch")
+qualify = _action_view("qualify")
+convert = _action_view("convert")
+close = _action_view("close")
+reassign = _action_view("reassign")
+dispute = _action_view("dispute")
+recycle = _action_view("recycle")
 
 
 # -- panels other apps load by URL ---------------------------------------------

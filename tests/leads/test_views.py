@@ -272,3 +272,23 @@ def test_lead_sources_are_the_distinct_live_sources_in_order(org, mql_in_force, 
         by=org["leo"],
     )
     assert lead_sources() == ["expo", "partner", "webform"]
+
+
+def test_marketing_sends_a_rejected_lead_to_sales_again_and_a_rep_may_not(
+    client, org, mql_in_force, territories
+):
+    lead = ingest(org)[0]
+    services.lead_reject(lead=lead, by=lead.owner, reason="no_budget", now=lead.created_at)
+    client.force_login(lead.owner)
+    assert client.post(reverse("leads:recycle", args=[lead.pk])).status_code == 403
+    client.force_login(org["leo"])
+    response = client.post(reverse("leads:recycle", args=[lead.pk]), {"note": "New budget"})
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.stage == "mql"
+    assert lead.rejection_reason is None
+    assert lead.owner is not None
+    assert list(lead.events.values_list("kind", flat=True))[-2:] == ["recycled", "handed_off"]
+    # Not from MQL again: 409 with the stage, nothing changes.
+    again = client.post(reverse("leads:recycle", args=[lead.pk]), HTTP_HX_REQUEST="true")
+    assert again.status_code == 409
