@@ -27,3 +27,8 @@ urlpatterns = [
     path("api/v1/glossary/", include("glossary.api_urls")),
     path("api/v1/sla/", include("sla.api_urls")),
 ]
+
+handler400 = "alignment.http_errors.bad_request"
+handler403 = "alignment.http_errors.permission_denied"
+handler404 = "alignment.http_errors.page_not_found"
+handler500 = "alignment.http_errors.server_error"

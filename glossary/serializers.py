@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from alignment.inputs import StrictFieldsMixin
 from glossary.models import (
     DefinitionVersion,
     FunnelStage,
@@ -96,7 +97,7 @@ class GlossaryStageDetailSerializer(GlossaryStageSerializer):
         return version.pk if version else None
 
 
-class GlossaryRuleInputSerializer(serializers.Serializer):
+class GlossaryRuleInputSerializer(StrictFieldsMixin, serializers.Serializer):
     """Documents a rule's shape; the values are checked by glossary.scoring."""
 
     label = serializers.CharField(required=False, allow_blank=True, max_length=120)
@@ -107,7 +108,7 @@ class GlossaryRuleInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=KINDS, required=False, default="fit")
 
 
-class GlossaryDraftCreateSerializer(serializers.Serializer):
+class GlossaryDraftCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     stage = serializers.SlugRelatedField(
         slug_field="key", queryset=FunnelStage.objects.filter(is_qualifying=True)
     )
@@ -131,16 +132,16 @@ class GlossaryDraftCreateSerializer(serializers.Serializer):
     )
 
 
-class GlossarySignSerializer(serializers.Serializer):
+class GlossarySignSerializer(StrictFieldsMixin, serializers.Serializer):
     revision = serializers.IntegerField(help_text="The revision you read, from GET.")
     side = serializers.ChoiceField(choices=["marketing", "sales"], required=False)
 
 
-class GlossaryProposeSerializer(serializers.Serializer):
+class GlossaryProposeSerializer(StrictFieldsMixin, serializers.Serializer):
     revision = serializers.IntegerField(help_text="The revision you read, from GET.")
 
 
-class GlossarySendBackSerializer(serializers.Serializer):
+class GlossarySendBackSerializer(StrictFieldsMixin, serializers.Serializer):
     comment = serializers.CharField()
     revision = serializers.IntegerField(required=False)
 

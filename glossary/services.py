@@ -20,6 +20,7 @@ from django.utils.text import slugify
 
 from alignment import clock, cosign
 from alignment.cosign import Conflict, signing_sides  # noqa: F401 - the views use them from here
+from alignment.inputs import too_long
 from alignment.roles import perm
 from glossary import terms_cache
 from glossary.models import (
@@ -351,7 +352,8 @@ def term_save(
 ) -> Term:
     _require(by, "edit_definitions")
     name, definition = (name or "").strip(), (definition or "").strip()
-    errors: dict[str, list[str]] = {}
+    acronym_of = (acronym_of or "").strip()
+    errors: dict[str, list[str]] = too_long(Term, name=name, acronym_of=acronym_of)
     if not name:
         errors["name"] = ["Give the term a name."]
     if not definition:
@@ -364,7 +366,8 @@ def term_save(
     if errors:
         raise ValidationError(errors)
     if term is None:
-        base = slugify(name) or "term"
+        # Room for the "-NN" that tells two equal slugs apart.
+        base = slugify(name)[: Term._meta.get_field("slug").max_length - 6] or "term"
         slug, n = base, 2
         while Term.objects.filter(slug=slug).exists():
             slug, n = f"{base}-{n}", n + 1
@@ -372,7 +375,7 @@ def term_save(
     term.name, term.definition, term.acronym_of, term.stage = (
         name,
         definition,
-        (acronym_of or "").strip(),
+        acronym_of,
         stage,
     )
     term.save()

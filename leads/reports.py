@@ -23,9 +23,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet, Sum
 
 from alignment import clock
+from alignment.inputs import query_date
 from alignment.models import Side, Team, User
 from alignment.roles import perm
 from leads.machine import Stage
@@ -130,9 +132,9 @@ def _date(value: str | None, default: date) -> date:
     if not value:
         return default
     try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise FilterError(f"{value!r} is not a date (YYYY-MM-DD).") from exc
+        return query_date(value, name="date")
+    except ValidationError as exc:
+        raise FilterError(f"{value!r}: {exc.message_dict['date'][0]}") from exc
 
 
 def _int(value: str | None) -> int | None:

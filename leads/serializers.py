@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from alignment.inputs import BoundedDateTimeField, StrictFieldsMixin
 from leads.machine import Stage
 from leads.models import Lead, LeadEvent, TouchKind, TouchOutcome
 
 
-class LeadInputSerializer(serializers.Serializer):
+class LeadInputSerializer(StrictFieldsMixin, serializers.Serializer):
     """Documents the lead input; leads.validation.clean_lead_input does the cleaning."""
 
     source = serializers.CharField(max_length=100)
@@ -20,7 +21,7 @@ class LeadInputSerializer(serializers.Serializer):
     campaign = serializers.IntegerField(required=False, allow_null=True)
 
 
-class BulkInputSerializer(serializers.Serializer):
+class BulkInputSerializer(StrictFieldsMixin, serializers.Serializer):
     leads = LeadInputSerializer(many=True, help_text="At most 1,000 leads.")
 
 
@@ -105,7 +106,7 @@ class IngestResultSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
-class VersionedActionSerializer(serializers.Serializer):
+class VersionedActionSerializer(StrictFieldsMixin, serializers.Serializer):
     version = serializers.IntegerField(
         required=False, help_text="The lead's version you saw; 409 if it changed since."
     )
@@ -116,11 +117,11 @@ class RejectSerializer(VersionedActionSerializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class TouchSerializer(serializers.Serializer):
+class TouchSerializer(StrictFieldsMixin, serializers.Serializer):
     kind = serializers.ChoiceField(choices=TouchKind.choices)
     outcome = serializers.ChoiceField(choices=TouchOutcome.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = BoundedDateTimeField(required=False)
 
 
 class CloseSerializer(VersionedActionSerializer):
@@ -131,12 +132,12 @@ class CloseSerializer(VersionedActionSerializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class ReassignSerializer(serializers.Serializer):
+class ReassignSerializer(StrictFieldsMixin, serializers.Serializer):
     to = serializers.IntegerField(help_text="The id of the rep to take the lead.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class DisputeSerializer(serializers.Serializer):
+class DisputeSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 

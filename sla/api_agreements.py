@@ -18,6 +18,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from alignment.inputs import StrictFieldsMixin
 from sla import agreements
 from sla.models import (
     Agreement,
@@ -117,7 +118,7 @@ class SlaAgreementSerializer(serializers.ModelSerializer):
         ]
 
 
-class SlaGoalInputSerializer(serializers.Serializer):
+class SlaGoalInputSerializer(StrictFieldsMixin, serializers.Serializer):
     """Documents a goal's shape; sla.agreements checks the values (errors keyed goals[i].x)."""
 
     label = serializers.CharField(max_length=100)
@@ -132,12 +133,12 @@ class SlaGoalInputSerializer(serializers.Serializer):
     warn_percent = serializers.IntegerField(required=False, default=75)
 
 
-class SlaCommitmentInputSerializer(serializers.Serializer):
+class SlaCommitmentInputSerializer(StrictFieldsMixin, serializers.Serializer):
     team = serializers.IntegerField(help_text="Id of a sales team.")
     monthly_mqls = serializers.IntegerField()
 
 
-class SlaAgreementDraftSerializer(serializers.Serializer):
+class SlaAgreementDraftSerializer(StrictFieldsMixin, serializers.Serializer):
     """Every part is optional: what is left out is copied from `based_on` (default: in force)."""
 
     based_on = serializers.PrimaryKeyRelatedField(
@@ -161,7 +162,7 @@ class SlaAgreementDraftSerializer(serializers.Serializer):
     )
 
 
-class SlaRevisionSerializer(serializers.Serializer):
+class SlaRevisionSerializer(StrictFieldsMixin, serializers.Serializer):
     revision = serializers.IntegerField(help_text="The revision you read, from GET.")
 
 
@@ -171,7 +172,7 @@ class SlaSignSerializer(SlaRevisionSerializer):
     )
 
 
-class SlaSendBackSerializer(serializers.Serializer):
+class SlaSendBackSerializer(StrictFieldsMixin, serializers.Serializer):
     comment = serializers.CharField()
     revision = serializers.IntegerField(required=False)
 

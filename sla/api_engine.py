@@ -6,7 +6,6 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.generics import ListAPIView
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alignment import clock
+from alignment.inputs import StrictFieldsMixin, query_datetime
 from alignment.models import User
 from alignment.permissions import HasCapability
 from alignment.roles import perm
@@ -72,7 +72,7 @@ class CaseSerializer(serializers.ModelSerializer):
         ]
 
 
-class DecideSerializer(serializers.Serializer):
+class DecideSerializer(StrictFieldsMixin, serializers.Serializer):
     decision = serializers.ChoiceField(choices=Decision.choices)
     reason = serializers.CharField(max_length=4000)
     to = serializers.IntegerField(required=False, help_text="Rep id, for reassign.")
@@ -96,10 +96,10 @@ class BreachPagination(CursorPagination):
 
 
 def _when(value: str, name: str) -> datetime:
-    parsed = parse_datetime(value)
-    if parsed is None or parsed.tzinfo is None:
-        raise exceptions.ValidationError({name: ["An ISO 8601 time with its offset."]})
-    return parsed
+    try:
+        return query_datetime(value, name=name)
+    except ValidationError as error:
+        raise exceptions.ValidationError(error.message_dict) from None
 
 
 class Breaches(ListAPIView):

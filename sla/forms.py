@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.core.exceptions import ValidationError
 
+from alignment.inputs import BoundedFormDateField
 from sla.models import Weekday
 
 DAY_FIELDS = [(day.value, day.label.lower(), day.label) for day in Weekday]
@@ -113,8 +114,8 @@ class DateInput(forms.DateInput):
 
 
 class ClosureForm(forms.Form):
-    first_day = forms.DateField(widget=DateInput)
-    last_day = forms.DateField(
+    first_day = BoundedFormDateField(widget=DateInput)
+    last_day = BoundedFormDateField(
         widget=DateInput, required=False, help_text="Blank for a single day."
     )
     reason = forms.CharField(max_length=200)

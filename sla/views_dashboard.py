@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from alignment import clock
+from alignment.inputs import BoundedFormDateField
 from alignment.permissions import capability_required
 from alignment.roles import perm
 from leads import reports
@@ -197,8 +198,8 @@ def commitment_panel(request: HttpRequest) -> HttpResponse:
 
 
 class RevenueTargetForm(forms.Form):
-    period_start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = BoundedFormDateField(widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = BoundedFormDateField(widget=forms.DateInput(attrs={"type": "date"}))
     amount = forms.DecimalField(min_value=Decimal("0"), max_digits=14, decimal_places=2)
     note = forms.CharField(max_length=200, required=False)
 
@@ -232,7 +233,7 @@ def revenue_target(request: HttpRequest) -> HttpResponse:
 
 
 class ReviewForm(forms.Form):
-    held_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = BoundedFormDateField(widget=forms.DateInput(attrs={"type": "date"}))
     title = forms.CharField(max_length=200, required=False)
 
 
@@ -243,7 +244,7 @@ class DecisionForm(forms.Form):
 class ActionForm(forms.Form):
     text = forms.CharField(max_length=500, label="Action")
     owner = forms.ModelChoiceField(queryset=None, label="Owner")
-    due_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Due")
+    due_on = BoundedFormDateField(widget=forms.DateInput(attrs={"type": "date"}), label="Due")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
