@@ -19,7 +19,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError, ValidationError
@@ -178,8 +184,12 @@ def _form_problems(request: HttpRequest) -> dict[str, list[str]]:
     return errors
 
 
+BROWSER_METHODS = frozenset({"GET", "HEAD", "POST", "OPTIONS"})
+
+
 class RefuseUnsafeInputMiddleware:
-    """A NUL byte in a query parameter or a form field is a 400 naming the field.
+    """A NUL byte in a query parameter or a form field is a 400 naming the field, and
+    a page (anything outside /api/) answers only the methods a browser form sends.
 
     Browser views read request.GET and request.POST directly in many places;
     checking here, once, spares each of them (and each service) the check.
@@ -189,9 +199,14 @@ class RefuseUnsafeInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        api = request.path.startswith("/api/")
+        if not api and request.method not in BROWSER_METHODS:
+            # Pages speak GET and POST (plain forms, htmx posts); a function view
+            # with no method decorator would otherwise render itself for a DELETE.
+            return HttpResponseNotAllowed(sorted(BROWSER_METHODS))
         errors = _form_problems(request)
         if errors:
-            if request.path.startswith("/api/"):
+            if api:
                 return JsonResponse(errors, status=400)
             return HttpResponseBadRequest(
                 "; ".join(f"Field '{name}': {' '.join(msgs)}" for name, msgs in errors.items()),

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from alignment import clock, selectors, services
 from alignment import notifications as notifications_service
@@ -51,6 +51,7 @@ def member_away(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("team")
 
 
+@require_safe
 def health(request: HttpRequest) -> JsonResponse:
     """For load balancers and `docker compose`: 200 when the database answers."""
     try:
