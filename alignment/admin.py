@@ -1,11 +1,65 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from alignment.models import Team, User, WorkerHeartbeat
+from alignment import audit
+from alignment.models import ApiToken, AuditEntry, Team, User, WorkerHeartbeat
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """Admin edits of configuration write an audit row with the fields the form changed.
+
+    Configuration edited in the admin (teams, people's team, capacity and roles,
+    territories) joins the trail by using this class instead of ModelAdmin.
+    """
+
+    audit_exclude = ("password", "last_login")
+
+    def _fields(self, form) -> tuple[list[str], list[str]]:
+        names = [n for n in form.changed_data if n not in self.audit_exclude]
+        model = form._meta.model
+        m2m = {f.name for f in model._meta.many_to_many}
+        concrete = {f.name for f in model._meta.concrete_fields}
+        return [n for n in names if n in concrete], [n for n in names if n in m2m]
+
+    def _related(self, obj, names) -> dict:
+        return {n: sorted(str(r) for r in getattr(obj, n).all()) for n in names} if obj.pk else {}
+
+    def save_model(self, request, obj, form, change):
+        fields, m2m = self._fields(form)
+        old = type(obj).objects.filter(pk=obj.pk).first() if change else None
+        request._audit_before = {
+            **(audit.snapshot(old, fields) if old else dict.fromkeys(fields)),
+            **(self._related(old, m2m) if old else dict.fromkeys(m2m)),
+        }
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        fields, m2m = self._fields(form)
+        obj = form.instance
+        after = {**audit.snapshot(obj, fields), **self._related(obj, m2m)}
+        changes = audit.diff(getattr(request, "_audit_before", {}), after)
+        if changes or not change:
+            verb = "update" if change else "create"
+            audit.record(
+                by=request.user,
+                action=f"{obj._meta.model_name}.{verb}",
+                target=obj,
+                changes=changes,
+            )
+
+    def delete_model(self, request, obj):
+        audit.record(by=request.user, action=f"{obj._meta.model_name}.delete", target=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit.record(by=request.user, action=f"{obj._meta.model_name}.delete", target=obj)
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
     list_display = ("username", "first_name", "last_name", "team", "is_away", "is_active")
     list_filter = ("team", "groups", "is_away", "is_active")
     list_select_related = ("team",)
@@ -15,7 +69,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedModelAdmin):
     list_display = ("name", "side", "manager", "time_zone")
     list_select_related = ("manager",)
     list_filter = ("side",)
@@ -24,3 +78,36 @@ class TeamAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "seen_at", "hostname")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the trail is append-only (the database refuses edits too)."""
+
+    list_display = ("at", "actor_label", "action", "target_type", "target_label")
+    list_filter = ("action", "target_type")
+    search_fields = ("actor_label", "target_label")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by their owners on /tokens/; the admin sees and revokes them there."""
+
+    list_display = ("name", "user", "hint", "created_at", "expires_at", "revoked_at")
+    list_select_related = ("user",)
+    readonly_fields = [f.name for f in ApiToken._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

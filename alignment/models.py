@@ -2,6 +2,7 @@ from zoneinfo import available_timezones
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -149,3 +150,56 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} → {self.recipient}"
+
+
+class AuditEntry(models.Model):
+    """One change to the organisation's configuration: who, when, what, from what to what.
+
+    Append-only (triggers refuse UPDATE and DELETE on PostgreSQL and SQLite);
+    written by the service (or admin form) that made the change, in its
+    transaction, through alignment.audit. Leads have their own log (LeadEvent).
+    """
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
+    )
+    actor_label = models.CharField(max_length=150, help_text="Username at the time.")
+    action = models.CharField(max_length=60)
+    target_type = models.CharField(max_length=60)
+    target_id = models.CharField(max_length=64)
+    target_label = models.CharField(max_length=200)
+    changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="audit_recent_idx"),
+            models.Index(fields=["target_type", "target_id", "-at"], name="audit_target_idx"),
+            models.Index(fields=["actor", "-at"], name="audit_actor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"
+
+
+class ApiToken(models.Model):
+    """An API token, stored as the SHA-256 digest of its secret (alignment.tokens)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=8, help_text="The first characters, to recognise it.")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (aln_{self.hint}…)"
+
+    def is_live(self, now) -> bool:
+        return self.revoked_at is None and self.expires_at > now

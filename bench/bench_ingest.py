@@ -150,16 +150,16 @@ def _bench_bulk() -> dict[str, float]:
     from django.db import transaction
     from django.db.models import Count
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
+    from alignment import tokens
     from alignment.models import User
     from leads.models import Lead
 
     rng = random.Random(7)
     rows = _real_rows()
     leo = User.objects.get(username="leo")
-    token, _ = Token.objects.get_or_create(user=leo)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, secret = tokens.token_create(user=leo, name="bench")
+    client = Client(HTTP_AUTHORIZATION=f"Token {secret}")
 
     def post(items):
         return client.post(

@@ -83,6 +83,7 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = GlossaryVersionSerializer
     pagination_class = _ordered_by("-id")
+    lookup_value_regex = r"\d+"
 
     def get_permissions(self):
         if self.action in ("create", "propose"):

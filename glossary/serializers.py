@@ -21,7 +21,7 @@ class GlossaryStageSerializer(serializers.ModelSerializer):
 
 
 class GlossaryTermSerializer(serializers.ModelSerializer):
-    stage = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    stage = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
 
     class Meta:
         model = Term
@@ -53,7 +53,7 @@ class GlossarySignatureSerializer(serializers.ModelSerializer):
 class GlossaryVersionSerializer(serializers.ModelSerializer):
     stage = serializers.SlugRelatedField(slug_field="key", read_only=True)
     created_by = serializers.CharField(source="created_by.username")
-    based_on = serializers.PrimaryKeyRelatedField(read_only=True)
+    based_on = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     rules = GlossaryRuleSerializer(many=True, read_only=True)
     signatures = GlossarySignatureSerializer(many=True, read_only=True)
     rejection_reasons = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)

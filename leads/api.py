@@ -131,7 +131,7 @@ class LeadBulk(LeadAPIView):
 
     @extend_schema(
         request=serializers.BulkInputSerializer,
-        responses={200: serializers.IngestResultSerializer(many=True)},
+        responses={200: serializers.BulkResultSerializer},
         description=f"Up to {BULK_LIMIT} leads; answers per item, in order.",
     )
     def post(self, request: Request) -> Response:

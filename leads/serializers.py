@@ -34,8 +34,10 @@ class OwnerSerializer(serializers.Serializer):
 class LeadSummarySerializer(serializers.ModelSerializer):
     owner = OwnerSerializer(allow_null=True)
     stage = serializers.ChoiceField(choices=Stage.choices)
-    team = serializers.PrimaryKeyRelatedField(read_only=True)
-    rejection_reason = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    team = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    rejection_reason = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     is_stale = serializers.SerializerMethodField()
 
     class Meta:
@@ -104,6 +106,10 @@ class IngestResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
     stage = serializers.CharField(allow_null=True)
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BulkResultSerializer(serializers.Serializer):
+    results = IngestResultSerializer(many=True, help_text="One answer per lead sent, in order.")
 
 
 class VersionedActionSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -87,7 +87,7 @@ SIDE_CHOICES = AgreementSignature._meta.get_field("side").choices
 class SlaAgreementSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=AGREEMENT_STATUS_CHOICES, read_only=True)
     created_by = serializers.CharField(source="created_by.username")
-    based_on = serializers.PrimaryKeyRelatedField(read_only=True)
+    based_on = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     goals = SlaGoalSerializer(many=True, read_only=True)
     commitments = SlaCommitmentSerializer(many=True, read_only=True)
     signatures = SlaSignatureSerializer(many=True, read_only=True)
@@ -254,6 +254,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     serializer_class = SlaAgreementSerializer
     pagination_class = _by("-number")
+    lookup_value_regex = r"\d+"
 
     def get_permissions(self):
         if self.action in ("create", "propose"):
@@ -354,6 +355,7 @@ class CalendarViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = SlaCalendarSerializer
     pagination_class = _by("name")
+    lookup_value_regex = r"\d+"
     queryset = BusinessCalendar.objects.select_related("team").prefetch_related(
         "intervals", "closures"
     )

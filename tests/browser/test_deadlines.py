@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
+from alignment import tokens
 from glossary.demo import seed_demo as seed_glossary
 from leads.models import Lead, Territory
 from sla.demo import seed_demo as seed_sla
@@ -28,7 +28,7 @@ def test_an_untouched_lead_turns_red_notifies_the_manager_and_reaches_the_arbite
     seed_glossary()
     seed_sla(stdout=io.StringIO())
     Territory.objects.create(country="United States", team=demo_org["sam"].team)
-    token = Token.objects.create(user=demo_org["leo"]).key
+    token = tokens.token_create(user=demo_org["leo"], name="browser test")[1]
 
     with time_machine.travel(MONDAY_10, tick=False) as traveller:
         response = page.request.post(

@@ -4,8 +4,8 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
+from alignment import tokens
 from glossary.demo import seed_demo as seed_glossary
 from leads.models import Lead, Territory
 
@@ -15,7 +15,7 @@ def handoff_ready(demo_org):
     seed_glossary()
     for country, manager in [("United States", "sam"), ("*", "elena")]:
         Territory.objects.get_or_create(country=country, defaults={"team": demo_org[manager].team})
-    return Token.objects.get_or_create(user=demo_org["leo"])[0].key
+    return tokens.token_create(user=demo_org["leo"], name="browser test")[1]
 
 
 def post_lead(page, live_server, token, external_id, last_name):

@@ -1,9 +1,9 @@
 """The public API: every status code the issue lists, and the OpenAPI schema."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from alignment import tokens
 from leads.models import Lead, LeadEvent
 from tests.leads.conftest import NOT_QUALIFYING, QUALIFYING
 
@@ -23,9 +23,9 @@ def api(org):
 @pytest.fixture
 def integration(org):
     """An integration authenticates with a token, as a marketing system would."""
-    token, _ = Token.objects.get_or_create(user=org["leo"])
+    _, secret = tokens.token_create(user=org["leo"], name="integration")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     return client
 
 
