@@ -135,16 +135,20 @@ class StrictFieldsMixin:
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
-            errors = {}
-            for key in data:
-                field = self.fields.get(key)
-                if field is None:
-                    errors[key] = ["Unknown field."]
-                elif field.read_only:
-                    errors[key] = ["This field is read-only."]
-            if errors:
-                raise ValidationError(errors)
+            writable = {name for name, f in self.fields.items() if not f.read_only}
+            refuse_unknown_fields(data, writable, read_only=set(self.fields) - writable)
         return super().to_internal_value(data)
+
+
+def refuse_unknown_fields(data: Mapping, allowed: set[str], read_only: set[str] = frozenset()):
+    """400 naming each key of `data` that a write does not take."""
+    errors = {
+        key: ["This field is read-only." if key in read_only else "Unknown field."]
+        for key in data
+        if key not in allowed
+    }
+    if errors:
+        raise ValidationError(errors)
 
 
 def too_long(model, **values: str) -> dict[str, list[str]]:
@@ -164,13 +168,7 @@ def too_long(model, **values: str) -> dict[str, list[str]]:
 # --- the query string and form fields ------------------------------------------------------
 
 
-def _form_problems(request: HttpRequest) -> dict[str, list[str]]:
-    sources = [request.GET]
-    # Not multipart: reading it here would parse uploads before a view can set its
-    # upload handlers (the CSV import limits size that way). Django's form fields
-    # refuse NUL in multipart fields themselves.
-    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-        sources.append(request.POST)
+def _form_problems(sources) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for source in sources:
         for key, values in source.lists():
@@ -204,15 +202,35 @@ class RefuseUnsafeInputMiddleware:
             # Pages speak GET and POST (plain forms, htmx posts); a function view
             # with no method decorator would otherwise render itself for a DELETE.
             return HttpResponseNotAllowed(sorted(BROWSER_METHODS))
-        errors = _form_problems(request)
-        if errors:
-            if api:
-                return JsonResponse(errors, status=400)
-            return HttpResponseBadRequest(
-                "; ".join(f"Field '{name}': {' '.join(msgs)}" for name, msgs in errors.items()),
-                content_type="text/plain; charset=utf-8",
-            )
-        return self.get_response(request)
+        sources = [request.GET]
+        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            sources.append(request.POST)
+        return self._refuse(request, sources) or self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # Multipart bodies wait until the view is known: a view that sets its own
+        # upload handlers (the CSV import limits size that way) is csrf_exempt for
+        # that reason, and must not find its body parsed already. Its Django form
+        # fields refuse NUL themselves. The API takes JSON only.
+        if (
+            request.method == "POST"
+            and request.content_type == "multipart/form-data"
+            and not getattr(view_func, "csrf_exempt", False)
+        ):
+            return self._refuse(request, [request.POST])
+        return None
+
+    @staticmethod
+    def _refuse(request: HttpRequest, sources) -> HttpResponse | None:
+        errors = _form_problems(sources)
+        if not errors:
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse(errors, status=400)
+        return HttpResponseBadRequest(
+            "; ".join(f"Field '{name}': {' '.join(msgs)}" for name, msgs in errors.items()),
+            content_type="text/plain; charset=utf-8",
+        )
 
 
 # --- dates and times from filters ----------------------------------------------------------
@@ -284,6 +302,7 @@ __all__ = [
     "StrictFieldsMixin",
     "query_date",
     "query_datetime",
+    "refuse_unknown_fields",
     "refuse_unsafe_json",
     "text_problem",
     "too_long",

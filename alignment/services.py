@@ -3,7 +3,7 @@ import socket
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from alignment import clock
+from alignment import audit, clock
 from alignment.models import User, WorkerHeartbeat
 from alignment.roles import perm
 
@@ -35,6 +35,9 @@ def member_set_away(*, member, away: bool, by) -> None:
         changed = User.objects.filter(pk=member.pk).exclude(is_away=away).update(is_away=away)
         member.is_away = away
         if changed:
+            audit.record(
+                by=by, action="member.away", target=member, changes={"is_away": [not away, away]}
+            )
             now = clock.now()
             for listener in _away_listeners:
                 listener(member=member, away=away, now=now)

@@ -120,7 +120,29 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# Behind a TLS proxy: how many proxies append to the header below. 0 (the default)
+# trusts no header and uses the connection's address (alignment.throttling).
+ALIGNMENT_PROXY_COUNT = env.int("ALIGNMENT_PROXY_COUNT", default=0)
+ALIGNMENT_PROXY_HEADER = env.str("ALIGNMENT_PROXY_HEADER", default="HTTP_X_FORWARDED_FOR")
+AXES_CLIENT_IP_CALLABLE = "alignment.throttling.client_ip"
+
+# A cache every process shares: throttles count across web workers (Redis), or
+# across the processes of one machine (files) where no Redis is configured.
+CACHE_URL = env.str(
+    "CACHE_URL",
+    default=env.str("REDIS_URL", default="") or env.str("CELERY_BROKER_URL", default=""),
+)
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # The public X Education lead data set (demo leads, benchmarks, import tests):
 # ../shared/data beside the repository unless said otherwise.
@@ -191,13 +213,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # Refuses NUL bytes, lone surrogates, out-of-range numbers and deep nesting (400).
-    "DEFAULT_PARSER_CLASSES": [
-        "alignment.inputs.SafeJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, refusing NUL bytes, lone surrogates, out-of-range numbers and deep
+    # nesting (400); a form or multipart body is a 415.
+    "DEFAULT_PARSER_CLASSES": ["alignment.inputs.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "alignment.schema.AlignmentAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "alignment.throttling.AnonymousThrottle",
+        "alignment.throttling.PersonThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANONYMOUS", default="30/minute"),
+        "user": env.str("API_THROTTLE_PERSON", default="600/minute"),
+    },
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
 }

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from alignment import views
+from alignment import views, views_security
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,9 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/bell/", views.notification_bell, name="notification_bell"),
+    path("tokens/", views_security.token_list, name="tokens"),
+    path("tokens/<int:pk>/revoke/", views_security.token_revoke, name="token_revoke"),
+    path("audit/", views_security.audit_trail, name="audit"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

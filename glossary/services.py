@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils.text import slugify
 
-from alignment import clock, cosign
+from alignment import audit, clock, cosign
 from alignment.cosign import Conflict, signing_sides  # noqa: F401 - the views use them from here
 from alignment.inputs import too_long
 from alignment.roles import perm
@@ -340,6 +340,9 @@ def proposal_send_back(
 # -- terms and rejection reasons -----------------------------------------------
 
 
+TERM_FIELDS = ["name", "acronym_of", "definition", "stage"]
+
+
 @transaction.atomic
 def term_save(
     *,
@@ -365,6 +368,8 @@ def term_save(
         errors["name"] = [f"“{name}” is already in the glossary."]
     if errors:
         raise ValidationError(errors)
+    created = term is None
+    before = audit.snapshot(term, TERM_FIELDS) if term else {}
     if term is None:
         # Room for the "-NN" that tells two equal slugs apart.
         base = slugify(name)[: Term._meta.get_field("slug").max_length - 6] or "term"
@@ -378,7 +383,11 @@ def term_save(
         acronym_of,
         stage,
     )
+    changes = audit.diff(before, audit.snapshot(term, TERM_FIELDS))
     term.save()
+    audit.record(
+        by=by, action="term.create" if created else "term.update", target=term, changes=changes
+    )
     transaction.on_commit(terms_cache.clear)
     return term
 
@@ -387,6 +396,16 @@ def term_save(
 def rejection_reason_set_active(*, reason: RejectionReason, by, active: bool) -> RejectionReason:
     """Retire or bring back a reason; leads that used a retired one keep it."""
     _require(by, "edit_definitions")
-    RejectionReason.objects.filter(pk=reason.pk).update(is_active=active)
+    if (
+        RejectionReason.objects.filter(pk=reason.pk)
+        .exclude(is_active=active)
+        .update(is_active=active)
+    ):
+        audit.record(
+            by=by,
+            action="reason.active",
+            target=reason,
+            changes={"is_active": [not active, active]},
+        )
     reason.refresh_from_db()
     return reason

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alignment import clock
+from alignment.inputs import refuse_unknown_fields
 from alignment.models import User
 from alignment.permissions import HasCapability
 from leads import selectors, serializers, services
@@ -135,6 +136,8 @@ class LeadBulk(LeadAPIView):
         description=f"Up to {BULK_LIMIT} leads; answers per item, in order.",
     )
     def post(self, request: Request) -> Response:
+        if isinstance(request.data, dict):
+            refuse_unknown_fields(request.data, {"leads"})
         items = request.data.get("leads") if isinstance(request.data, dict) else None
         if not isinstance(items, list):
             return Response({"leads": ['Send {"leads": [...]}.']}, status=400)

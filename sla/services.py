@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from alignment import clock
+from alignment import audit, clock
 from alignment.models import Team, User, validate_time_zone
 from sla import hooks
 from sla.calendars import CalendarSpec
@@ -124,6 +124,18 @@ def _locked(calendar: BusinessCalendar) -> BusinessCalendar:
     )
 
 
+def _week_text(calendar_id: int) -> dict[str, str]:
+    """The working week as the audit trail shows it: {"Monday": "09:00-17:00", ...}."""
+    days: dict[str, list[str]] = {}
+    for interval in WorkingInterval.objects.filter(calendar_id=calendar_id).order_by(
+        "weekday", "start"
+    ):
+        days.setdefault(Weekday(interval.weekday).label, []).append(
+            f"{interval.start:%H:%M}-{interval.end:%H:%M}"
+        )
+    return {day: ", ".join(spans) for day, spans in days.items()}
+
+
 def _write_week(calendar_id: int, week: Mapping[int, tuple[tuple[time, time], ...]]) -> None:
     WorkingInterval.objects.filter(calendar_id=calendar_id).delete()
     WorkingInterval.objects.bulk_create(
@@ -179,6 +191,7 @@ def calendar_create(
                 updated_at=now,
             )
             _write_week(calendar.pk, cleaned_week)
+            audit.record(by=by, action="calendar.create", target=calendar)
             # The team's clocks ran on the default week until now.
             transaction.on_commit(lambda: hooks.calendar_changed(calendar.pk))
     except IntegrityError:
@@ -192,6 +205,9 @@ def calendar_create(
 def _require_admin(by: User) -> None:
     if not can_edit_calendar(by):
         raise PermissionDenied("Only an admin may create a calendar that belongs to no team.")
+
+
+CALENDAR_FIELDS = ["name", "time_zone", "holiday_country", "holiday_subdivision", "team"]
 
 
 def calendar_update(
@@ -211,6 +227,7 @@ def calendar_update(
     holiday_subdivision = holiday_subdivision.strip().upper()
     with transaction.atomic():
         current = _locked(calendar)
+        before = audit.snapshot(current, CALENDAR_FIELDS)
         errors = _validate_settings(
             name=name,
             time_zone=time_zone,
@@ -232,15 +249,10 @@ def calendar_update(
         current.time_zone = time_zone
         current.holiday_country = holiday_country
         current.holiday_subdivision = holiday_subdivision
-        current.save(
-            update_fields=[
-                "name",
-                "time_zone",
-                "holiday_country",
-                "holiday_subdivision",
-                "team",
-            ]
-        )
+        changes = audit.diff(before, audit.snapshot(current, CALENDAR_FIELDS))
+        if changes:
+            audit.record(by=by, action="calendar.update", target=current, changes=changes)
+        current.save(update_fields=CALENDAR_FIELDS)
         _touched(current.pk)
     current.refresh_from_db()
     return current
@@ -252,7 +264,13 @@ def calendar_set_week(*, calendar: BusinessCalendar, by: User, week: Week) -> Bu
     cleaned = _normalised_week(week)
     with transaction.atomic():
         current = _locked(calendar)
+        before = _week_text(current.pk)
         _write_week(current.pk, cleaned)
+        after = _week_text(current.pk)
+        if before != after:
+            audit.record(
+                by=by, action="calendar.week", target=current, changes={"week": [before, after]}
+            )
         _touched(current.pk)
     current.refresh_from_db()
     return current
@@ -289,6 +307,7 @@ def closure_add(
             reason=reason,
             created_at=clock.now(),
         )
+        audit.record(by=by, action="calendar.closure_add", target=current, note=str(closure))
         _touched(current.pk)
     return closure
 
@@ -298,5 +317,6 @@ def closure_remove(*, closure: Closure, by: User) -> None:
     _require_editor(by, calendar=calendar)
     with transaction.atomic():
         current = _locked(calendar)
-        Closure.objects.filter(pk=closure.pk, calendar=current).delete()
+        if Closure.objects.filter(pk=closure.pk, calendar=current).delete()[0]:
+            audit.record(by=by, action="calendar.closure_remove", target=current, note=str(closure))
         _touched(current.pk)

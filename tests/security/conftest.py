@@ -16,7 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from alignment import clock
+from alignment import clock, tokens
 from alignment.demo import seed_organisation
 
 # The role a test speaks for -> the demo person who plays it.
@@ -50,6 +50,7 @@ class World:
     lead_import: Any
     term: Any
     reason: Any
+    token: Any  # ravi's API token
 
     def person(self, role: str):
         return self.people.get(role)
@@ -135,6 +136,7 @@ def _world() -> World:
         lead_import=lead_import,
         term=Term.objects.order_by("slug").first(),
         reason=reason,
+        token=tokens.token_create(user=org["ravi"], name="ravi's script")[0],
     )
 
 

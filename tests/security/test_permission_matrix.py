@@ -132,6 +132,12 @@ ALIGNMENT = {
         POST=only("sales_manager", "admin"),
     ),
     "api-schema": row(GET=EVERYONE, POST=API_NOT_OFFERED),
+    # One's own tokens: everyone has a list; only the owner (ravi) revokes his.
+    "tokens": row(data=lambda w: {"name": "script", "days": "30"}, GET=EVERYONE, POST=EVERYONE),
+    "token_revoke": row(
+        args=lambda w: {"pk": w.token.pk}, GET=only("sales_rep"), POST=only("sales_rep")
+    ),
+    "audit": row(GET=only("admin"), POST=NOT_OFFERED),
 }
 
 GLOSSARY = {
