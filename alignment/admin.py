@@ -80,13 +80,8 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "seen_at", "hostname")
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Read-only: the trail is append-only (the database refuses edits too)."""
-
-    list_display = ("at", "actor_label", "action", "target_type", "target_label")
-    list_filter = ("action", "target_type")
-    search_fields = ("actor_label", "target_label")
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """Rows the app writes through its services; the admin only looks."""
 
     def has_add_permission(self, request):
         return False
@@ -98,16 +93,18 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyModelAdmin):
+    """The trail is append-only (the database refuses edits too); /audit/ has filters and CSV."""
+
+    list_display = ("at", "actor_label", "action", "target_type", "target_label")
+    list_filter = ("action", "target_type")
+    search_fields = ("actor_label", "target_label")
+
+
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens are created by their owners on /tokens/; the admin sees and revokes them there."""
+class ApiTokenAdmin(ReadOnlyModelAdmin):
+    """People create and revoke their own tokens on /tokens/; a digest is all there is to see."""
 
     list_display = ("name", "user", "hint", "created_at", "expires_at", "revoked_at")
     list_select_related = ("user",)
-    readonly_fields = [f.name for f in ApiToken._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -233,6 +233,20 @@ class RefuseUnsafeInputMiddleware:
         )
 
 
+# --- filters from the query string -------------------------------------------------------
+
+
+def query_choice(params, name: str, choices) -> str | None:
+    """A filter whose values are an enum: one of `choices`, or absent; else a 400 naming it."""
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    allowed = [str(c) for c in choices]
+    if value not in allowed:
+        raise ValidationError({name: [f"Must be one of: {', '.join(allowed)}."]})
+    return value
+
+
 # --- dates and times from filters ----------------------------------------------------------
 
 
@@ -300,6 +314,7 @@ __all__ = [
     "RefuseUnsafeInputMiddleware",
     "SafeJSONParser",
     "StrictFieldsMixin",
+    "query_choice",
     "query_date",
     "query_datetime",
     "refuse_unknown_fields",

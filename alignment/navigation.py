@@ -22,6 +22,8 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Arbiter queue", "sla:arbiter_queue", "arbitrate"),
     ("Dashboards", "sla:dashboard", "view_dashboards"),
     ("Team", "team", "manage_team"),
+    ("Audit", "audit", "manage_organisation"),
+    ("API tokens", "tokens", None),
     ("Admin", "admin:index", "manage_organisation"),
 ]
 

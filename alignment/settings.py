@@ -216,6 +216,7 @@ REST_FRAMEWORK = {
     # JSON only, refusing NUL bytes, lone surrogates, out-of-range numbers and deep
     # nesting (400); a form or multipart body is a 415.
     "DEFAULT_PARSER_CLASSES": ["alignment.inputs.SafeJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "alignment.schema.AlignmentAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "alignment.throttling.AnonymousThrottle",

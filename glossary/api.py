@@ -10,6 +10,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from alignment.inputs import query_choice
 from alignment.permissions import HasCapability
 from glossary import selectors, services
 from glossary.models import DefinitionVersion, FunnelStage, RejectionReason, Term
@@ -26,6 +27,7 @@ from glossary.serializers import (
     GlossaryVersionSerializer,
 )
 
+VERSION_STATUSES = ["draft", "proposed", "agreed", "superseded"]
 WRITE_RESPONSES = {200: GlossaryVersionSerializer, 409: GlossaryConflictSerializer}
 
 
@@ -95,7 +97,7 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             "rules", "rejection_reasons", "signatures__signed_by"
         )
         stage = self.request.query_params.get("stage")
-        state = self.request.query_params.get("status")
+        state = query_choice(self.request.query_params, "status", VERSION_STATUSES)
         if stage:
             versions = versions.filter(stage__key=stage)
         if state:
@@ -105,7 +107,7 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(
         parameters=[
             OpenApiParameter("stage", str, description="Stage key, e.g. mql"),
-            OpenApiParameter("status", str, enum=["draft", "proposed", "agreed", "superseded"]),
+            OpenApiParameter("status", str, enum=VERSION_STATUSES),
         ]
     )
     def list(self, request, *args, **kwargs):

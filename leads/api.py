@@ -16,11 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alignment import clock
-from alignment.inputs import refuse_unknown_fields
+from alignment.inputs import query_choice, refuse_unknown_fields
 from alignment.models import User
 from alignment.permissions import HasCapability
 from leads import selectors, serializers, services
-from leads.machine import GuardRefused, TransitionNotAllowed
+from leads.machine import GuardRefused, Stage, TransitionNotAllowed
 from leads.models import Lead
 from leads.validation import clean_lead_input
 
@@ -82,7 +82,7 @@ class LeadListCreate(LeadAPIView, ListAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("stage", str, description="Stage key, e.g. mql"),
+            OpenApiParameter("stage", str, enum=Stage.values, description="Stage key, e.g. mql"),
             OpenApiParameter("owner", int),
             OpenApiParameter("team", int),
             OpenApiParameter("source", str),
@@ -96,9 +96,11 @@ class LeadListCreate(LeadAPIView, ListAPIView):
     def get_queryset(self):
         qs = selectors.visible_leads(self.request.user).select_related("owner")
         params = self.request.query_params
-        for name, lookup in [("stage", "stage"), ("source", "source")]:
-            if params.get(name):
-                qs = qs.filter(**{lookup: params[name]})
+        stage = query_choice(params, "stage", Stage.values)
+        if stage:
+            qs = qs.filter(stage=stage)
+        if params.get("source"):
+            qs = qs.filter(source=params["source"])
         for name in ("owner", "team", "campaign"):
             if params.get(name):
                 if not params[name].isdigit():

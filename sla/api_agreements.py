@@ -18,7 +18,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from alignment.inputs import StrictFieldsMixin
+from alignment.inputs import StrictFieldsMixin, query_choice
 from sla import agreements
 from sla.models import (
     Agreement,
@@ -269,7 +269,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             Prefetch("commitments", queryset=TeamCommitment.objects.select_related("team")),
             Prefetch("signatures", queryset=AgreementSignature.objects.select_related("signed_by")),
         )
-        state = self.request.query_params.get("status")
+        state = query_choice(self.request.query_params, "status", AgreementStatus.values)
         if state:
             versions = versions.filter(status=state)
         return versions

@@ -14,14 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alignment import clock
-from alignment.inputs import StrictFieldsMixin, query_datetime
+from alignment.inputs import StrictFieldsMixin, query_choice, query_datetime
 from alignment.models import User
 from alignment.permissions import HasCapability
 from alignment.roles import perm
 from leads import selectors as lead_selectors
 from leads.machine import GuardRefused, TransitionNotAllowed
 from sla.arbiter import CaseAlreadyDecided, case_decide
-from sla.models import ArbiterCase, Clock, ClockState, Decision
+from sla.models import ArbiterCase, CaseKind, Clock, ClockState, Decision
 
 
 class ClockSerializer(serializers.ModelSerializer):
@@ -150,17 +150,24 @@ class Cases(ListAPIView):
     pagination_class = CasePagination
     permission_classes = [HasCapability("view_dashboards")]
 
-    @extend_schema(parameters=[OpenApiParameter("open", bool), OpenApiParameter("kind", str)])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("open", bool),
+            OpenApiParameter("kind", str, enum=CaseKind.values),
+        ]
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         qs = ArbiterCase.objects.select_related("decided_by")
         params = self.request.query_params
-        if params.get("open", "").lower() in ("true", "false"):
-            qs = qs.filter(decided_at__isnull=params["open"].lower() == "true")
-        if params.get("kind"):
-            qs = qs.filter(kind=params["kind"])
+        is_open = query_choice(params, "open", ["true", "false"])
+        if is_open:
+            qs = qs.filter(decided_at__isnull=is_open == "true")
+        kind = query_choice(params, "kind", CaseKind.values)
+        if kind:
+            qs = qs.filter(kind=kind)
         return qs
 
 

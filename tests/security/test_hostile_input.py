@@ -206,3 +206,20 @@ def test_api_errors_outside_views_are_json(world, admin):
 def test_the_schema_is_for_signed_in_callers_only(world, admin):
     assert Client().get("/api/schema/").status_code == 401
     assert admin.get("/api/schema/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/api/v1/glossary/definitions/?status=signed", "status"),
+        ("/api/v1/sla/agreements/?status=signed", "status"),
+        ("/api/v1/leads/?stage=golden", "stage"),
+        ("/api/v1/sla/cases/?kind=lawsuit", "kind"),
+        ("/api/v1/sla/cases/?open=maybe", "open"),
+    ],
+)
+def test_enum_filters_refuse_values_outside_the_enum(world, admin, url, name):
+    response = admin.get(url)
+    assert response.status_code == 400
+    assert list(response.json()) == [name]
+    assert response.json()[name][0].startswith("Must be one of: ")
