@@ -162,3 +162,17 @@ def test_admins_filter_the_trail_and_export_it_formula_safe(world, count_queries
     bad = client.get("/audit/", {"since": "0000-01-01"})
     assert bad.status_code == 400
     assert "since" in bad.context["errors"]
+
+
+def test_an_admin_moving_a_territory_is_audited(world):
+    from leads.models import Territory
+
+    territory = Territory.objects.get(country="Germany")
+    americas = world.person("sales_rep").team
+    response = admin_client(world).post(
+        f"/admin/leads/territory/{territory.pk}/change/",
+        {"country": "Germany", "team": americas.pk},
+    )
+    assert response.status_code == 302
+    [entry] = entries(action="territory.update", target_id=str(territory.pk))
+    assert entry.changes == {"team": ["Sales EMEA", "Sales Americas"]}

@@ -103,3 +103,15 @@ def test_an_authentication_is_one_query(world, count_queries):
     auth = tokens.ApiTokenAuthentication()
     request = RequestFactory().get("/api/v1/leads/", HTTP_AUTHORIZATION=f"Token {secret}")
     assert count_queries(lambda: auth.authenticate(request)) == 1
+
+
+def test_the_token_page_costs_the_same_for_many_tokens(world, count_queries):
+    client = Client()
+    rep = world.person("other_rep")
+    client.force_login(rep)
+    tokens.token_create(user=rep, name="one")
+    few = count_queries(lambda: client.get("/tokens/"))
+    for n in range(20):
+        tokens.token_create(user=rep, name=f"script {n}")
+    assert count_queries(lambda: client.get("/tokens/")) == few
+    assert few <= 8
