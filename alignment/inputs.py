@@ -172,13 +172,11 @@ def _form_problems(sources) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for source in sources:
         for key, values in source.lists():
-            for text in (key, *values):
-                problem = text_problem(text)
-                if problem:
-                    errors.setdefault(text_problem(key) and "non_field_errors" or key, []).append(
-                        problem
-                    )
-                    break
+            # A bad name cannot name itself in the answer: it is reported as a whole.
+            name = "non_field_errors" if text_problem(key) else key
+            problem = next(filter(None, map(text_problem, (key, *values))), None)
+            if problem:
+                errors.setdefault(name, []).append(problem)
     return errors
 
 
