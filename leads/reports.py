@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import Count, Q, QuerySet, Sum
 
 from alignment import clock
@@ -120,8 +120,8 @@ class ReportFilters:
         return q
 
 
-class FilterError(ValueError):
-    pass
+class FilterError(BadRequest, ValueError):
+    """A filter value that cannot be read: a 400, also from a view that does not catch it."""
 
 
 def sales_teams() -> list[Team]:

@@ -223,3 +223,9 @@ def test_enum_filters_refuse_values_outside_the_enum(world, admin, url, name):
     assert response.status_code == 400
     assert list(response.json()) == [name]
     assert response.json()[name][0].startswith("Must be one of: ")
+
+
+@pytest.mark.parametrize("panel", ["breaches-summary", "commitment-summary"])
+@pytest.mark.parametrize("query", ["team=abc", "start=2026-13-01", "rep=1e400", "end=9999-12-31"])
+def test_dashboard_cards_refuse_bad_filters_with_a_400(world, admin, panel, query):
+    assert admin.get(f"/sla/dashboard/{panel}/?{query}").status_code == 400
