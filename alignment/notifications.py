@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -28,6 +29,18 @@ CLAIM_TIMEOUT = timedelta(minutes=10)
 BATCH = 200
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One event to tell some people about; `key` names the event (one row per person)."""
+
+    recipients: Sequence[User | None]
+    key: str
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+
+
 def notify(
     *,
     recipients: Iterable[User],
@@ -40,13 +53,41 @@ def notify(
     queue_delivery: bool = True,
 ) -> int:
     """Record one notification per recipient for the event `key`. Returns how many
-    were new (0 when this event was already notified: idempotent).
+    were new (0 when this event was already notified: idempotent)."""
+    notice = Notice(list(recipients), key, kind, title, body, url)
+    rows = _rows(notice, now or clock.now())
+    if not rows:
+        return 0
+    existing = set(
+        Notification.objects.filter(
+            key=rows[0].key, recipient__in=[r.recipient for r in rows]
+        ).values_list("recipient_id", flat=True)
+    )
+    new = [r for r in rows if r.recipient_id not in existing]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    if queue_delivery and any(r.email_state == EmailState.PENDING for r in new):
+        transaction.on_commit(_queue_delivery)
+    return len(new)
 
-    A caller that notifies many times in a row (the SLA scan) passes
-    queue_delivery=False and calls `queue_delivery()` once at the end."""
+
+def notify_many(
+    *, notices: Iterable[Notice], now: datetime | None = None, queue_delivery: bool = True
+) -> None:
+    """Record many events at once (the SLA scan's batch): one INSERT … ON CONFLICT DO
+    NOTHING for all their rows, so an event already notified is not notified again."""
     now = now or clock.now()
+    rows = [row for notice in notices for row in _rows(notice, now)]
+    if not rows:
+        return
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    if queue_delivery and any(r.email_state == EmailState.PENDING for r in rows):
+        transaction.on_commit(_queue_delivery)
+
+
+def _rows(notice: Notice, now: datetime) -> list[Notification]:
     rows = []
-    for user in {u.pk: u for u in recipients if u is not None and u.is_active}.values():
+    people = {u.pk: u for u in notice.recipients if u is not None and u.is_active}
+    for user in people.values():
         state = {
             "immediate": EmailState.PENDING,
             "digest": EmailState.DIGEST,
@@ -56,24 +97,16 @@ def notify(
         rows.append(
             Notification(
                 recipient=user,
-                key=key[:200],
-                kind=kind,
-                title=title[:200],
-                body=body,
-                url=url,
+                key=notice.key[:200],
+                kind=notice.kind,
+                title=notice.title[:200],
+                body=notice.body,
+                url=notice.url,
                 created_at=now,
                 email_state=state,
             )
         )
-    if not rows:
-        return 0
-    before = Notification.objects.filter(key=key[:200], recipient__in=[r.recipient for r in rows])
-    existing = set(before.values_list("recipient_id", flat=True))
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    new = [r for r in rows if r.recipient_id not in existing]
-    if queue_delivery and any(r.email_state == EmailState.PENDING for r in new):
-        transaction.on_commit(_queue_delivery)
-    return len(new)
+    return rows
 
 
 def queue_delivery() -> None:

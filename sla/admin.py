@@ -8,6 +8,7 @@ from sla.models import (
     AgreementEvent,
     AgreementSignature,
     SalesGoal,
+    ScanHold,
     TeamCommitment,
 )
 
@@ -58,4 +59,21 @@ class AgreementAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Clocks and results point at agreed and superseded versions; drafts are
         # discarded in the app, which leaves a trail on the version they came from.
+        return False
+
+
+@admin.register(ScanHold)
+class ScanHoldAdmin(admin.ModelAdmin):
+    """Clocks the scan could not handle, with the error: read here, mended in the data.
+    Deleting a hold makes the next scan try the clock again at once."""
+
+    list_display = ["clock", "step", "failures", "first_failed_at", "retry_at", "error"]
+    list_filter = ["step"]
+    list_select_related = ["clock"]
+    readonly_fields = [f.name for f in ScanHold._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

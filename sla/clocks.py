@@ -257,15 +257,15 @@ def sync_leads(lead_ids: Iterable[int]) -> None:
         return
     due: dict[int, tuple[datetime, datetime]] = {}
     stale: dict[int, datetime] = {}
-    for c in Clock.objects.filter(
+    for lead_id, state, due_at, warn_at, breached_at in Clock.objects.filter(
         Q(state=ClockState.RUNNING) | Q(state=ClockState.BREACHED, resolved_at__isnull=True),
         lead_id__in=lead_ids,
-    ).only("lead_id", "state", "due_at", "warn_at", "breached_at"):
-        if c.state == ClockState.RUNNING:
-            if c.lead_id not in due or c.due_at < due[c.lead_id][0]:
-                due[c.lead_id] = (c.due_at, c.warn_at)
-        elif c.lead_id not in stale or c.breached_at < stale[c.lead_id]:
-            stale[c.lead_id] = c.breached_at
+    ).values_list("lead_id", "state", "due_at", "warn_at", "breached_at"):
+        if state == ClockState.RUNNING:
+            if lead_id not in due or due_at < due[lead_id][0]:
+                due[lead_id] = (due_at, warn_at)
+        elif lead_id not in stale or breached_at < stale[lead_id]:
+            stale[lead_id] = breached_at
     leads_set_deadlines(
         rows=[
             (lead_id, *(due.get(lead_id) or (None, None)), stale.get(lead_id))
@@ -336,6 +336,8 @@ def on_calendar_changed(calendar_id: int) -> None:
     with transaction.atomic():
         changed = []
         events = []
+        # Leads first, as everywhere: the scan holds a lead while it claims its clocks.
+        _lock_leads(Clock.objects.filter(team_id=calendar.team_id, state=ClockState.RUNNING))
         for c in (
             Clock.objects.select_for_update()
             .filter(

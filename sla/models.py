@@ -468,6 +468,33 @@ class ClockEvent(models.Model):
         return f"{self.kind} at {self.occurred_at}"
 
 
+class ScanHold(models.Model):
+    """A clock the scan could not handle at one step, held back until `retry_at`.
+
+    The scan skips it until then (so a bad row neither stalls the healthy ones
+    nor is retried and logged every few seconds), tries again after a delay
+    that doubles with each failure, and removes the hold once the step succeeds.
+    Admins see the holds, with the error, in the admin.
+    """
+
+    clock = models.ForeignKey(Clock, on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=20)
+    failures = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField()
+    retry_at = models.DateTimeField()
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-last_failed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "step"], name="sla_scanhold_clock_step")
+        ]
+
+    def __str__(self) -> str:
+        return f"clock {self.clock_id} held at the {self.step} step"
+
+
 # --- the arbiter -------------------------------------------------------------------
 
 

@@ -1,38 +1,78 @@
-"""The scan: warnings, breaches and escalations that are due, each claimed once.
+"""The scan: breaches, warnings and escalations that are due, a batch at a time, each once.
 
-Each step reads only what is due through a partial index whose condition is
-the step's filter, then claims each clock with a compare-and-set update and
-acts only if it changed one row; so two scans (or two beat processes by
-mistake) never warn, breach or escalate one clock twice. Detection writes a
-ClockEvent at the true time (a breach at `due_at`, however late the scan
-runs) and the notifications in the same transaction; email goes out after
-commit. A clock whose handling fails is logged and left for the next scan,
-and never stops the others.
+Each step walks what is due through a partial index whose condition is the
+step's filter, in (deadline, id) order, a batch at a time, until nothing is
+left. A batch is one transaction of a few set-based statements, whatever its
+size:
+
+1. lock the batch's leads, in id order, SKIP LOCKED: the lead before its
+   clocks, the order every lead transition uses (the other order deadlocks
+   with a rep acting at that moment); a lead someone else holds (a rep, or
+   another scanner on the same burst) is left to them and the walk moves on,
+   so several scanners share a burst without waiting on each other;
+2. claim its clocks with one compare-and-set `UPDATE … FROM unnest(…)
+   RETURNING` whose condition is the step's filter again: a clock another
+   scan (or a second beat) took first no longer matches, so no clock is acted
+   on twice;
+3. record the events (one multi-row INSERT), put the leads' deadlines right
+   (breaches only) and write the notifications (one INSERT … ON CONFLICT DO
+   NOTHING); email goes out after commit.
+
+A breach is recorded at its true time (`due_at`), however late the scan runs;
+`recorded_at` is when the row was written. A clock already due is breached,
+never warned. A batch that fails (at any statement or at commit, e.g. a
+deferred constraint) is rolled back and retried clock by clock; a clock that
+fails alone is held back (ScanHold) with a growing delay and logged once, so
+it neither stalls the scan nor fills the log every 15 seconds. The counts a
+scan returns are what was committed.
+
+Steps are declared in one table (STEPS), generic over clock kinds: what a
+step claims and sets, the event it records and whom it tells.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.urls import reverse
 
 from alignment import clock as time
-from alignment.models import User
-from alignment.notifications import notify, queue_delivery
+from alignment.models import Team, User
+from alignment.notifications import Notice, notify_many, queue_delivery
 from alignment.roles import ROLE_NAMES, Role
 from leads.models import Lead
 from sla import selectors
-from sla.calendars import add_business_time
+from sla.calendars import CalendarSpec, add_business_time
 from sla.clocks import hours, sync_leads
-from sla.models import ArbiterCase, CaseKind, Clock, ClockEvent, ClockEventKind, ClockState
+from sla.models import (
+    Agreement,
+    ArbiterCase,
+    CaseKind,
+    Clock,
+    ClockEvent,
+    ClockEventKind,
+    ClockKind,
+    ClockState,
+    ScanHold,
+)
 
 log = logging.getLogger(__name__)
 BATCH = 1000
+
+# A failing clock is tried again after HOLD_FIRST, then twice as long each time, up to a day.
+HOLD_FIRST = timedelta(minutes=5)
+HOLD_LONGEST = timedelta(days=1)
+
+# Not the clock's fault (the database went away, the task's time is up): never a reason
+# to hold a clock back; the scan stops and the next one starts over.
+NOT_THE_CLOCKS_FAULT = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
 
 
 @dataclass
@@ -40,192 +80,545 @@ class ScanResult:
     warned: int = 0
     breached: int = 0
     escalated: int = 0
+    held: int = 0  # clocks that failed and were held back in this scan
 
     def __str__(self) -> str:
-        return f"warned {self.warned}, breached {self.breached}, escalated {self.escalated}"
+        text = f"warned {self.warned}, breached {self.breached}, escalated {self.escalated}"
+        return text + (f"; held back after an error: {self.held}" if self.held else "")
+
+
+def on_batch(stage: str, step: str, clock_ids: list[int]) -> None:
+    """Called inside each batch's transaction once its leads are locked ("locked") and
+    once its clocks are claimed and recorded ("written"). Does nothing; a test replaces
+    it to pause or kill a scan at a known point."""
+
+
+# -- the steps --------------------------------------------------------------------------
+
+AT = "the batch's time"  # a value in Step.sets: the time of the batch (when rows are written)
+PER_CLOCK = "per clock"  # a value in Step.sets: computed for each clock by Step.prepare
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # also the step a ScanHold names
+    counter: str  # the ScanResult field it adds to
+    due_field: str  # the column the step's partial index orders by
+    due: Callable[[datetime], Q]  # what is due at `at`: the index condition and more
+    sets: dict[str, Any]  # column -> a constant, AT, F("other column") or PER_CLOCK
+    event_kind: str
+    event_at: Callable[[dict, datetime], datetime]
+    event_data: Callable[[dict, datetime], dict]
+    notices: Callable[[dict, _Batch], Iterable[Notice]]
+    # Per clock, before the claim: {column: value} for the PER_CLOCK columns. A clock whose
+    # preparation raises is held back alone; the rest of the batch goes on.
+    prepare: Callable[[dict, _Context], dict[str, Any]] | None = None
+    # Columns the claim also compares with what the batch read (a deadline moved meanwhile
+    # means what `prepare` computed from it is stale: not claimed, found again later).
+    expect: tuple[str, ...] = ()
+    after_claim: Callable[[list[dict], datetime], None] | None = None
+    syncs_leads: bool = False  # does the claim change what the lead shows (deadline, stale)?
+
+
+def _kind_label(row: dict) -> str:
+    return dict(ClockKind.choices).get(row["kind"], row["kind"])
+
+
+def _lead_url(row: dict) -> str:
+    return reverse("leads:detail", args=[row["lead_id"]])
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%a %d %b %H:%M} UTC"
+
+
+def _escalation_due(row: dict, ctx: _Context) -> dict[str, Any]:
+    spec = ctx.spec(row["team_id"])
+    delay = hours(ctx.escalation_hours(row["agreement_id"]))
+    return {"escalation_due_at": add_business_time(spec, row["due_at"], delay)}
+
+
+def _breach_notices(row: dict, batch: _Batch) -> list[Notice]:
+    owner = batch.ctx.user(row["owner_id"])
+    manager = batch.ctx.user(batch.ctx.manager_id(row["team_id"]))
+    return [
+        Notice(
+            recipients=[owner, manager],
+            key=f"clock:{row['id']}:breached",
+            kind="sla_breached",
+            title=f"Breached: {_kind_label(row).lower()} for {batch.lead(row)}",
+            body=f"Due {_when(row['due_at'])}; held by {owner}. It goes to the arbiter "
+            f"at {_when(row['escalation_due_at'])} unless it is acted on.",
+            url=_lead_url(row),
+        )
+    ]
+
+
+def _warning_notices(row: dict, batch: _Batch) -> list[Notice]:
+    return [
+        Notice(
+            recipients=[batch.ctx.user(row["owner_id"])],
+            key=f"clock:{row['id']}:warning",
+            kind="sla_warning",
+            title=f"{_kind_label(row)} due soon: {batch.lead(row)}",
+            body=f"Due {_when(row['due_at'])}.",
+            url=_lead_url(row),
+        )
+    ]
+
+
+def _open_cases(rows: list[dict], at: datetime) -> None:
+    """One arbiter case per escalated clock (a case that exists already is kept)."""
+    ArbiterCase.objects.bulk_create(
+        [
+            ArbiterCase(
+                kind=CaseKind.ESCALATION, lead_id=row["lead_id"], clock_id=row["id"], opened_at=at
+            )
+            for row in rows
+        ],
+        ignore_conflicts=True,
+    )
+    cases = dict(
+        ArbiterCase.objects.filter(clock_id__in=[row["id"] for row in rows]).values_list(
+            "clock_id", "pk"
+        )
+    )
+    for row in rows:
+        row["case"] = cases[row["id"]]
+
+
+def _escalation_notices(row: dict, batch: _Batch) -> list[Notice]:
+    return [
+        Notice(
+            recipients=batch.ctx.arbiters(),
+            key=f"clock:{row['id']}:escalated",
+            kind="escalated",
+            title=f"Escalated to you: {batch.lead(row)}",
+            body=f"{_kind_label(row)} breached at {_when(row['breached_at'])} by "
+            f"{batch.ctx.user(row['owner_id'])} and still not resolved.",
+            url=reverse("sla:case_detail", args=[row["case"]]),
+        )
+    ]
+
+
+BREACH = Step(
+    name="breach",
+    counter="breached",
+    due_field="due_at",
+    due=lambda at: Q(state=ClockState.RUNNING, due_at__lte=at),
+    sets={
+        "state": ClockState.BREACHED,
+        "breached_at": F("due_at"),
+        "escalation_due_at": PER_CLOCK,
+    },
+    prepare=_escalation_due,
+    expect=("due_at",),
+    event_kind=ClockEventKind.BREACHED,
+    event_at=lambda row, at: row["due_at"],
+    event_data=lambda row, at: {
+        "noticed_late_by_seconds": int((at - row["due_at"]).total_seconds())
+    },
+    notices=_breach_notices,
+    syncs_leads=True,
+)
+
+WARNING = Step(
+    name="warning",
+    counter="warned",
+    due_field="warn_at",
+    # Not once the deadline itself has passed: that clock is breached, never warned late.
+    due=lambda at: Q(
+        state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=at, due_at__gt=at
+    ),
+    sets={"warned_at": AT},
+    event_kind=ClockEventKind.WARNED,
+    event_at=lambda row, at: row["warn_at"],
+    event_data=lambda row, at: {"due_at": row["due_at"].isoformat()},
+    notices=_warning_notices,
+)
+
+ESCALATION = Step(
+    name="escalation",
+    counter="escalated",
+    due_field="escalation_due_at",
+    due=lambda at: Q(
+        state=ClockState.BREACHED,
+        escalated_at__isnull=True,
+        resolved_at__isnull=True,
+        escalation_due_at__lte=at,
+    ),
+    sets={"escalated_at": AT},
+    after_claim=_open_cases,
+    event_kind=ClockEventKind.ESCALATED,
+    event_at=lambda row, at: row["escalation_due_at"] or at,
+    event_data=lambda row, at: {"case": row["case"]},
+    notices=_escalation_notices,
+)
+
+# Breaches first: a burst's breaches are what is promised soonest after the deadline.
+STEPS = (BREACH, WARNING, ESCALATION)
+
+# What a claim returns of each clock (its values after the claim).
+RETURNED = (
+    "id",
+    "lead_id",
+    "owner_id",
+    "team_id",
+    "agreement_id",
+    "kind",
+    "warn_at",
+    "due_at",
+    "breached_at",
+    "escalation_due_at",
+)
+CANDIDATE = ("id", "lead_id", "owner_id", "team_id", "agreement_id", "due_at")
+
+
+# -- the scan ---------------------------------------------------------------------------
 
 
 def scan(*, now: datetime | None = None, batch: int = BATCH) -> ScanResult:
-    now = now or time.now()
+    """Run every step until nothing is due. With `now`, everything is as of that moment;
+    without, each batch takes the time it runs at (so a long scan keeps up)."""
     result = ScanResult()
-    result.warned = _each(_due_warnings(now, batch), _warn, now)
-    result.breached = _each(_due_breaches(now, batch), _breach, now)
-    result.escalated = _each(_due_escalations(now, batch), _escalate, now)
+    ctx = _Context()
+    for step in STEPS:
+        done, held = run_step(step, now=now, batch=batch, ctx=ctx)
+        setattr(result, step.counter, getattr(result, step.counter) + done)
+        result.held += held
     if result.warned or result.breached or result.escalated:
         queue_delivery()  # one wake-up for the whole scan, not one per clock
     return result
 
 
-def _due_warnings(now, batch):
-    return list(
-        Clock.objects.filter(state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now)
-        .order_by("warn_at")
-        .values_list("pk", flat=True)[:batch]
+def run_step(
+    step: Step, *, now: datetime | None = None, batch: int = BATCH, ctx: _Context | None = None
+) -> tuple[int, int]:
+    """Walk what `step` finds due, a batch at a time: (clocks done, clocks held back)."""
+    ctx = ctx or _Context()
+    done = held = 0
+    after: tuple[datetime, int] | None = None
+    while True:
+        at = now or time.now()
+        candidates = _due(step, at, after, batch)
+        if not candidates:
+            break
+        after = (candidates[-1][step.due_field], candidates[-1]["id"])
+        claimed, failed = _attempt(step, candidates, at, ctx)
+        done += claimed
+        held += _hold(step, failed, at)
+        if len(candidates) < batch:
+            break
+    return done, held
+
+
+def _due(step: Step, at: datetime, after: tuple[datetime, int] | None, batch: int) -> list[dict]:
+    """The next batch due, past `after` in (deadline, id) order, without the held-back clocks."""
+    holds = ScanHold.objects.filter(clock=OuterRef("pk"), step=step.name)
+    due = (
+        Clock.objects.filter(step.due(at))
+        .exclude(Exists(holds.filter(retry_at__gt=at)))
+        .annotate(held=Exists(holds))
     )
-
-
-def _due_breaches(now, batch):
-    return list(
-        Clock.objects.filter(state=ClockState.RUNNING, due_at__lte=now)
-        .order_by("due_at")
-        .values_list("pk", flat=True)[:batch]
-    )
-
-
-def _due_escalations(now, batch):
-    return list(
-        Clock.objects.filter(
-            state=ClockState.BREACHED,
-            escalated_at__isnull=True,
-            resolved_at__isnull=True,
-            escalation_due_at__lte=now,
+    if after is not None:
+        moment, pk = after
+        field_name = step.due_field
+        due = due.filter(
+            Q(**{f"{field_name}__gt": moment}) | Q(**{field_name: moment, "pk__gt": pk}),
+            **{f"{field_name}__gte": moment},
         )
-        .order_by("escalation_due_at")
-        .values_list("pk", flat=True)[:batch]
-    )
+    columns = dict.fromkeys((*CANDIDATE, step.due_field, "held"))
+    return list(due.order_by(step.due_field, "pk").values(*columns)[:batch])
 
 
-_crash_after = int(os.environ.get("SLA_SCAN_CRASH_AFTER", "0") or 0)  # fault injection (tests)
-_handled = 0
-
-
-# Clocks handled per transaction: one commit per clock was most of a big scan's
-# time. Each clock still runs in its own savepoint, so one that fails is rolled
-# back alone, logged and left for the next scan.
-COMMIT_EVERY = 50
-
-
-def _each(ids, handle, now) -> int:
-    global _handled
-    done = 0
-    # Fault injection kills the process right after a commit: commit each clock.
-    step = 1 if _crash_after else COMMIT_EVERY
-    for start in range(0, len(ids), step):
+def _attempt(
+    step: Step, candidates: list[dict], at: datetime, ctx: _Context
+) -> tuple[int, dict[int, BaseException]]:
+    """The batch in one transaction; if it fails, each clock in a transaction of its own."""
+    try:
         with transaction.atomic():
-            for pk in ids[start : start + step]:
-                try:
-                    with transaction.atomic():
-                        if handle(pk, now):
-                            done += 1
-                except Exception:
-                    log.exception("SLA scan: clock %s failed; the next scan tries again", pk)
-                    continue
-        _handled += step
-        if _crash_after and _handled >= _crash_after:
-            os._exit(137)  # as if SIGKILLed mid-scan, after a commit
-    return done
+            claimed, failed = _batch(step, candidates, at, ctx)
+        return claimed, failed
+    except NOT_THE_CLOCKS_FAULT:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any fault of a row: find which, clock by clock
+        log.warning(
+            "SLA scan: a batch of %d clocks failed at the %s step (%r); retrying it clock by clock",
+            len(candidates),
+            step.name,
+            exc,
+        )
+    claimed, failed = 0, {}
+    for candidate in candidates:
+        try:
+            with transaction.atomic():
+                one, one_failed = _batch(step, [candidate], at, ctx)
+        except NOT_THE_CLOCKS_FAULT:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this clock's fault: hold it back
+            failed[candidate["id"]] = exc
+            continue
+        claimed += one
+        failed.update(one_failed)
+    return claimed, failed
 
 
-def _lock_lead_first(pk: int) -> None:
-    """Lock the clock's lead before the clock: the order every lead transition uses
-    (lead row, then its clocks through the listener). The other order deadlocks
-    with a rep acting on the lead at the moment the scan reaches it."""
-    lead_of_clock = Clock.objects.filter(pk=pk).values("lead_id")
-    list(Lead.objects.select_for_update().filter(pk__in=lead_of_clock).values_list("pk"))
-
-
-def _lead_url(lead_id: int) -> str:
-    return reverse("leads:detail", args=[lead_id])
-
-
-def _warn(pk: int, now: datetime) -> bool:
-    _lock_lead_first(pk)
-    claimed = Clock.objects.filter(
-        pk=pk, state=ClockState.RUNNING, warned_at__isnull=True, warn_at__lte=now
-    ).update(warned_at=now)
-    if not claimed:
-        return False
-    c = Clock.objects.select_related("lead", "owner").get(pk=pk)
-    ClockEvent.objects.create(
-        clock=c,
-        lead_id=c.lead_id,
-        kind=ClockEventKind.WARNED,
-        occurred_at=c.warn_at,
-        recorded_at=now,
-        data={"due_at": c.due_at.isoformat()},
+def _batch(
+    step: Step, candidates: list[dict], at: datetime, ctx: _Context
+) -> tuple[int, dict[int, BaseException]]:
+    """One batch, inside the caller's transaction: lock, claim, record, notify."""
+    by_id = {c["id"]: c for c in candidates}
+    leads = {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update(skip_locked=True)
+        .filter(pk__in={c["lead_id"] for c in candidates})
+        .order_by("pk")
+        .only("pk", "first_name", "last_name", "email", "company", "source", "external_id")
+    }
+    on_batch("locked", step.name, list(by_id))
+    mine = [c for c in candidates if c["lead_id"] in leads]
+    values: dict[int, dict[str, Any]] = {}
+    failed: dict[int, BaseException] = {}
+    if step.prepare is not None:
+        ctx.load(mine)
+        for candidate in mine:
+            try:
+                values[candidate["id"]] = step.prepare(candidate, ctx)
+            except Exception as exc:  # noqa: BLE001 - this clock alone is held back
+                failed[candidate["id"]] = exc
+    ready = [c for c in mine if c["id"] not in failed]
+    rows = _claim(step, ready, values, at) if ready else []
+    if not rows:
+        return 0, failed
+    if step.after_claim is not None:
+        step.after_claim(rows, at)
+    ClockEvent.objects.bulk_create(
+        [
+            ClockEvent(
+                clock_id=row["id"],
+                lead_id=row["lead_id"],
+                kind=step.event_kind,
+                occurred_at=step.event_at(row, at),
+                recorded_at=at,
+                data=step.event_data(row, at),
+            )
+            for row in rows
+        ]
     )
-    notify(
-        recipients=[c.owner],
-        key=f"clock:{c.pk}:warning",
-        kind="sla_warning",
-        title=f"{c.get_kind_display()} due soon: {c.lead}",
-        body=f"Due {c.due_at:%a %d %b %H:%M} UTC.",
-        url=_lead_url(c.lead_id),
-        now=now,
+    if step.syncs_leads:
+        sync_leads(row["lead_id"] for row in rows)
+    ctx.load(rows)
+    batch = _Batch(ctx=ctx, leads=leads)
+    notify_many(
+        notices=[notice for row in rows for notice in step.notices(row, batch)],
+        now=at,
         queue_delivery=False,
     )
-    return True
+    cleared = [row["id"] for row in rows if by_id[row["id"]]["held"]]
+    if cleared:
+        ScanHold.objects.filter(step=step.name, clock_id__in=cleared).delete()
+    on_batch("written", step.name, [row["id"] for row in rows])
+    return len(rows), failed
 
 
-def _breach(pk: int, now: datetime) -> bool:
-    _lock_lead_first(pk)
-    c = Clock.objects.select_related(
-        "lead", "owner", "agreement", "team__manager", "team__business_calendar"
-    ).get(pk=pk)
-    if c.state != ClockState.RUNNING or c.due_at > now:
-        return False
-    spec = selectors.calendar_for_team(c.team) if c.team_id else selectors.default_spec("UTC")
-    escalation_due = add_business_time(spec, c.due_at, hours(c.agreement.escalation_hours))
-    claimed = Clock.objects.filter(pk=pk, state=ClockState.RUNNING, due_at=c.due_at).update(
-        state=ClockState.BREACHED, breached_at=c.due_at, escalation_due_at=escalation_due
-    )
-    if not claimed:
-        return False
-    ClockEvent.objects.create(
-        clock=c,
-        lead_id=c.lead_id,
-        kind=ClockEventKind.BREACHED,
-        occurred_at=c.due_at,
-        recorded_at=now,
-        data={"noticed_late_by_seconds": int((now - c.due_at).total_seconds())},
-    )
-    sync_leads([c.lead_id])
-    manager = c.team.manager if c.team_id else None
-    notify(
-        recipients=[c.owner, manager],
-        key=f"clock:{c.pk}:breached",
-        kind="sla_breached",
-        title=f"Breached: {c.get_kind_display().lower()} for {c.lead}",
-        body=f"Due {c.due_at:%a %d %b %H:%M} UTC; held by {c.owner}. It goes to the arbiter "
-        f"at {escalation_due:%a %d %b %H:%M} UTC unless it is acted on.",
-        url=_lead_url(c.lead_id),
-        now=now,
-        queue_delivery=False,
-    )
-    return True
+# -- the claim: one compare-and-set statement -------------------------------------------
 
 
-def _escalate(pk: int, now: datetime) -> bool:
-    _lock_lead_first(pk)
-    claimed = Clock.objects.filter(
-        pk=pk, state=ClockState.BREACHED, escalated_at__isnull=True, resolved_at__isnull=True
-    ).update(escalated_at=now)
-    if not claimed:
-        return False
-    c = Clock.objects.select_related("lead", "owner").get(pk=pk)
-    case, _ = ArbiterCase.objects.get_or_create(
-        clock=c, defaults={"kind": CaseKind.ESCALATION, "lead_id": c.lead_id, "opened_at": now}
+def _claim(
+    step: Step, candidates: list[dict], values: dict[int, dict[str, Any]], at: datetime
+) -> list[dict]:
+    """Set `step.sets` on the candidates that still match the step's filter (and the
+    expected columns), and return them as they are after the claim."""
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(step, candidates, values, at)
+    return _claim_simple(step, candidates, values, at)
+
+
+def _claim_postgresql(step, candidates, values, at) -> list[dict]:
+    per_clock = [c for c, source in step.sets.items() if source is PER_CLOCK]
+    sets, set_params = [], []
+    for column, source in step.sets.items():
+        if source is AT:
+            sets.append(f'"{column}" = %s')
+            set_params.append(at)
+        elif source is PER_CLOCK:
+            sets.append(f'"{column}" = u."{column}"')
+        elif isinstance(source, F):
+            sets.append(f'"{column}" = "sla_clock"."{source.name}"')
+        else:
+            sets.append(f'"{column}" = %s')
+            set_params.append(source)
+    arrays = {"id": [c["id"] for c in candidates]}
+    arrays.update({column: [values[c["id"]][column] for c in candidates] for column in per_clock})
+    arrays.update({f"expected_{column}": [c[column] for c in candidates] for column in step.expect})
+    types = [_array_type("id")]
+    types += [_array_type(column) for column in per_clock]
+    types += [_array_type(column) for column in step.expect]
+    unnest = ", ".join(f"%s::{t}" for t in types)
+    names = ", ".join(f'"{name}"' for name in arrays)
+    expected = "".join(f' AND "sla_clock"."{c}" = u."expected_{c}"' for c in step.expect)
+    query = Clock.objects.filter(step.due(at)).query
+    where, where_params = query.get_compiler(connection=connection).compile(query.where)
+    returning = ", ".join(f'"sla_clock"."{c}"' for c in RETURNED)
+    # Names come from the STEPS table and the model, never from input; values are parameters.
+    sql = (
+        f"UPDATE sla_clock SET {', '.join(sets)} "  # noqa: S608
+        f"FROM unnest({unnest}) AS u({names}) "
+        f'WHERE "sla_clock"."id" = u."id"{expected} AND {where} '
+        f"RETURNING {returning}"
     )
-    ClockEvent.objects.create(
-        clock=c,
-        lead_id=c.lead_id,
-        kind=ClockEventKind.ESCALATED,
-        occurred_at=c.escalation_due_at or now,
-        recorded_at=now,
-        data={"case": case.pk},
-    )
-    arbiters = User.objects.filter(
-        Q(groups__name=ROLE_NAMES[Role.ARBITER]), is_active=True
-    ).distinct()
-    notify(
-        recipients=list(arbiters),
-        key=f"clock:{c.pk}:escalated",
-        kind="escalated",
-        title=f"Escalated to you: {c.lead}",
-        body=f"{c.get_kind_display()} breached at {c.breached_at:%a %d %b %H:%M} UTC by "
-        f"{c.owner} and still not resolved.",
-        url=reverse("sla:case_detail", args=[case.pk]),
-        now=now,
-        queue_delivery=False,
-    )
-    return True
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*set_params, *arrays.values(), *where_params])
+        return [dict(zip(RETURNED, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _array_type(column: str) -> str:
+    """The PostgreSQL array type of a clock column, e.g. timestamp with time zone[]."""
+    model_field = Clock._meta.pk if column == "id" else Clock._meta.get_field(column)
+    return model_field.cast_db_type(connection).split("(")[0] + "[]"
+
+
+def _claim_simple(step, candidates, values, at) -> list[dict]:
+    """SQLite: the batch's transaction holds the database's write lock from its BEGIN
+    (IMMEDIATE, see settings), so reading what still matches and then updating it is
+    as safe as one statement."""
+    expected = Q()
+    for c in candidates:
+        expected |= Q(pk=c["id"], **{column: c[column] for column in step.expect})
+    rows = list(Clock.objects.filter(step.due(at)).filter(expected).values(*RETURNED))
+    constant = {
+        column: at if source is AT else source
+        for column, source in step.sets.items()
+        if source is not PER_CLOCK
+    }
+    per_clock = {
+        column: Case(
+            *[When(pk=row["id"], then=Value(values[row["id"]][column])) for row in rows],
+            output_field=Clock._meta.get_field(column),
+        )
+        for column, source in step.sets.items()
+        if source is PER_CLOCK
+    }
+    if rows:
+        Clock.objects.filter(pk__in=[row["id"] for row in rows]).update(**constant, **per_clock)
+    for row in rows:
+        for column, source in step.sets.items():
+            if source is PER_CLOCK:
+                row[column] = values[row["id"]][column]
+            elif isinstance(source, F):
+                row[column] = row[source.name]
+            else:
+                row[column] = at if source is AT else source
+    return rows
+
+
+# -- holding back a clock that fails ----------------------------------------------------
+
+
+def _hold(step: Step, failed: dict[int, BaseException], at: datetime) -> int:
+    """Hold back each failed clock: logged (with its traceback) the first time only, then
+    tried again after a delay that doubles with each failure."""
+    if not failed:
+        return 0
+    with transaction.atomic():
+        holds = {
+            h.clock_id: h
+            for h in ScanHold.objects.select_for_update().filter(
+                step=step.name, clock_id__in=list(failed)
+            )
+        }
+        new = []
+        for clock_id, exc in failed.items():
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            hold = holds.get(clock_id)
+            if hold is None:
+                log.error(
+                    "SLA scan: clock %s failed at the %s step; held back until %s",
+                    clock_id,
+                    step.name,
+                    at + HOLD_FIRST,
+                    exc_info=exc,
+                )
+                new.append(
+                    ScanHold(
+                        clock_id=clock_id,
+                        step=step.name,
+                        failures=1,
+                        first_failed_at=at,
+                        last_failed_at=at,
+                        retry_at=at + HOLD_FIRST,
+                        error=error,
+                    )
+                )
+                continue
+            delay = min(HOLD_FIRST * 2**hold.failures, HOLD_LONGEST)
+            ScanHold.objects.filter(pk=hold.pk).update(
+                failures=F("failures") + 1, last_failed_at=at, retry_at=at + delay, error=error
+            )
+        ScanHold.objects.bulk_create(new, ignore_conflicts=True)
+    return len(failed)
+
+
+# -- what a scan reads once and keeps ---------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """Teams, calendars, agreements and people a scan needs, read once per scan run."""
+
+    specs: dict[int | None, CalendarSpec] = field(default_factory=dict)
+    managers: dict[int | None, int | None] = field(default_factory=dict)
+    escalation: dict[int, Any] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
+    _arbiters: list[User] | None = None
+
+    def load(self, rows: Iterable[dict]) -> None:
+        """Read, in one query each, the teams, agreements and people of these clocks
+        that this scan has not seen yet."""
+        rows = list(rows)
+        teams = {r["team_id"] for r in rows if r["team_id"] not in self.specs} - {None}
+        if teams:
+            for team in Team.objects.filter(pk__in=teams).select_related("business_calendar"):
+                self.specs[team.pk] = selectors.calendar_for_team(team)
+                self.managers[team.pk] = team.manager_id
+        agreements = {r["agreement_id"] for r in rows} - set(self.escalation)
+        if agreements:
+            self.escalation.update(
+                Agreement.objects.filter(pk__in=agreements).values_list("pk", "escalation_hours")
+            )
+        people = {r.get("owner_id") for r in rows} | {self.managers.get(r["team_id"]) for r in rows}
+        people -= {None, *self.users}
+        if people:
+            self.users.update({u.pk: u for u in User.objects.filter(pk__in=people)})
+
+    def spec(self, team_id: int | None) -> CalendarSpec:
+        if team_id is None or team_id not in self.specs:
+            return selectors.default_spec("UTC")
+        return self.specs[team_id]
+
+    def escalation_hours(self, agreement_id: int):
+        return self.escalation[agreement_id]
+
+    def manager_id(self, team_id: int | None) -> int | None:
+        return self.managers.get(team_id)
+
+    def user(self, user_id: int | None) -> User | None:
+        return self.users.get(user_id) if user_id is not None else None
+
+    def arbiters(self) -> list[User]:
+        if self._arbiters is None:
+            self._arbiters = list(
+                User.objects.filter(groups__name=ROLE_NAMES[Role.ARBITER], is_active=True)
+                .distinct()
+                .order_by("pk")
+            )
+        return self._arbiters
+
+
+@dataclass
+class _Batch:
+    ctx: _Context
+    leads: dict[int, Lead]
+
+    def lead(self, row: dict) -> Lead:
+        return self.leads[row["lead_id"]]

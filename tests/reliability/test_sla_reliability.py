@@ -32,37 +32,15 @@ from alignment.models import Notification
 from alignment.tasks import deliver_emails
 from leads import services as lead_services
 from leads.models import Lead, LeadEvent
-from leads.validation import clean_lead_input
 from sla.models import ArbiterCase, Clock, ClockEvent
 from sla.scan import scan
-from tests.leads.conftest import QUALIFYING
 from tests.processes import ROOT, clean_env, database_url_for_workers, running, wait_for
 from tests.reliability.smtp_sink import SmtpSink
 from tests.reliability.test_lead_races import run_together
-from tests.sla.engine import MONDAY_10_NY, agreement  # noqa: F401 - a fixture
+from tests.sla.engine import MONDAY_10_NY, agreement, hand_off_many  # noqa: F401 - a fixture
 
 # Monday 11:00 New York: the 1-hour "Hot" deadline of a lead handed off at 10:00.
 MONDAY_DUE = MONDAY_10_NY + dt.timedelta(hours=1)
-
-
-def hand_off_many(org, prefix: str, count: int, *, at: dt.datetime | None = None) -> list:
-    """`count` hot leads handed to Sales Americas reps at `at`, in one bulk ingest."""
-    items = []
-    for n in range(count):
-        data, errors = clean_lead_input(
-            {
-                **QUALIFYING,
-                "external_id": f"{prefix}-{n}",
-                "first_name": prefix,
-                "last_name": f"{n}",
-            }
-        )
-        assert not errors, errors
-        items.append(data)
-    results = lead_services.leads_ingest_bulk(items=items, by=org["leo"], now=at)
-    leads = [r.lead for r in results]
-    assert all(lead.owner_id for lead in leads)
-    return leads
 
 
 def event_counts(kind: str) -> list[int]:
@@ -211,13 +189,17 @@ def test_two_scans_at_once_breach_escalate_and_notify_each_clock_once(org):
 
 def two_scans_at_once(org, traveller):
     hand_off_many(org, "Race", 50)
-    traveller.shift(dt.timedelta(hours=2))  # 12:00: every 1-hour deadline has passed
+    traveller.shift(dt.timedelta(minutes=50))  # 10:50: every warning is due
 
     outcomes = run_together(scan, scan)
     assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
     assert sum(result.warned for _, result in outcomes) == 50
-    assert sum(result.breached for _, result in outcomes) == 50
     assert event_counts("sla_warning") == [1] * 50
+
+    traveller.shift(dt.timedelta(hours=1))  # 11:50: every 1-hour deadline has passed
+    outcomes = run_together(scan, scan)
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    assert sum(result.breached for _, result in outcomes) == 50
     assert event_counts("sla_breached") == [1] * 50
     assert Clock.objects.filter(state="breached", breached_at=MONDAY_DUE).count() == 50
 
@@ -241,29 +223,39 @@ def two_scans_at_once(org, traveller):
     assert len(sent) == len(set(sent)) == 200
 
 
-# -- a scan killed in the middle ----------------------------------------------------------
+# -- a scan killed in the middle of a batch --------------------------------------------
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.usefixtures("agreement", "territories")
 @pytest.mark.django_db(transaction=True)
-def test_a_scan_killed_midway_loses_nothing_and_the_next_scan_breaches_each_clock_once(
+def test_a_scan_killed_in_the_middle_of_a_batch_loses_nothing_and_the_next_breaches_each_once(
     org, tmp_path
 ):
     hand_off_many(org, "Kill", 20, at=MONDAY_10_NY)
     # Warnings already sent, so every clock the scan handles is a breach.
     Clock.objects.update(warned_at=F("warn_at"))
 
-    crashed = scan_sla(subprocess_env(tmp_path, SLA_SCAN_CRASH_AFTER="7"))
-    assert crashed.returncode == 137, crashed.stderr
+    # Batches of 5: the first commits; the process dies inside the second, after its
+    # claim, events and notifications were written and before its commit.
+    crashed = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.crashing_scan", "5", "2"],
+        cwd=ROOT,
+        env=subprocess_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     assert crashed.stdout == ""  # it never got to say what it did
-    assert Clock.objects.filter(state="breached").count() == 7
-    assert event_counts("sla_breached") == [1] * 7
+    assert Clock.objects.filter(state="breached").count() == 5
+    assert event_counts("sla_breached") == [1] * 5
+    assert Notification.objects.filter(kind="sla_breached").count() == 10
 
     finished = scan_sla(subprocess_env(tmp_path))
     assert finished.returncode == 0, finished.stderr
-    assert finished.stdout.strip() == "warned 0, breached 13, escalated 20"
+    assert finished.stdout.strip() == "warned 0, breached 15, escalated 20"
     assert Clock.objects.filter(state="breached", breached_at=MONDAY_DUE).count() == 20
     assert event_counts("sla_breached") == [1] * 20
     assert event_counts("escalated") == [1] * 20
@@ -271,6 +263,7 @@ def test_a_scan_killed_midway_loses_nothing_and_the_next_scan_breaches_each_cloc
     assert breaches.exclude(occurred_at=MONDAY_DUE).count() == 0
     assert duplicate_notifications() == []
     assert Notification.objects.filter(kind="sla_breached").count() == 40
+    assert Lead.objects.filter(stale_since=MONDAY_DUE).count() == 20
 
 
 # -- a worker killed while sending email --------------------------------------------------
@@ -391,7 +384,7 @@ def test_two_beats_by_mistake_breach_and_notify_each_clock_once(org, tmp_path):
             logs=logs,
         )
     assert Clock.objects.filter(state="breached", breached_at=MONDAY_DUE).count() == 30
-    assert event_counts("sla_warning") == [1] * 30
+    assert event_counts("sla_warning") == []  # found after their deadlines: breached, not warned
     assert event_counts("sla_breached") == [1] * 30
     assert event_counts("escalated") == [1] * 30
     assert ArbiterCase.objects.count() == 30

@@ -72,3 +72,23 @@ def hand_off(org, external_id: str, **overrides):
     lead = lead_services.lead_ingest(data=data, by=org["leo"], now=clock.now()).lead
     assert lead.owner is not None
     return lead
+
+
+def hand_off_many(org, prefix: str, count: int, *, at: dt.datetime | None = None) -> list:
+    """`count` hot leads handed to Sales Americas reps at `at`, in one bulk ingest."""
+    items = []
+    for n in range(count):
+        data, errors = clean_lead_input(
+            {
+                **QUALIFYING,
+                "external_id": f"{prefix}-{n}",
+                "first_name": prefix,
+                "last_name": f"{n}",
+            }
+        )
+        assert not errors, errors
+        items.append(data)
+    results = lead_services.leads_ingest_bulk(items=items, by=org["leo"], now=at)
+    leads = [r.lead for r in results]
+    assert all(lead.owner_id for lead in leads)
+    return leads

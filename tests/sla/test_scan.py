@@ -1,20 +1,36 @@
-"""The scan: warn, breach at the true time, escalate to the arbiter; never twice."""
+"""The scan: warn, breach at the true time, escalate to the arbiter; never twice.
+
+Each step is tested directly with time frozen, as a batch of set-based
+statements: what it claims, what it records, how many statements it costs, two
+scanners sharing a burst, and a bad clock held back without stalling the rest.
+"""
 
 import datetime as dt
 import io
+import logging
+import subprocess
+import sys
+import threading
 
 import pytest
+import time_machine
 from django.core.management import call_command
+from django.db import connection
 
 from alignment import clock
 from alignment.models import Notification
 from leads import services as lead_services
 from leads.models import Lead
-from sla.models import ArbiterCase, Clock, ClockEvent
-from sla.scan import scan
-from tests.sla.engine import MONDAY_10_NY, hand_off
+from sla import scan as scan_module
+from sla.models import ArbiterCase, Clock, ClockEvent, ScanHold
+from sla.scan import BREACH, WARNING, run_step, scan
+from tests.processes import ROOT, clean_env
+from tests.reliability.test_lead_races import run_together
+from tests.sla.engine import MONDAY_10_NY, hand_off, hand_off_many
 
 pytestmark = pytest.mark.django_db
+
+MONDAY_DUE = MONDAY_10_NY + dt.timedelta(hours=1)  # the 1-hour "Hot" deadline
 
 
 def kinds(notifications):
@@ -36,9 +52,11 @@ def test_warning_then_breach_then_escalation_each_once(org, agreement, territori
     assert (result.breached, scan().breached) == (1, 0)
     c = Clock.objects.get(lead=lead)
     assert c.state == "breached"
-    assert c.breached_at == MONDAY_10_NY + dt.timedelta(hours=1)  # the true time
+    assert c.breached_at == MONDAY_DUE  # the true time
     breach = ClockEvent.objects.get(clock=c, kind="sla_breached")
     assert breach.occurred_at == c.breached_at
+    assert breach.recorded_at == clock.now()  # when the row was written
+    assert breach.data == {"noticed_late_by_seconds": 16 * 60}
     lead.refresh_from_db()
     assert lead.stale_since == c.breached_at
     assert kinds(Notification.objects.filter(kind="sla_breached")) == sorted(
@@ -52,20 +70,37 @@ def test_warning_then_breach_then_escalation_each_once(org, agreement, territori
     assert (scan().escalated, scan().escalated) == (1, 0)
     case = ArbiterCase.objects.get()
     assert (case.kind, case.lead_id, case.is_open) == ("escalation", lead.pk, True)
-    assert kinds(Notification.objects.filter(kind="escalated")) == [("escalated", "ada")]
+    assert ClockEvent.objects.get(clock=c, kind="escalated").data == {"case": case.pk}
+    escalated = Notification.objects.get(kind="escalated")
+    assert escalated.recipient.username == "ada"
+    assert escalated.url == f"/sla/arbiter/cases/{case.pk}/"
 
 
-def test_a_breach_noticed_days_late_is_still_recorded_at_its_deadline(
+def test_a_clock_found_after_its_deadline_is_breached_at_its_deadline_and_never_warned(
     org, agreement, territories, at_monday
 ):
     lead = hand_off(org, "S-2")
     at_monday.shift(dt.timedelta(days=3))  # the workers were down since Monday
     result = scan()
-    assert (result.warned, result.breached) == (1, 1)
+    assert (result.warned, result.breached) == (0, 1)
     c = Clock.objects.get(lead=lead)
-    assert c.breached_at == MONDAY_10_NY + dt.timedelta(hours=1)
-    warn = ClockEvent.objects.get(clock=c, kind="sla_warning")
-    assert warn.occurred_at == MONDAY_10_NY + dt.timedelta(minutes=45)
+    assert c.breached_at == MONDAY_DUE
+    assert c.warned_at is None
+    assert not ClockEvent.objects.filter(clock=c, kind="sla_warning").exists()
+    assert not Notification.objects.filter(kind="sla_warning").exists()
+
+
+def test_no_warning_is_recorded_at_or_after_the_deadline(org, agreement, territories, at_monday):
+    early = hand_off(org, "S-W1")  # warn 10:45, due 11:00
+    at_monday.move_to(MONDAY_10_NY + dt.timedelta(minutes=30))
+    late = hand_off(org, "S-W2")  # warn 11:15, due 11:30
+    at_monday.move_to(MONDAY_DUE - dt.timedelta(seconds=1))
+    assert run_step(WARNING, now=clock.now()) == (1, 0)
+    at_monday.move_to(MONDAY_DUE + dt.timedelta(minutes=30))  # the second one's deadline itself
+    assert run_step(WARNING, now=clock.now()) == (0, 0)
+    warned = ClockEvent.objects.filter(kind="sla_warning").select_related("clock")
+    assert [(e.lead_id, e.recorded_at < e.clock.due_at) for e in warned] == [(early.pk, True)]
+    assert Clock.objects.get(lead=late).warned_at is None
 
 
 def test_acting_after_a_breach_resolves_it_and_stops_the_escalation(
@@ -95,6 +130,64 @@ def test_the_scan_reads_only_what_is_due(org, agreement, territories, at_monday,
     assert count_queries(scan) == 3
 
 
+@pytest.mark.postgres  # SQLite splits the leads' update by its limit on parameters
+def test_a_batch_costs_the_same_few_statements_for_five_clocks_or_fifty(
+    org, agreement, territories, at_monday, count_queries
+):
+    hand_off_many(org, "Few", 5)
+    hand_off_many(org, "Many", 50, at=clock.now() + dt.timedelta(minutes=1))
+    at_monday.move_to(MONDAY_DUE + dt.timedelta(seconds=1))
+    five = count_queries(lambda: run_step(BREACH, now=clock.now()))
+    assert Clock.objects.filter(state="breached").count() == 5
+    at_monday.shift(dt.timedelta(minutes=1))
+    fifty = count_queries(lambda: run_step(BREACH, now=clock.now()))
+    assert Clock.objects.filter(state="breached").count() == 55
+    assert fifty == five <= 16
+
+
+def test_a_burst_larger_than_one_batch_is_finished_in_one_scan(
+    org, agreement, territories, at_monday
+):
+    leads = hand_off_many(org, "Burst", 7)
+    at_monday.shift(dt.timedelta(hours=2))
+    assert str(scan(batch=3)) == "warned 0, breached 7, escalated 0"
+    ids = sorted(lead.pk for lead in leads)
+    assert sorted(Lead.objects.filter(stale_since=MONDAY_DUE).values_list("pk", flat=True)) == ids
+    breaches = ClockEvent.objects.filter(kind="sla_breached")
+    assert sorted(breaches.values_list("lead", flat=True)) == ids  # one each
+    assert Notification.objects.filter(kind="sla_breached").count() == 14
+
+
+def test_a_clock_changed_between_reading_and_claiming_is_not_acted_on(
+    org, agreement, territories, at_monday, monkeypatch
+):
+    first, second = hand_off_many(org, "Cas", 2)
+    at_monday.shift(dt.timedelta(hours=2))
+
+    def meanwhile(stage, step, clock_ids):
+        # What a rep's accept, committed just before the scan locked the lead, leaves.
+        if stage == "locked":
+            Clock.objects.filter(lead=first).update(state="met", met_at=clock.now())
+
+    monkeypatch.setattr(scan_module, "on_batch", meanwhile)
+    assert run_step(BREACH, now=clock.now()) == (1, 0)
+    assert list(ClockEvent.objects.filter(kind="sla_breached").values_list("lead", flat=True)) == [
+        second.pk
+    ]
+    assert Clock.objects.get(lead=first).state == "met"
+
+
+def test_scan_sla_command_prints_what_it_did(org, agreement, territories, at_monday):
+    hand_off(org, "S-6")
+    at_monday.shift(dt.timedelta(minutes=50))
+    out = io.StringIO()
+    call_command("scan_sla", stdout=out)
+    assert out.getvalue().strip() == "warned 1, breached 0, escalated 0"
+    at_monday.shift(dt.timedelta(hours=2))
+    call_command("scan_sla", stdout=out)
+    assert out.getvalue().strip().splitlines()[-1] == "warned 0, breached 1, escalated 0"
+
+
 def test_stale_leads_show_in_the_api_filter(client, org, agreement, territories, at_monday):
     fresh = hand_off(org, "S-4", title="Analyst")  # 8 h
     late = hand_off(org, "S-5")  # 1 h
@@ -107,31 +200,202 @@ def test_stale_leads_show_in_the_api_filter(client, org, agreement, territories,
     assert fresh.pk in [r["id"] for r in client.get("/api/v1/leads/?stale=false").json()["results"]]
 
 
-def test_scan_sla_command_prints_what_it_did(org, agreement, territories, at_monday):
-    hand_off(org, "S-6")
-    at_monday.shift(dt.timedelta(hours=2))
-    out = io.StringIO()
-    call_command("scan_sla", stdout=out)
-    assert out.getvalue().strip() == "warned 1, breached 1, escalated 0"
+# -- bad clocks, on PostgreSQL (a trigger stands for whatever makes a row fail) -----------
 
 
-def test_one_failing_clock_does_not_stop_the_scan(
-    org, agreement, territories, at_monday, monkeypatch
+@pytest.fixture
+def refuse():
+    """refuse(clock_ids, at_commit=False): the database refuses to breach those clocks,
+    at once (a BEFORE UPDATE trigger) or only when the transaction commits (a deferred
+    constraint trigger on the breach event), as a bad row would."""
+    made = []
+
+    def make(clock_ids, *, at_commit=False):
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS test_refused (id bigint PRIMARY KEY)")
+            cursor.execute(
+                "INSERT INTO test_refused SELECT unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
+                [list(clock_ids)],
+            )
+            column, table = ("clock_id", "sla_clockevent") if at_commit else ("id", "sla_clock")
+            cursor.execute(
+                f"""
+                CREATE OR REPLACE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM test_refused WHERE id = NEW.{column}) THEN
+                        RAISE EXCEPTION 'clock % refused', NEW.{column};
+                    END IF;
+                    RETURN NEW;
+                END $$
+                """
+            )
+            if at_commit:
+                cursor.execute(
+                    "CREATE CONSTRAINT TRIGGER test_refuse AFTER INSERT ON sla_clockevent "
+                    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_refuse()"
+                )
+            else:
+                cursor.execute(
+                    "CREATE TRIGGER test_refuse BEFORE UPDATE ON sla_clock FOR EACH ROW "
+                    "WHEN (NEW.state = 'breached') EXECUTE FUNCTION test_refuse()"
+                )
+            made.append(table)
+
+    yield make
+    with connection.cursor() as cursor:
+        for table in made:
+            cursor.execute(f"DROP TRIGGER IF EXISTS test_refuse ON {table}")
+        cursor.execute("DROP FUNCTION IF EXISTS test_refuse()")
+        cursor.execute("DROP TABLE IF EXISTS test_refused")
+
+
+def clock_of(lead) -> int:
+    return Clock.objects.get(lead=lead, kind="accept").pk
+
+
+@pytest.mark.postgres
+def test_a_failing_clock_is_held_back_and_logged_once_while_the_others_are_breached(
+    org, agreement, territories, at_monday, refuse, caplog
 ):
-    first = hand_off(org, "S-7")
-    second = hand_off(org, "S-8")
+    leads = hand_off_many(org, "Bad", 5)
+    bad = clock_of(leads[2])
+    refuse([bad])
     at_monday.shift(dt.timedelta(hours=2))
-    from sla import scan as scan_module
+    with caplog.at_level(logging.ERROR, logger="sla.scan"):
+        result = scan()
+    assert str(result) == "warned 0, breached 4, escalated 0; held back after an error: 1"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
+        f"SLA scan: clock {bad} failed at the breach step; held back until "
+        f"{clock.now() + scan_module.HOLD_FIRST}"
+    ]
+    assert Clock.objects.filter(state="breached").count() == 4
+    hold = ScanHold.objects.get()
+    assert (hold.clock_id, hold.step, hold.failures) == (bad, "breach", 1)
+    assert f"clock {bad} refused" in hold.error
 
-    real = scan_module._breach
+    # The next scans leave it alone (nothing logged, nothing retried) until its time.
+    caplog.clear()
+    at_monday.shift(dt.timedelta(minutes=1))
+    assert str(scan()) == "warned 0, breached 0, escalated 0"
+    assert not caplog.records
+    at_monday.shift(scan_module.HOLD_FIRST)
+    assert scan().held == 1  # tried again, failed again: held twice as long
+    hold.refresh_from_db()
+    assert (hold.failures, hold.retry_at) == (2, clock.now() + 2 * scan_module.HOLD_FIRST)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # logged only once
 
-    def flaky(pk, now):
-        if Clock.objects.get(pk=pk).lead_id == first.pk:
-            raise RuntimeError("bad row")
-        return real(pk, now)
-
-    monkeypatch.setattr(scan_module, "_breach", flaky)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM test_refused")  # the row is mended
+    at_monday.shift(2 * scan_module.HOLD_FIRST)
     assert scan().breached == 1
-    assert Lead.objects.get(pk=second.pk).stale_since is not None
-    monkeypatch.setattr(scan_module, "_breach", real)
-    assert scan().breached == 1  # the next scan finishes the work
+    c = Clock.objects.get(pk=bad)
+    assert (c.state, c.breached_at) == ("breached", MONDAY_DUE)  # still its true time
+    assert not ScanHold.objects.exists()
+
+
+@pytest.mark.postgres
+def test_a_thousand_failing_clocks_do_not_starve_a_healthy_one(
+    org, agreement, territories, at_monday, refuse
+):
+    bad = hand_off_many(org, "Starve", 40)
+    refuse([clock_of(lead) for lead in bad])
+    at_monday.shift(dt.timedelta(minutes=1))
+    healthy = hand_off(org, "Healthy")  # due a minute after the failing ones
+    at_monday.shift(dt.timedelta(hours=2))
+    result = scan(batch=10)
+    assert (result.breached, result.held) == (1, 40)
+    assert Clock.objects.get(lead=healthy).state == "breached"
+    assert ScanHold.objects.count() == 40
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fails_at_commit_is_retried_clock_by_clock_and_counts_what_committed(
+    org, agreement, territories, refuse
+):
+    with _frozen(MONDAY_10_NY) as traveller:
+        leads = hand_off_many(org, "Commit", 6)
+        bad = clock_of(leads[4])
+        refuse([bad], at_commit=True)
+        traveller.shift(dt.timedelta(hours=2))
+        result = scan(batch=3)
+    assert str(result) == "warned 0, breached 5, escalated 0; held back after an error: 1"
+    assert Clock.objects.filter(state="breached").count() == 5
+    assert ClockEvent.objects.filter(kind="sla_breached").count() == 5
+    assert Notification.objects.filter(kind="sla_breached").count() == 10
+    assert Clock.objects.get(pk=bad).state == "running"
+    assert ScanHold.objects.get().clock_id == bad
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_scanners_share_a_burst_without_waiting_and_act_on_each_clock_once(
+    org, agreement, territories, monkeypatch
+):
+    with _frozen(MONDAY_10_NY) as traveller:
+        hand_off_many(org, "Share", 6)
+        traveller.shift(dt.timedelta(hours=2))
+        now = clock.now()
+        first_holds_its_leads, second_done = threading.Event(), threading.Event()
+        first = []
+
+        def pause_the_first(stage, step, clock_ids):
+            mine = threading.current_thread() is first[0]
+            if stage == "locked" and mine and not first_holds_its_leads.is_set():
+                first_holds_its_leads.set()
+                assert second_done.wait(timeout=20)
+
+        monkeypatch.setattr(scan_module, "on_batch", pause_the_first)
+
+        def scanner_one():
+            first.append(threading.current_thread())
+            return run_step(BREACH, now=now, batch=3)
+
+        def scanner_two():
+            assert first_holds_its_leads.wait(timeout=20)
+            try:
+                return run_step(BREACH, now=now, batch=3)
+            finally:
+                second_done.set()
+
+        outcomes = run_together(scanner_one, scanner_two)
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    # The second skipped the three leads the first held and took the other three.
+    assert [value for _, value in outcomes] == [(3, 0), (3, 0)]
+    assert sorted(
+        ClockEvent.objects.filter(kind="sla_breached").values_list("clock", flat=True)
+    ) == sorted(Clock.objects.values_list("pk", flat=True))
+    assert Notification.objects.filter(kind="sla_breached").count() == 12
+
+
+def _frozen(moment):
+    return time_machine.travel(moment, tick=False)
+
+
+# -- the local default ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_scan_works_the_same_on_sqlite(tmp_path):
+    """The tests above, again, on the SQLite default (its claim is the simpler path)."""
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'scan.sqlite3'}",
+        ALIGNMENT_VAR_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="alignment.settings_test",
+        CI="",
+    )
+    env.pop("TEST_DATABASE_NAME", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", __file__, "-q", "-m", "not slow"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    summary = run.stdout.strip().splitlines()[-1]
+    assert "passed" in summary, summary
+    assert "failed" not in summary, summary
+    assert "PostgreSQL is not in use (SQLite)" in run.stdout
+    assert "skipped" in summary  # the PostgreSQL-only ones
