@@ -1,8 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from alignment import audit
-from alignment.models import ApiToken, AuditEntry, Team, User, WorkerHeartbeat
+from alignment.models import ApiToken, AuditEntry, Notification, Team, User, WorkerHeartbeat
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
@@ -108,3 +108,36 @@ class ApiTokenAdmin(ReadOnlyModelAdmin):
 
     list_display = ("name", "user", "hint", "created_at", "expires_at", "revoked_at")
     list_select_related = ("user",)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyModelAdmin):
+    """What was notified and whether its email went out. Emails that could not be sent
+    (after their attempts) are under "Could not be sent", with the last error; once the
+    cause is mended (an address, the mail server), "Send again" queues them."""
+
+    list_display = [
+        "created_at",
+        "recipient",
+        "kind",
+        "title",
+        "email_state",
+        "email_attempts",
+        "last_error",
+    ]
+    list_filter = ["email_state", "kind"]
+    list_select_related = ["recipient"]
+    search_fields = ["title", "key", "recipient__username", "recipient__email"]
+    actions = ["send_again"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Last error")
+    def last_error(self, obj: Notification) -> str:
+        return obj.email_error[:120]
+
+    @admin.action(description="Send the selected failed emails again", permissions=["view"])
+    def send_again(self, request, queryset):
+        from alignment.notifications import send_failed_again
+
+        again = send_failed_again(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{again} email(s) queued again.", messages.SUCCESS)

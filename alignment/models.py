@@ -110,6 +110,7 @@ class EmailState(models.TextChoices):
     DIGEST = "digest", "Waiting for the daily digest"
     IN_DIGEST = "in_digest", "Sent in a digest"
     SKIPPED = "skipped", "Not emailed (preference)"
+    FAILED = "failed", "Could not be sent"
 
 
 class Notification(models.Model):
@@ -127,8 +128,12 @@ class Notification(models.Model):
     email_state = models.CharField(
         max_length=20, choices=EmailState.choices, default=EmailState.PENDING
     )
+    # While "sending": when the worker claimed it (renewed as it sends). While "pending"
+    # after a failed attempt: when that attempt was, so it waits before the next.
     email_claimed_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.TextField(blank=True, help_text="Why the last attempt failed.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,23 +1,31 @@
 """The organisation's notification service: in-app and email, once per event per person.
 
-Any app calls `notify(...)` inside its own transaction; the rows commit with
-the business change or not at all, and email delivery is queued after commit.
-Delivery claims each row with a compare-and-set update before sending and
-records it as sent after, so a task that runs twice sends nothing twice; a row
-left "sending" by a worker killed mid-send is retried after CLAIM_TIMEOUT
-(at-least-once for what was never recorded as sent).
+Any app calls `notify(...)` (or `notify_many(...)` for a batch) inside its own
+transaction; the rows commit with the business change or not at all, and email
+delivery is queued after commit. Delivery claims chunks of rows (SKIP LOCKED,
+so several workers share a burst), stamped when claimed and renewed while it
+sends over one connection to the mail server, and marks each row sent as soon
+as the server accepted it; so no email is sent twice unless a worker dies in
+the instant between the server's answer and that mark, and then the copy has
+the same Message-ID (the notification's id) for the mail system to drop. A
+message that fails is tried again later, MAX_ATTEMPTS times, then marked
+failed and listed for admins; a mail server that is down or hung stops the run
+(after EMAIL_TIMEOUT) without counting against any message.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 
@@ -25,8 +33,15 @@ from alignment import clock
 from alignment.models import EmailState, Notification, User
 
 log = logging.getLogger(__name__)
-CLAIM_TIMEOUT = timedelta(minutes=10)
-BATCH = 200
+# An email claimed but neither sent nor renewed for this long belongs to a worker that
+# died: another takes it. Claims are renewed every RENEW_EVERY while a worker sends, and a
+# mail server that stops answering is given up after EMAIL_TIMEOUT, far less than this.
+CLAIM_TIMEOUT = timedelta(seconds=getattr(settings, "EMAIL_CLAIM_SECONDS", 120))
+RENEW_EVERY = CLAIM_TIMEOUT / 4
+CHUNK = 50  # emails claimed at once by one worker
+RETRY_AFTER = timedelta(minutes=5)  # an email that failed is tried again after this...
+MAX_ATTEMPTS = 5  # ...this many times in all, then marked failed for an admin to see
+DELIVERY_BUDGET = 180  # seconds of one delivery run; under the task's soft time limit
 
 
 @dataclass(frozen=True)
@@ -125,41 +140,200 @@ def _queue_delivery() -> None:
         log.warning("could not queue email delivery; the periodic sweep will", exc_info=True)
 
 
-def deliver_pending(*, now: datetime | None = None, limit: int = BATCH) -> int:
-    """Send the emails waiting to go out. Safe to run in several workers at once."""
-    now = now or clock.now()
-    due = (
-        Notification.objects.filter(
-            Q(email_state=EmailState.PENDING)
-            | Q(email_state=EmailState.SENDING, email_claimed_at__lt=now - CLAIM_TIMEOUT)
-        )
-        .order_by("created_at")
-        .values_list("pk", "email_state", "email_claimed_at")[:limit]
-    )
+def deliver_pending(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Send the emails waiting, over one connection to the mail server, until none is
+    left (or DELIVERY_BUDGET has passed; the next wake-up goes on). Several workers
+    share the work: each claims its own chunks. Returns how many were sent."""
+    started = time.monotonic()
     sent = 0
-    for pk, state, claimed_at in due:
-        claimed = Notification.objects.filter(
-            pk=pk, email_state=state, email_claimed_at=claimed_at
-        ).update(email_state=EmailState.SENDING, email_claimed_at=now)
-        if not claimed:
-            continue  # another worker took it
-        notification = Notification.objects.select_related("recipient").get(pk=pk)
-        try:
-            send_mail(
-                subject=f"[Alignment] {notification.title}",
-                message=_email_body([notification]),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[notification.recipient.email],
-            )
-        except Exception:
-            # Leave it claimed: it is retried after CLAIM_TIMEOUT, not in a hot loop.
-            log.exception("email for notification %s failed", pk)
-            continue
-        Notification.objects.filter(pk=pk, email_state=EmailState.SENDING).update(
-            email_state=EmailState.SENT, emailed_at=clock.now()
-        )
-        sent += 1
+    with _MailServer() as server:
+        while time.monotonic() - started < DELIVERY_BUDGET and (limit is None or sent < limit):
+            chunk = _claim_chunk(now, CHUNK if limit is None else min(CHUNK, limit - sent))
+            if not chunk:
+                break
+            done, connection_lost = _send_chunk(server, chunk, now)
+            sent += done
+            if connection_lost:
+                break  # the server is down or hung: the next wake-up tries again
     return sent
+
+
+def _due(at: datetime) -> Q:
+    return (
+        Q(email_state=EmailState.PENDING, email_claimed_at__isnull=True)
+        | Q(email_state=EmailState.PENDING, email_claimed_at__lt=at - RETRY_AFTER)
+        | Q(email_state=EmailState.SENDING, email_claimed_at__lt=at - CLAIM_TIMEOUT)
+    )
+
+
+def _claim_chunk(now: datetime | None, size: int) -> list[Notification]:
+    """Claim up to `size` emails due, stamped with the time of the claim. Rows another
+    worker is claiming are skipped, not waited for (SKIP LOCKED)."""
+    at = now or clock.now()
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(_due(at))
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not ids:
+            return []
+        Notification.objects.filter(pk__in=ids).update(
+            email_state=EmailState.SENDING, email_claimed_at=at
+        )
+    return list(
+        Notification.objects.filter(pk__in=ids)
+        .select_related("recipient")
+        .order_by("created_at", "pk")
+    )
+
+
+def _send_chunk(server: _MailServer, chunk: list[Notification], now) -> tuple[int, bool]:
+    """Send a claimed chunk, one message at a time, each marked sent as soon as the server
+    accepted it; the claims on the rest are renewed every RENEW_EVERY, so a slow server
+    never makes them look abandoned to another worker. (sent, connection lost?)"""
+    stamp = chunk[0].email_claimed_at
+    renewed = time.monotonic()
+    sent = 0
+    for position, notification in enumerate(chunk):
+        if time.monotonic() - renewed > RENEW_EVERY.total_seconds():
+            stamp = _renew(chunk[position:], stamp, now)
+            renewed = time.monotonic()
+        if notification.email_claimed_at != stamp:
+            continue  # another worker took it over (we were stuck past CLAIM_TIMEOUT)
+        try:
+            server.send(_message(notification))
+        except MailServerUnavailable:
+            _release([n.pk for n in chunk[position:]], stamp)
+            return sent, True
+        except Exception as exc:  # noqa: BLE001 - what failed decides what happens next
+            lost = _is_connection_problem(exc)
+            _failed(notification, exc, stamp, now)
+            if lost:
+                _release([n.pk for n in chunk[position + 1 :]], stamp)
+                return sent, True
+            continue
+        Notification.objects.filter(
+            pk=notification.pk, email_state=EmailState.SENDING, email_claimed_at=stamp
+        ).update(email_state=EmailState.SENT, emailed_at=now or clock.now())
+        sent += 1
+    return sent, False
+
+
+def _renew(rest: list[Notification], stamp: datetime, now) -> datetime:
+    """Stamp the claims still ours afresh; a row another worker took over keeps its stamp
+    (and is skipped)."""
+    fresh = now or clock.now()
+    ids = [n.pk for n in rest]
+    Notification.objects.filter(
+        pk__in=ids, email_state=EmailState.SENDING, email_claimed_at=stamp
+    ).update(email_claimed_at=fresh)
+    stamps = dict(Notification.objects.filter(pk__in=ids).values_list("pk", "email_claimed_at"))
+    for notification in rest:
+        notification.email_claimed_at = stamps.get(notification.pk)
+    return fresh
+
+
+def _release(ids: list[int], stamp: datetime) -> None:
+    """Give back claims not tried (no attempt counted): due again at the next wake-up."""
+    Notification.objects.filter(
+        pk__in=ids, email_state=EmailState.SENDING, email_claimed_at=stamp
+    ).update(email_state=EmailState.PENDING, email_claimed_at=None)
+
+
+def _failed(notification: Notification, exc: BaseException, stamp: datetime, now) -> None:
+    """Count an attempt: tried again after RETRY_AFTER, given up after MAX_ATTEMPTS (and
+    then shown to admins among the failed emails)."""
+    attempts = notification.email_attempts + 1
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    give_up = attempts >= MAX_ATTEMPTS
+    Notification.objects.filter(
+        pk=notification.pk, email_state=EmailState.SENDING, email_claimed_at=stamp
+    ).update(
+        email_state=EmailState.FAILED if give_up else EmailState.PENDING,
+        email_claimed_at=now or clock.now(),
+        email_attempts=attempts,
+        email_error=error,
+    )
+    if give_up:
+        log.error(
+            "email for notification %s failed %d times; given up: %s",
+            notification.pk,
+            attempts,
+            error,
+        )
+    else:
+        log.warning(
+            "email for notification %s failed (attempt %d): %s", notification.pk, attempts, error
+        )
+
+
+def _is_connection_problem(exc: BaseException) -> bool:
+    """The server went away or stopped answering (not this message's fault)."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    # smtplib's errors are OSErrors too; the others (timeouts, refused) are the network's.
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def _subject(title: str) -> str:
+    # A line break (say, in a lead's name) would be a header injection: one line only.
+    return " ".join(f"[Alignment] {title}".split())
+
+
+def _message_id(key: str) -> str:
+    """The same for every attempt at one email, so a mail system can drop a copy sent
+    again after a worker died between the server's "accepted" and our "sent"."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "alignment.local"
+    return f"<{key}@{domain}>"
+
+
+def _message(notification: Notification) -> EmailMessage:
+    return EmailMessage(
+        subject=_subject(notification.title),
+        body=_email_body([notification]),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient.email],
+        headers={"Message-ID": _message_id(f"notification-{notification.pk}")},
+    )
+
+
+class MailServerUnavailable(Exception):
+    """The mail server could not be reached, or did not answer within EMAIL_TIMEOUT."""
+
+
+class _MailServer:
+    """One connection to the mail server for a whole delivery run, opened on first use."""
+
+    def __init__(self) -> None:
+        self._connection = None
+
+    def __enter__(self) -> _MailServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                log.debug("closing the mail connection failed", exc_info=True)
+
+    def send(self, message: EmailMessage) -> None:
+        if self._connection is None:
+            connection = get_connection()
+            try:
+                connection.open()
+            except Exception as exc:
+                raise MailServerUnavailable(str(exc)) from exc
+            self._connection = connection
+        try:
+            self._connection.send_messages([message])
+        except Exception as exc:
+            if _is_connection_problem(exc):
+                self._connection.close()  # a new one next time (next wake-up)
+                self._connection = None
+            raise
 
 
 def send_digests(*, now: datetime | None = None) -> int:
@@ -173,24 +347,39 @@ def send_digests(*, now: datetime | None = None) -> int:
     ):
         waiting[notification.recipient].append(notification)
     sent = 0
-    for user, items in waiting.items():
-        ids = [n.pk for n in items]
-        with transaction.atomic():
-            claimed = Notification.objects.filter(pk__in=ids, email_state=EmailState.DIGEST).update(
-                email_state=EmailState.IN_DIGEST, emailed_at=now
-            )
-            if claimed != len(ids):
-                # Another run claimed some of them: leave this person to that run.
-                transaction.set_rollback(True)
-                continue
-            send_mail(
-                subject=f"[Alignment] Your daily digest: {len(items)} update(s)",
-                message=_email_body(items),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[user.email],
-            )
-        sent += 1
+    with _MailServer() as server:
+        for user, items in waiting.items():
+            ids = [n.pk for n in items]
+            with transaction.atomic():
+                claimed = Notification.objects.filter(
+                    pk__in=ids, email_state=EmailState.DIGEST
+                ).update(email_state=EmailState.IN_DIGEST, emailed_at=now)
+                if claimed != len(ids):
+                    # Another run claimed some of them: leave this person to that run.
+                    transaction.set_rollback(True)
+                    continue
+                server.send(
+                    EmailMessage(
+                        subject=_subject(f"Your daily digest: {len(items)} update(s)"),
+                        body=_email_body(items),
+                        from_email=settings.DEFAULT_FROM_EMAIL,
+                        to=[user.email],
+                        headers={"Message-ID": _message_id(f"digest-{ids[0]}-{len(ids)}")},
+                    )
+                )
+            sent += 1
     return sent
+
+
+def send_failed_again(*, ids: Iterable[int]) -> int:
+    """Emails given up on, queued again with fresh attempts (once their cause is mended)."""
+    with transaction.atomic():
+        again = Notification.objects.filter(pk__in=list(ids), email_state=EmailState.FAILED).update(
+            email_state=EmailState.PENDING, email_claimed_at=None, email_attempts=0
+        )
+        if again:
+            queue_delivery()
+    return again
 
 
 def _email_body(items: list[Notification]) -> str:

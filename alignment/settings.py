@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ALIGNMENT_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -182,6 +183,11 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# A mail server that accepts and never answers must not hold a worker for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# An email claimed by a worker that neither sent it nor renewed its claim for this long
+# is taken by another (alignment.notifications); tests shorten it.
+EMAIL_CLAIM_SECONDS = env.int("EMAIL_CLAIM_SECONDS", default=120)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Alignment <alignment@localhost>")
 # Links in emails point here.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
@@ -262,18 +268,46 @@ else:
     CELERY_BROKER_FOLDER = None
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_IGNORE_RESULT = True
+# Three queues, so that no kind of work waits behind another: the SLA scan (and the
+# heartbeat that proves it runs) never waits on email or on a long CSV import, and a
+# hung mail server holds only the email pool. Production runs a pool per queue
+# (docker-compose, Procfile); a worker started without -Q consumes all three.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+SCAN_QUEUE = env.str("CELERY_SCAN_QUEUE", default="scan")
+EMAIL_QUEUE = env.str("CELERY_EMAIL_QUEUE", default="email")
+CELERY_TASK_QUEUES = [Queue(name) for name in (CELERY_TASK_DEFAULT_QUEUE, SCAN_QUEUE, EMAIL_QUEUE)]
+CELERY_TASK_ROUTES = {
+    "sla.tasks.scan": {"queue": SCAN_QUEUE},
+    "alignment.tasks.heartbeat": {"queue": SCAN_QUEUE},
+    "alignment.tasks.deliver_emails": {"queue": EMAIL_QUEUE},
+    "alignment.tasks.send_digests": {"queue": EMAIL_QUEUE},
+}
+# Every task has a soft limit (an exception it can clean up after) and a hard one (the
+# worker process is killed and replaced). These defaults fit the longest task, a CSV
+# import (it resumes where it stopped); the scan and email tasks set tighter ones.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+SLA_SCAN_SECONDS = env.float("SLA_SCAN_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
-    "sla-scan": {"task": "sla.tasks.scan", "schedule": env.float("SLA_SCAN_SECONDS", default=15.0)},
+    # A scan still queued when the next is due is dropped: the next one does its work.
+    "sla-scan": {
+        "task": "sla.tasks.scan",
+        "schedule": SLA_SCAN_SECONDS,
+        "options": {"expires": SLA_SCAN_SECONDS},
+    },
     "sla-commitments": {"task": "sla.tasks.compute_commitments", "schedule": 3600.0},
     # A lost "deliver now" message is picked up by this sweep.
-    "deliver-emails": {"task": "alignment.tasks.deliver_emails", "schedule": 60.0},
+    "deliver-emails": {
+        "task": "alignment.tasks.deliver_emails",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     "daily-digest": {
         "task": "alignment.tasks.send_digests",
         "schedule": crontab(hour=env.int("DIGEST_HOUR_UTC", default=7), minute=0),
@@ -283,6 +317,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("HEARTBEAT_SECONDS", default=15.0),
     },
 }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Beat that survives its host: run one on each of two machines or more. They share
+    # the schedule in Redis and only the holder of a lock there (renewed on every tick)
+    # sends anything; if it dies, its lock expires after BEAT_LOCK_SECONDS and another
+    # beat, asking every fifth of that, takes over with the last-run times it left.
+    BEAT_LOCK_SECONDS = env.int("BEAT_LOCK_SECONDS", default=15)
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
+    CELERY_REDBEAT_KEY_PREFIX = env.str("BEAT_KEY_PREFIX", default="alignment:beat")
+    CELERY_REDBEAT_LOCK_TIMEOUT = BEAT_LOCK_SECONDS
+    CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, BEAT_LOCK_SECONDS // 5)
 
 LOGGING = {
     "version": 1,

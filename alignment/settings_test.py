@@ -60,6 +60,7 @@ CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULER = "celery.beat:PersistentScheduler"
 
 # Each test starts with empty counters; the throttling tests set their own cache and rates.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,21 +1,25 @@
+"""Thin tasks of the organisation app, each with soft and hard time limits (see settings)."""
+
 from celery import shared_task
 
 from alignment import services
 
 
-@shared_task(name="alignment.tasks.heartbeat")
+@shared_task(name="alignment.tasks.heartbeat", soft_time_limit=10, time_limit=20)
 def heartbeat() -> None:
     services.heartbeat_record()
 
 
-@shared_task(name="alignment.tasks.deliver_emails")
+# Delivery stops taking new work well before its soft limit (notifications.DELIVERY_BUDGET)
+# and is woken again by the next scan or the sweep, so the limits only catch a hang.
+@shared_task(name="alignment.tasks.deliver_emails", soft_time_limit=240, time_limit=300)
 def deliver_emails() -> int:
     from alignment.notifications import deliver_pending
 
     return deliver_pending()
 
 
-@shared_task(name="alignment.tasks.send_digests")
+@shared_task(name="alignment.tasks.send_digests", soft_time_limit=600, time_limit=660)
 def send_digests() -> int:
     from alignment.notifications import send_digests as send
 

@@ -2,9 +2,11 @@
 
 A benchmark module calls `run(...)` from its main(); the child (the same module,
 started again with `child_flag` set) migrates the new database, loads its data,
-measures, and prints one line `BENCH_RESULT {json}`. The database is dropped
-afterwards, whatever happened. Not a bench_*.py module: `python -m bench` does
-not run it on its own.
+measures, and prints one line `BENCH_RESULT {json}`. The database's name is the
+module's prefix plus a random suffix (and BENCH_DATABASE_TAG, if set), so two
+people running `make bench` at once on one server never drop each other's
+database; it is dropped afterwards, whatever happened. Not a bench_*.py module:
+`python -m bench` does not run it on its own.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -41,17 +44,24 @@ def _drop(cursor, name: str) -> None:
     cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+def unique_name(prefix: str) -> str:
+    tag = os.environ.get("BENCH_DATABASE_TAG", "")
+    return "_".join(part for part in (prefix, tag, uuid.uuid4().hex[:10]) if part)
+
+
 def run(*, module: str, database: str, child_flag: str, env: dict[str, str] | None = None):
-    """Create `database`, run `python -m module` with `child_flag` set against it,
-    echo its output, return the result it printed (or {}), drop the database."""
+    """Create a database named `database` plus a unique suffix, run `python -m module`
+    with `child_flag` set against it, echo its output, return the result it printed
+    (or {}), drop the database."""
+    database = unique_name(database)
     try:
         connection = _admin_connection()
     except Exception as exc:  # noqa: BLE001 - no server: say so and measure nothing
         print(f"PostgreSQL does not answer at {ADMIN_URL} ({exc}); {module} skipped.")
         return {}
     with connection.cursor() as cursor:
-        _drop(cursor, database)
         cursor.execute(f'CREATE DATABASE "{database}"')
+    print(f"  (database {database})", flush=True)
     child_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "REDIS_"))
     }

@@ -47,3 +47,28 @@ def test_web_worker_and_beat_share_one_service_definition():
     )
     assert "celery" in services["worker"]["command"]
     assert "beat" in services["beat"]["command"]
+
+
+def _queues(command: list[str] | str) -> set[str]:
+    words = command if isinstance(command, list) else command.split()
+    return set(words[words.index("-Q") + 1].split(",")) if "-Q" in words else set()
+
+
+def test_the_scan_and_email_run_in_pools_of_their_own_and_two_beats_run():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    commands = {name: service.get("command", []) for name, service in services.items()}
+    pools = {name: _queues(command) for name, command in commands.items() if "worker" in command}
+    assert pools == {"scanner": {"scan"}, "mailer": {"email"}, "worker": {"celery"}}
+    beats = [name for name, command in commands.items() if "beat" in command]
+    assert len(beats) == 2
+    postgres = " ".join(services["postgres"]["command"])
+    assert "shared_buffers" in postgres
+    assert "work_mem" in postgres
+
+
+def test_make_run_starts_the_same_pools():
+    entries = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )
+    pools = {name: _queues(command) for name, command in entries.items() if " worker " in command}
+    assert pools == {"scanner": {"scan"}, "mailer": {"email"}, "worker": {"celery"}}

@@ -5,9 +5,10 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from alignment import clock
+from alignment import clock, notifications
 from alignment.models import EmailState, Notification
 from alignment.notifications import deliver_pending, notify, send_digests
+from tests.reliability.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +34,115 @@ def test_an_email_claimed_by_a_worker_that_died_is_retried_after_the_timeout(org
     notify(recipients=[org["ravi"]], key="k2", kind="x", title="T")
     start = clock.now()
     Notification.objects.update(email_state=EmailState.SENDING, email_claimed_at=start)
-    assert deliver_pending(now=start + dt.timedelta(minutes=5)) == 0
-    assert deliver_pending(now=start + dt.timedelta(minutes=11)) == 1
+    timeout = notifications.CLAIM_TIMEOUT
+    assert deliver_pending(now=start + timeout - dt.timedelta(seconds=1)) == 0
+    assert deliver_pending(now=start + timeout + dt.timedelta(seconds=1)) == 1
     assert len(mail.outbox) == 1
+
+
+def test_a_line_break_in_a_title_does_not_stop_its_email(org):
+    notify(recipients=[org["ravi"]], key="nl", kind="x", title="Breached: Eve\nBcc: x@example.com")
+    assert deliver_pending() == 1
+    (message,) = mail.outbox
+    assert message.subject == "[Alignment] Breached: Eve Bcc: x@example.com"
+    assert message.bcc == []
+    assert Notification.objects.get().email_state == EmailState.SENT
+
+
+@pytest.fixture
+def smtp(settings):
+    """Email through a real SMTP conversation with a sink on 127.0.0.1 (started per test)."""
+    sinks = []
+
+    def start(**options) -> SmtpSink:
+        sink = SmtpSink(**options).__enter__()
+        sinks.append(sink)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+        settings.EMAIL_TIMEOUT = 1
+        return sink
+
+    yield start
+    for sink in sinks:
+        sink.__exit__(None, None, None)
+
+
+def test_many_emails_go_over_one_connection_each_with_its_notification_id(org, smtp):
+    sink = smtp()
+    for n in range(30):
+        notify(recipients=[org["ravi"]], key=f"c{n}", kind="x", title=f"Update {n}")
+    assert deliver_pending() == 30
+    assert sink.sessions == 1
+    ids = {f"<notification-{n.pk}@localhost>" for n in Notification.objects.all()}
+    assert {m.message_id for m in sink.delivered} == ids
+    assert Notification.objects.filter(email_state=EmailState.SENT).count() == 30
+
+
+def test_an_email_that_cannot_be_sent_fails_after_bounded_retries_and_admins_see_it(
+    org, smtp, client
+):
+    sink = smtp(refuse=frozenset({org["ravi"].email}))
+    notify(recipients=[org["ravi"], org["sam"]], key="r1", kind="x", title="Refused for Ravi")
+    start = clock.now()
+    assert deliver_pending(now=start) == 1  # Sam's; Ravi's is refused, the run goes on
+    ravi = Notification.objects.get(recipient=org["ravi"])
+    assert (ravi.email_state, ravi.email_attempts) == (EmailState.PENDING, 1)
+    assert "550" in ravi.email_error
+    assert deliver_pending(now=start + dt.timedelta(minutes=1)) == 0  # not before its time
+    assert Notification.objects.get(pk=ravi.pk).email_attempts == 1
+    at = start
+    for _ in range(2, notifications.MAX_ATTEMPTS + 1):
+        at += notifications.RETRY_AFTER + dt.timedelta(seconds=1)
+        deliver_pending(now=at)
+    ravi.refresh_from_db()
+    assert ravi.email_state == EmailState.FAILED
+    assert ravi.email_attempts == notifications.MAX_ATTEMPTS
+    assert deliver_pending(now=start + dt.timedelta(days=1)) == 0  # given up: no more tries
+    assert [m.recipients for m in sink.delivered] == [(org["sam"].email,)]
+
+    client.force_login(org["admin"])
+    failed = client.get("/admin/alignment/notification/?email_state__exact=failed")
+    assert failed.status_code == 200
+    assert "No such user here" in failed.content.decode()  # the error, for the admin
+    sent = client.get("/admin/alignment/notification/?email_state__exact=sent")
+    assert "No such user here" not in sent.content.decode()
+
+    sink.refuse = frozenset()  # the address is mended; the admin sends it again
+    client.post(
+        "/admin/alignment/notification/",
+        {"action": "send_again", "_selected_action": [ravi.pk]},
+    )
+    assert Notification.objects.get(pk=ravi.pk).email_state == EmailState.PENDING
+    assert deliver_pending() == 1
+    assert sink.delivered[-1].recipients == (org["ravi"].email,)
+
+
+def test_the_failed_emails_list_makes_a_bounded_number_of_queries(org, client, count_queries):
+    def fail(n):
+        notify(recipients=[org["ravi"]], key=f"f{n}", kind="x", title="T")
+        Notification.objects.filter(key=f"f{n}").update(email_state=EmailState.FAILED)
+
+    client.force_login(org["admin"])
+    url = "/admin/alignment/notification/?email_state__exact=failed"
+    fail(0)
+    few = count_queries(lambda: client.get(url))
+    for n in range(1, 30):
+        fail(n)
+    assert count_queries(lambda: client.get(url)) == few
+
+
+def test_only_admins_see_the_notifications_in_the_admin(org, client):
+    client.force_login(org["sam"])
+    assert client.get("/admin/alignment/notification/").status_code in (302, 403)
+
+
+def test_a_mail_server_that_never_answers_stops_delivery_quickly_and_costs_no_attempt(org, smtp):
+    smtp(hang=True)
+    for n in range(3):
+        notify(recipients=[org["ravi"]], key=f"h{n}", kind="x", title="T")
+    assert deliver_pending() == 0  # gave up after EMAIL_TIMEOUT (1 s here)
+    rows = Notification.objects.values_list("email_state", "email_attempts", "email_claimed_at")
+    assert set(rows) == {(EmailState.PENDING, 0, None)}  # all due again at the next wake-up
 
 
 def test_digest_people_get_one_email_with_everything(org):

@@ -5,7 +5,10 @@ DATA, RSET, NOOP, QUIT). A message counts as delivered only once the server
 has answered "250" to its final "." (as with a real server): a message whose
 sender was killed while the server held back that answer is not delivered.
 `stall_on=N` holds back the answer to the N-th message until `release()`, so a
-test can kill the sending worker at a known point.
+test can kill the sending worker at a known point. `hang=True` accepts
+connections and never says a word (a mail server that is stuck); `delay` waits
+that many seconds before accepting each message (a slow one); `refuse` answers
+550 to those recipients. `sessions` counts the connections it served.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -24,13 +28,23 @@ class Message:
     recipients: tuple[str, ...]
     subject: str
     body: str
+    message_id: str = ""
 
 
 class SmtpSink:
-    def __init__(self, *, stall_on: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        stall_on: int | None = None,
+        hang: bool = False,
+        delay: float = 0.0,
+        refuse: frozenset[str] = frozenset(),
+    ) -> None:
         self.delivered: list[Message] = []
         self.received = 0  # messages whose data arrived, delivered or not
+        self.sessions = 0
         self.stall_on = stall_on
+        self.hang, self.delay, self.refuse = hang, delay, refuse
         self.stalled = threading.Event()  # set when the stalled message is being held
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -68,6 +82,11 @@ class SmtpSink:
             wfile.flush()
 
         sender, recipients = "", []
+        with self._lock:
+            self.sessions += 1
+        if self.hang:
+            self._release.wait(timeout=120)
+            return
         reply("220 sink ESMTP")
         while True:
             raw = rfile.readline()
@@ -84,6 +103,9 @@ class SmtpSink:
                 sender, recipients = _address(command), []
                 reply("250 OK")
             elif verb == "RCPT":
+                if _address(command) in self.refuse:
+                    reply("550 No such user here")
+                    continue
                 recipients.append(_address(command))
                 reply("250 OK")
             elif verb == "DATA":
@@ -94,6 +116,8 @@ class SmtpSink:
                 with self._lock:
                     self.received += 1
                     number = self.received
+                if self.delay:
+                    time.sleep(self.delay)  # a slow server, for real
                 if self.stall_on is not None and number == self.stall_on:
                     self.stalled.set()
                     self._release.wait(timeout=120)
@@ -147,4 +171,5 @@ def _parse(sender: str, recipients: list[str], data: bytes) -> Message:
     subject = str(make_header(decode_header(parsed.get("Subject", ""))))
     payload = parsed.get_payload(decode=True) or b""
     charset = parsed.get_content_charset() or "utf-8"
-    return Message(sender, tuple(recipients), subject, payload.decode(charset, errors="replace"))
+    body = payload.decode(charset, errors="replace")
+    return Message(sender, tuple(recipients), subject, body, parsed.get("Message-ID", ""))

@@ -6,27 +6,22 @@ subprocess scans are made due by handing the leads off in the past (Monday
 2026-11-16, before "now" on this machine) or by moving their deadlines in SQL.
 """
 
-import contextlib
 import datetime as dt
 import logging
-import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import uuid
 
 import pytest
 import time_machine
-from celery import Celery, current_app
+from celery import current_app
 from django.core import mail
 from django.db import connection, transaction
 from django.db.models import Count, F
 
-from alignment import clock, notifications
+from alignment import clock
 from alignment.celery import app as celery_app
 from alignment.models import Notification
 from alignment.tasks import deliver_emails
@@ -34,146 +29,26 @@ from leads import services as lead_services
 from leads.models import Lead, LeadEvent
 from sla.models import ArbiterCase, Clock, ClockEvent
 from sla.scan import scan
-from tests.processes import ROOT, clean_env, database_url_for_workers, running, wait_for
-from tests.reliability.smtp_sink import SmtpSink
+from tests.processes import ROOT, running
+from tests.reliability.stack import (
+    answers,
+    beat_args,
+    duplicate_notifications,
+    event_counts,
+    free_port,
+    needs_redis_server,
+    own_redis,
+    scan_sla,
+    subprocess_env,
+    wait_running,
+    worker_args,
+    worker_env,
+)
 from tests.reliability.test_lead_races import run_together
 from tests.sla.engine import MONDAY_10_NY, agreement, hand_off_many  # noqa: F401 - a fixture
 
 # Monday 11:00 New York: the 1-hour "Hot" deadline of a lead handed off at 10:00.
 MONDAY_DUE = MONDAY_10_NY + dt.timedelta(hours=1)
-
-
-def event_counts(kind: str) -> list[int]:
-    """How many events of `kind` each clock has (one entry per clock that has any)."""
-    rows = ClockEvent.objects.filter(kind=kind).values("clock").annotate(n=Count("id"))
-    return sorted(row["n"] for row in rows)
-
-
-def duplicate_notifications() -> list[dict]:
-    rows = Notification.objects.values("recipient", "key").annotate(n=Count("id"))
-    return list(rows.filter(n__gt=1))
-
-
-def subprocess_env(tmp_path, **extra: str) -> dict[str, str]:
-    defaults = {
-        "DATABASE_URL": database_url_for_workers(),
-        "ALIGNMENT_VAR_DIR": str(tmp_path),
-        "CELERY_BROKER_URL": "memory://",
-        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "LOG_LEVEL": "WARNING",
-    }
-    return clean_env(**{**defaults, **extra})
-
-
-def scan_sla(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "scan_sla"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def worker_args(queue: str, *, concurrency: int = 1) -> list[str]:
-    pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "prefork", "-c", str(concurrency)]
-    return [
-        "celery", "-A", "alignment", "worker", "-Q", queue, *pool,
-        "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h",
-        "--without-gossip", "--without-mingle", "-l", "INFO",
-    ]  # fmt: skip
-
-
-def beat_args(schedule) -> list[str]:
-    return ["celery", "-A", "alignment", "beat", "-s", str(schedule), "-l", "INFO"]
-
-
-def worker_env(tmp_path, *, broker: str, queue: str, **extra: str) -> dict[str, str]:
-    """Worker and beat share a queue of their own (the beat sends to the default queue)."""
-    return subprocess_env(
-        tmp_path, CELERY_BROKER_URL=broker, CELERY_TASK_DEFAULT_QUEUE=queue, **extra
-    )
-
-
-def free_port() -> int:
-    """A free port below the ephemeral range (32768+), so that no client socket takes it
-    while our Redis is down and we mean to start it again on the same port."""
-    for _ in range(50):
-        port = random.randrange(20000, 32000)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port between 20000 and 32000")
-
-
-@contextlib.contextmanager
-def own_redis(tmp_path, port: int):
-    """A Redis server of this test's own (never the shared one): it may be stopped."""
-    log = open(tmp_path / f"redis-{port}.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--daemonize", "no", "--dir", str(tmp_path)],
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_for(
-            lambda: proc.poll() is not None or _answers(port),
-            timeout=10,
-            what=f"redis-server on port {port}",
-        )
-        assert proc.poll() is None, f"redis-server could not start on port {port}"
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        log.close()
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def wait_running(procs, condition, *, timeout: float, what: str, logs) -> None:
-    """wait_for, failing at once (with the logs) if a worker or beat has died meanwhile."""
-
-    def check():
-        dead = [p for p in procs if p.poll() is not None]
-        if dead:
-            tails = "\n".join(f"--- {log}\n{log.read_text()[-3000:]}" for log in logs)
-            raise AssertionError(f"a process exited while waiting for {what}\n{tails}")
-        return condition()
-
-    wait_for(check, timeout=timeout, what=what, logs=logs)
-
-
-def send_task(broker: str, name: str, queue: str) -> None:
-    # Not set as the current app, or every shared task in this process would follow it.
-    producer = Celery(broker=broker, set_as_current=False)
-    try:
-        producer.send_task(name, queue=queue)
-    finally:
-        producer.close()
-
-
-needs_redis_server = pytest.mark.skipif(
-    not any(
-        os.access(os.path.join(d, "redis-server"), os.X_OK)
-        for d in os.environ.get("PATH", "").split(os.pathsep)
-    ),
-    reason="no redis-server binary to start a Redis of the test's own",
-)
 
 
 # -- two scans at once ------------------------------------------------------------------
@@ -266,132 +141,6 @@ def test_a_scan_killed_in_the_middle_of_a_batch_loses_nothing_and_the_next_breac
     assert Lead.objects.filter(stale_since=MONDAY_DUE).count() == 20
 
 
-# -- a worker killed while sending email --------------------------------------------------
-
-
-@pytest.mark.postgres
-@pytest.mark.redis
-@pytest.mark.slow
-@needs_redis_server
-@pytest.mark.usefixtures("agreement", "territories")
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_while_sending_email_sends_nothing_recorded_as_sent_again_and_loses_none(
-    org, tmp_path, monkeypatch
-):
-    hand_off_many(org, "Mail", 5, at=MONDAY_10_NY)
-    Clock.objects.update(warned_at=F("warn_at"))
-    # The scan's own "deliver now" is left out: the worker below is asked explicitly.
-    monkeypatch.setattr(notifications, "_queue_delivery", lambda: None)
-    assert str(scan()) == "warned 0, breached 5, escalated 5"
-    # Breaches to the rep and the manager, escalations to the arbiter: 15 emails waiting.
-    assert Notification.objects.filter(email_state="pending").count() == 15
-
-    port, queue = free_port(), f"test-mail-{uuid.uuid4().hex[:8]}"
-    broker = f"redis://127.0.0.1:{port}/0"
-    with own_redis(tmp_path, port), SmtpSink(stall_on=6) as sink:
-        env = worker_env(
-            tmp_path,
-            broker=broker,
-            queue=queue,
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=str(sink.port),
-        )
-        first_log = tmp_path / "worker1.log"
-        with running(worker_args(queue), env, first_log) as worker:
-            send_task(broker, "alignment.tasks.deliver_emails", queue)
-            wait_running(
-                [worker], sink.stalled.is_set, timeout=60, what="the 6th email", logs=[first_log]
-            )
-            os.killpg(worker.pid, signal.SIGKILL)  # while the server holds the 6th message
-            worker.wait(timeout=10)
-        states = dict(
-            Notification.objects.values_list("email_state")
-            .annotate(n=Count("id"))
-            .values_list("email_state", "n")
-        )
-        assert states == {"sent": 5, "sending": 1, "pending": 9}
-        sent_before = {
-            (n.recipient.email, f"[Alignment] {n.title}")
-            for n in Notification.objects.filter(email_state="sent").select_related("recipient")
-        }
-        assert len(sink.delivered) == 5
-        sink.release()
-
-        # Ten minutes later (CLAIM_TIMEOUT) the row left "sending" is taken again.
-        Notification.objects.filter(email_state="sending").update(
-            email_claimed_at=F("email_claimed_at") - dt.timedelta(minutes=11)
-        )
-        second_log = tmp_path / "worker2.log"
-        with running(worker_args(queue), env, second_log) as worker:
-            send_task(broker, "alignment.tasks.deliver_emails", queue)
-            wait_running(
-                [worker],
-                lambda: Notification.objects.filter(email_state="sent").count() == 15,
-                timeout=60,
-                what="every email sent",
-                logs=[second_log],
-            )
-    delivered = [(m.recipients[0], m.subject) for m in sink.delivered]
-    expected = {
-        (n.recipient.email, f"[Alignment] {n.title}")
-        for n in Notification.objects.select_related("recipient")
-    }
-    assert set(delivered) == expected  # nothing lost
-    assert all(delivered.count(message) == 1 for message in sent_before)  # nothing sent twice
-    # The one in flight at the kill was never acknowledged by the server: sent once, after.
-    assert len(delivered) == len(expected) == 15
-
-
-# -- two beat processes by mistake --------------------------------------------------------
-
-
-@pytest.mark.postgres
-@pytest.mark.redis
-@pytest.mark.slow
-@needs_redis_server
-@pytest.mark.usefixtures("agreement", "territories")
-@pytest.mark.django_db(transaction=True)
-def test_two_beats_by_mistake_breach_and_notify_each_clock_once(org, tmp_path):
-    hand_off_many(org, "Beat", 30, at=MONDAY_10_NY)
-    port, queue = free_port(), f"test-beat-{uuid.uuid4().hex[:8]}"
-    # A Redis of its own: the beats keep queueing scans until they stop, and those
-    # leftovers go with the server rather than stay in the shared one.
-    env = worker_env(
-        tmp_path, broker=f"redis://127.0.0.1:{port}/0", queue=queue, SLA_SCAN_SECONDS="1"
-    )
-    logs = [tmp_path / "worker.log", tmp_path / "beat1.log", tmp_path / "beat2.log"]
-    # Two worker processes, so the two beats' scans really run at the same time.
-    with (
-        own_redis(tmp_path, port),
-        running(worker_args(queue, concurrency=2), env, logs[0]) as worker,
-        running(beat_args(tmp_path / "beat1"), env, logs[1]) as beat1,
-        running(beat_args(tmp_path / "beat2"), env, logs[2]) as beat2,
-    ):
-        wait_running(
-            [worker, beat1, beat2],
-            lambda: Clock.objects.filter(escalated_at__isnull=False).count() == 30,
-            timeout=60,
-            what="30 clocks breached and escalated",
-            logs=logs,
-        )
-        # Both beats keep sending scans; let each send a few more over the finished work.
-        wait_running(
-            [worker, beat1, beat2],
-            lambda: all(log.read_text().count("sla-scan") >= 3 for log in logs[1:]),
-            timeout=20,
-            what="both beats sending scans",
-            logs=logs,
-        )
-    assert Clock.objects.filter(state="breached", breached_at=MONDAY_DUE).count() == 30
-    assert event_counts("sla_warning") == []  # found after their deadlines: breached, not warned
-    assert event_counts("sla_breached") == [1] * 30
-    assert event_counts("escalated") == [1] * 30
-    assert ArbiterCase.objects.count() == 30
-    assert duplicate_notifications() == []
-    assert Notification.objects.filter(kind="sla_breached").count() == 60
-
-
 # -- Redis down for a while ---------------------------------------------------------------
 
 
@@ -430,7 +179,7 @@ def broker_at(settings):
 def test_with_redis_down_the_web_app_works_and_the_scan_catches_up_at_the_true_times(
     org, tmp_path, client, broker_at, caplog
 ):
-    port, queue = free_port(), f"test-outage-{uuid.uuid4().hex[:8]}"
+    port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     broker_at(broker)
     late = hand_off_many(org, "Late", 1, at=MONDAY_10_NY)[0]  # due long ago
@@ -441,7 +190,7 @@ def test_with_redis_down_the_web_app_works_and_the_scan_catches_up_at_the_true_t
         deliver_emails.delay()  # the web app talks to this broker...
     # ...and then it is gone.
     down_since = clock.now()
-    assert not _answers(port)
+    assert not answers(port)
 
     def post(lead, action, **data):
         client.force_login(lead.owner)
@@ -474,11 +223,11 @@ def test_with_redis_down_the_web_app_works_and_the_scan_catches_up_at_the_true_t
         due = down_since + step * n
         Clock.objects.filter(pk=c.pk).update(due_at=due, warn_at=due - dt.timedelta(minutes=1))
 
-    env = worker_env(tmp_path, broker=broker, queue=queue, SLA_SCAN_SECONDS="1")
+    env = worker_env(tmp_path, broker=broker, SLA_SCAN_SECONDS="1")
     logs = [tmp_path / "worker.log", tmp_path / "beat.log"]
     with (
         own_redis(tmp_path, port),
-        running(worker_args(queue), env, logs[0]) as worker,
+        running(worker_args(), env, logs[0]) as worker,
         running(beat_args(tmp_path / "beat"), env, logs[1]) as beat,
     ):
         wait_running(
