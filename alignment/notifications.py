@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from alignment import clock
+from alignment.bulk import insert_rows
 from alignment.models import EmailState, Notification, User
 
 log = logging.getLogger(__name__)
@@ -69,19 +70,16 @@ def notify(
 ) -> int:
     """Record one notification per recipient for the event `key`. Returns how many
     were new (0 when this event was already notified: idempotent)."""
-    notice = Notice(list(recipients), key, kind, title, body, url)
-    rows = _rows(notice, now or clock.now())
+    rows = _rows(Notice(list(recipients), key, kind, title, body, url), now or clock.now())
     if not rows:
         return 0
     existing = set(
-        Notification.objects.filter(
-            key=rows[0].key, recipient__in=[r.recipient for r in rows]
-        ).values_list("recipient_id", flat=True)
+        Notification.objects.filter(key=rows[0][1], recipient__in=[r[0] for r in rows]).values_list(
+            "recipient_id", flat=True
+        )
     )
-    new = [r for r in rows if r.recipient_id not in existing]
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    if queue_delivery and any(r.email_state == EmailState.PENDING for r in new):
-        transaction.on_commit(_queue_delivery)
+    new = [r for r in rows if r[0] not in existing]
+    _insert(rows, wake=queue_delivery and any(r[7] == EmailState.PENDING for r in new))
     return len(new)
 
 
@@ -92,36 +90,45 @@ def notify_many(
     NOTHING for all their rows, so an event already notified is not notified again."""
     now = now or clock.now()
     rows = [row for notice in notices for row in _rows(notice, now)]
-    if not rows:
-        return
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    if queue_delivery and any(r.email_state == EmailState.PENDING for r in rows):
-        transaction.on_commit(_queue_delivery)
+    _insert(rows, wake=queue_delivery and any(r[7] == EmailState.PENDING for r in rows))
 
 
-def _rows(notice: Notice, now: datetime) -> list[Notification]:
+# The columns _rows fills, in order (every NOT NULL one: see alignment.bulk).
+_COLUMNS = (
+    "recipient_id",
+    "key",
+    "kind",
+    "title",
+    "body",
+    "url",
+    "created_at",
+    "email_state",
+    "email_attempts",
+    "email_error",
+)
+
+
+def _rows(notice: Notice, now: datetime) -> list[tuple]:
     rows = []
+    key = notice.key[:200]
+    # One line: it is also the email's subject (a line break there is a header injection).
+    title = " ".join(notice.title.split())[:200]
     people = {u.pk: u for u in notice.recipients if u is not None and u.is_active}
     for user in people.values():
-        state = {
-            "immediate": EmailState.PENDING,
-            "digest": EmailState.DIGEST,
-        }.get(user.email_notifications, EmailState.SKIPPED)
+        state = _EMAIL_STATE.get(user.email_notifications, EmailState.SKIPPED)
         if not user.email:
             state = EmailState.SKIPPED
-        rows.append(
-            Notification(
-                recipient=user,
-                key=notice.key[:200],
-                kind=notice.kind,
-                title=notice.title[:200],
-                body=notice.body,
-                url=notice.url,
-                created_at=now,
-                email_state=state,
-            )
-        )
+        rows.append((user.pk, key, notice.kind, title, notice.body, notice.url, now, state, 0, ""))
     return rows
+
+
+_EMAIL_STATE = {"immediate": EmailState.PENDING, "digest": EmailState.DIGEST}
+
+
+def _insert(rows: list[tuple], *, wake: bool) -> None:
+    insert_rows(Notification, _COLUMNS, rows, ignore_conflicts=True)
+    if wake:
+        transaction.on_commit(_queue_delivery)
 
 
 def queue_delivery() -> None:

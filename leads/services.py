@@ -828,11 +828,23 @@ def leads_set_deadlines(
     inbox counts down to, when it turns amber, and since when the lead is stale."""
     if not rows:
         return
-    if len(rows) == 1:  # the scan's case: a plain UPDATE, not bulk_update's CASE
+    if len(rows) == 1:  # one lead: a plain UPDATE, not bulk_update's CASE
         lead_id, due, warn, stale = rows[0]
         Lead.objects.filter(pk=lead_id).update(
             action_due_at=due, action_warn_at=warn, stale_since=stale
         )
+        return
+    if connection.vendor == "postgresql":
+        # The scan's batch of a thousand: one UPDATE … FROM unnest. bulk_update's CASE
+        # costs seconds of Python and SQL at that size (a branch per lead, per column).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE leads_lead SET action_due_at = u.due, action_warn_at = u.warn, "
+                "stale_since = u.stale FROM unnest(%s::bigint[], %s::timestamptz[], "
+                "%s::timestamptz[], %s::timestamptz[]) AS u(id, due, warn, stale) "
+                "WHERE leads_lead.id = u.id",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
         return
     Lead.objects.bulk_update(
         [

@@ -44,6 +44,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.urls import reverse
 
 from alignment import clock as time
+from alignment.bulk import insert_rows
 from alignment.models import Team, User
 from alignment.notifications import Notice, notify_many, queue_delivery
 from alignment.roles import ROLE_NAMES, Role
@@ -120,12 +121,15 @@ class Step:
     syncs_leads: bool = False  # does the claim change what the lead shows (deadline, stale)?
 
 
+_KIND_LABELS = dict(ClockKind.choices)
+
+
 def _kind_label(row: dict) -> str:
-    return dict(ClockKind.choices).get(row["kind"], row["kind"])
+    return _KIND_LABELS.get(row["kind"], row["kind"])
 
 
-def _lead_url(row: dict) -> str:
-    return reverse("leads:detail", args=[row["lead_id"]])
+def _lead_url(row: dict, batch: _Batch) -> str:
+    return batch.ctx.url("leads:detail", row["lead_id"])
 
 
 def _when(moment: datetime) -> str:
@@ -149,7 +153,7 @@ def _breach_notices(row: dict, batch: _Batch) -> list[Notice]:
             title=f"Breached: {_kind_label(row).lower()} for {batch.lead(row)}",
             body=f"Due {_when(row['due_at'])}; held by {owner}. It goes to the arbiter "
             f"at {_when(row['escalation_due_at'])} unless it is acted on.",
-            url=_lead_url(row),
+            url=_lead_url(row, batch),
         )
     ]
 
@@ -162,7 +166,7 @@ def _warning_notices(row: dict, batch: _Batch) -> list[Notice]:
             kind="sla_warning",
             title=f"{_kind_label(row)} due soon: {batch.lead(row)}",
             body=f"Due {_when(row['due_at'])}.",
-            url=_lead_url(row),
+            url=_lead_url(row, batch),
         )
     ]
 
@@ -196,7 +200,7 @@ def _escalation_notices(row: dict, batch: _Batch) -> list[Notice]:
             title=f"Escalated to you: {batch.lead(row)}",
             body=f"{_kind_label(row)} breached at {_when(row['breached_at'])} by "
             f"{batch.ctx.user(row['owner_id'])} and still not resolved.",
-            url=reverse("sla:case_detail", args=[row["case"]]),
+            url=batch.ctx.url("sla:case_detail", row["case"]),
         )
     ]
 
@@ -392,18 +396,20 @@ def _batch(
         return 0, failed
     if step.after_claim is not None:
         step.after_claim(rows, at)
-    ClockEvent.objects.bulk_create(
+    insert_rows(
+        ClockEvent,
+        ("clock_id", "lead_id", "kind", "occurred_at", "recorded_at", "data"),
         [
-            ClockEvent(
-                clock_id=row["id"],
-                lead_id=row["lead_id"],
-                kind=step.event_kind,
-                occurred_at=step.event_at(row, at),
-                recorded_at=at,
-                data=step.event_data(row, at),
+            (
+                row["id"],
+                row["lead_id"],
+                step.event_kind,
+                step.event_at(row, at),
+                at,
+                step.event_data(row, at),
             )
             for row in rows
-        ]
+        ],
     )
     if step.syncs_leads:
         sync_leads(row["lead_id"] for row in rows)
@@ -570,7 +576,14 @@ class _Context:
     managers: dict[int | None, int | None] = field(default_factory=dict)
     escalation: dict[int, Any] = field(default_factory=dict)
     users: dict[int, User] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
     _arbiters: list[User] | None = None
+
+    def url(self, name: str, pk: int) -> str:
+        """reverse(name, args=[pk]), reversed once per scan and filled in per clock."""
+        if name not in self.urls:
+            self.urls[name] = reverse(name, args=[987654321]).replace("987654321", "{}")
+        return self.urls[name].format(pk)
 
     def load(self, rows: Iterable[dict]) -> None:
         """Read, in one query each, the teams, agreements and people of these clocks
