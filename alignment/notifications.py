@@ -43,6 +43,8 @@ CHUNK = 50  # emails claimed at once by one worker
 RETRY_AFTER = timedelta(minutes=5)  # an email that failed is tried again after this...
 MAX_ATTEMPTS = 5  # ...this many times in all, then marked failed for an admin to see
 DELIVERY_BUDGET = 180  # seconds of one delivery run; under the task's soft time limit
+EMAILS_PER_WAKE_UP = 500  # a burst wakes one delivery task per this many emails...
+WAKE_UPS_AT_MOST = 4  # ...up to this many (the email pool's processes in docker-compose)
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,15 @@ def notify(
 
 def notify_many(
     *, notices: Iterable[Notice], now: datetime | None = None, queue_delivery: bool = True
-) -> None:
+) -> int:
     """Record many events at once (the SLA scan's batch): one INSERT … ON CONFLICT DO
-    NOTHING for all their rows, so an event already notified is not notified again."""
+    NOTHING for all their rows, so an event already notified is not notified again.
+    Returns how many of the rows are emails to send now."""
     now = now or clock.now()
     rows = [row for notice in notices for row in _rows(notice, now)]
-    _insert(rows, wake=queue_delivery and any(r[7] == EmailState.PENDING for r in rows))
+    emails = sum(1 for r in rows if r[7] == EmailState.PENDING)
+    _insert(rows, wake=queue_delivery and emails > 0)
+    return emails
 
 
 # The columns _rows fills, in order (every NOT NULL one: see alignment.bulk).
@@ -131,18 +136,22 @@ def _insert(rows: list[tuple], *, wake: bool) -> None:
         transaction.on_commit(_queue_delivery)
 
 
-def queue_delivery() -> None:
-    """Wake a worker to send the emails waiting (after the caller's commit)."""
-    transaction.on_commit(_queue_delivery)
+def queue_delivery(*, emails: int = 1) -> None:
+    """Wake workers to send the emails waiting (after the caller's commit): one more for
+    each EMAILS_PER_WAKE_UP of them, up to WAKE_UPS_AT_MOST, so that a burst is shared
+    by the email pool's processes (each claims its own chunks)."""
+    wake_ups = min(WAKE_UPS_AT_MOST, 1 + max(emails - 1, 0) // EMAILS_PER_WAKE_UP)
+    transaction.on_commit(lambda: _queue_delivery(wake_ups))
 
 
-def _queue_delivery() -> None:
+def _queue_delivery(wake_ups: int = 1) -> None:
     # The broker only wakes a worker: if Redis is down, the person's action has
     # still succeeded and the beat's sweep delivers the email later.
     from alignment.tasks import deliver_emails
 
     try:
-        deliver_emails.delay()
+        for _ in range(wake_ups):
+            deliver_emails.delay()
     except Exception:  # noqa: BLE001 - any broker failure
         log.warning("could not queue email delivery; the periodic sweep will", exc_info=True)
 

@@ -290,8 +290,8 @@ def scan(*, now: datetime | None = None, batch: int = BATCH) -> ScanResult:
         done, held = run_step(step, now=now, batch=batch, ctx=ctx)
         setattr(result, step.counter, getattr(result, step.counter) + done)
         result.held += held
-    if result.warned or result.breached or result.escalated:
-        queue_delivery()  # one wake-up for the whole scan, not one per clock
+    if ctx.emails:
+        queue_delivery(emails=ctx.emails)  # woken once for the whole scan, not per clock
     return result
 
 
@@ -415,7 +415,7 @@ def _batch(
         sync_leads(row["lead_id"] for row in rows)
     ctx.load(rows)
     batch = _Batch(ctx=ctx, leads=leads)
-    notify_many(
+    ctx.emails += notify_many(
         notices=[notice for row in rows for notice in step.notices(row, batch)],
         now=at,
         queue_delivery=False,
@@ -577,6 +577,7 @@ class _Context:
     escalation: dict[int, Any] = field(default_factory=dict)
     users: dict[int, User] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    emails: int = 0  # emails the scan's notifications are waiting to send
     _arbiters: list[User] | None = None
 
     def url(self, name: str, pk: int) -> str:

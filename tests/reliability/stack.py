@@ -141,6 +141,8 @@ def wait_running(procs, condition, *, timeout: float, what: str, logs) -> None:
 def send_task(broker: str, name: str, queue: str = "email") -> None:
     # Not set as the current app, or every shared task in this process would follow it.
     producer = Celery(broker=broker, set_as_current=False)
+    # A CELERY_BROKER_URL in this process's environment would win over broker=.
+    producer.conf.broker_write_url = broker
     try:
         producer.send_task(name, queue=queue)
     finally:
