@@ -43,19 +43,27 @@ def insert_rows(
             arrays[position] = [
                 None if v is None else json.dumps(v, cls=encoder) for v in arrays[position]
             ]
-    types = [_array_type(column) for column in columns]
-    names = ", ".join(connection.ops.quote_name(column.column) for column in columns)
-    unnest = ", ".join(f"%s::{t}" for t in types)
+    # A column with the same value in every row (a batch's time, kind, state) is sent
+    # once rather than as an array: adapting thousands of equal values is most of the
+    # client's cost.
+    same = [len(rows) > 1 and all(v == values[0] for v in values) for values in arrays]
+    if all(same):
+        same = [False] * len(same)  # identical rows: each is still a row of its own
+    varying = [n for n in range(len(columns)) if not same[n]]
+    constant = [n for n in range(len(columns)) if same[n]]
+    names = ", ".join(connection.ops.quote_name(columns[n].column) for n in (*varying, *constant))
+    selected = ", ".join(["u.*", *(f"%s::{_db_type(columns[n])}" for n in constant)])
+    unnest = ", ".join(f"%s::{_db_type(columns[n])}[]" for n in varying)
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     table = connection.ops.quote_name(meta.db_table)
+    # Placeholders in the order they appear: the constants, then the arrays.
+    params = [arrays[n][0] for n in constant] + [arrays[n] for n in varying]
+    sql = f"INSERT INTO {table} ({names}) SELECT {selected} FROM unnest({unnest}) AS u{conflict}"  # noqa: S608 - names from the model
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({unnest}){conflict}",  # noqa: S608 - names from the model
-            arrays,
-        )
+        cursor.execute(sql, params)
 
 
-def _array_type(column: models.Field) -> str:
-    """The array type of a column without its length (varchar[], not varchar(200)[])."""
+def _db_type(column: models.Field) -> str:
+    """A column's type without its length (varchar, not varchar(200): no truncation)."""
     target = column.target_field if column.is_relation else column
-    return target.cast_db_type(connection).split("(")[0] + "[]"
+    return target.cast_db_type(connection).split("(")[0]

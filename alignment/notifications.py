@@ -90,7 +90,8 @@ def notify_many(
 ) -> int:
     """Record many events at once (the SLA scan's batch): one INSERT … ON CONFLICT DO
     NOTHING for all their rows, so an event already notified is not notified again.
-    Returns how many of the rows are emails to send now."""
+    Returns how many of the rows are emails to send (rows already there count too:
+    it sizes the wake-up of the email pool, see queue_delivery)."""
     now = now or clock.now()
     rows = [row for notice in notices for row in _rows(notice, now)]
     emails = sum(1 for r in rows if r[7] == EmailState.PENDING)

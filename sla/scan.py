@@ -35,7 +35,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -119,6 +120,11 @@ class Step:
     expect: tuple[str, ...] = ()
     after_claim: Callable[[list[dict], datetime], None] | None = None
     syncs_leads: bool = False  # does the claim change what the lead shows (deadline, stale)?
+    moments: tuple[str, ...] = ()  # the clock's timestamps its events and notices need
+
+    @property
+    def returned(self) -> tuple[str, ...]:
+        return (*RETURNED, *self.moments)
 
 
 _KIND_LABELS = dict(ClockKind.choices)
@@ -132,8 +138,14 @@ def _lead_url(row: dict, batch: _Batch) -> str:
     return batch.ctx.url("leads:detail", row["lead_id"])
 
 
-def _when(moment: datetime) -> str:
+@lru_cache(maxsize=4096)
+def _minute(moment: datetime) -> str:
     return f"{moment:%a %d %b %H:%M} UTC"
+
+
+def _when(moment: datetime) -> str:
+    # A burst's deadlines share their minutes: format each minute once, not each clock.
+    return _minute(moment.astimezone(UTC).replace(second=0, microsecond=0))
 
 
 def _escalation_due(row: dict, ctx: _Context) -> dict[str, Any]:
@@ -224,6 +236,7 @@ BREACH = Step(
     },
     notices=_breach_notices,
     syncs_leads=True,
+    moments=("due_at", "escalation_due_at"),
 )
 
 WARNING = Step(
@@ -239,6 +252,7 @@ WARNING = Step(
     event_at=lambda row, at: row["warn_at"],
     event_data=lambda row, at: {"due_at": row["due_at"].isoformat()},
     notices=_warning_notices,
+    moments=("warn_at", "due_at"),
 )
 
 ESCALATION = Step(
@@ -257,24 +271,15 @@ ESCALATION = Step(
     event_at=lambda row, at: row["escalation_due_at"] or at,
     event_data=lambda row, at: {"case": row["case"]},
     notices=_escalation_notices,
+    moments=("breached_at", "escalation_due_at"),
 )
 
 # Breaches first: a burst's breaches are what is promised soonest after the deadline.
 STEPS = (BREACH, WARNING, ESCALATION)
 
-# What a claim returns of each clock (its values after the claim).
-RETURNED = (
-    "id",
-    "lead_id",
-    "owner_id",
-    "team_id",
-    "agreement_id",
-    "kind",
-    "warn_at",
-    "due_at",
-    "breached_at",
-    "escalation_due_at",
-)
+# What a claim returns of each clock (its values after the claim), and each step's
+# moments of the clock besides: converting timestamps is much of a big claim's cost.
+RETURNED = ("id", "lead_id", "owner_id", "team_id", "kind")
 CANDIDATE = ("id", "lead_id", "owner_id", "team_id", "agreement_id", "due_at")
 
 
@@ -465,7 +470,7 @@ def _claim_postgresql(step, candidates, values, at) -> list[dict]:
     expected = "".join(f' AND "sla_clock"."{c}" = u."expected_{c}"' for c in step.expect)
     query = Clock.objects.filter(step.due(at)).query
     where, where_params = query.get_compiler(connection=connection).compile(query.where)
-    returning = ", ".join(f'"sla_clock"."{c}"' for c in RETURNED)
+    returning = ", ".join(f'"sla_clock"."{c}"' for c in step.returned)
     # Names come from the STEPS table and the model, never from input; values are parameters.
     sql = (
         f"UPDATE sla_clock SET {', '.join(sets)} "  # noqa: S608
@@ -475,7 +480,7 @@ def _claim_postgresql(step, candidates, values, at) -> list[dict]:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*set_params, *arrays.values(), *where_params])
-        return [dict(zip(RETURNED, row, strict=True)) for row in cursor.fetchall()]
+        return [dict(zip(step.returned, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _array_type(column: str) -> str:
@@ -491,7 +496,7 @@ def _claim_simple(step, candidates, values, at) -> list[dict]:
     expected = Q()
     for c in candidates:
         expected |= Q(pk=c["id"], **{column: c[column] for column in step.expect})
-    rows = list(Clock.objects.filter(step.due(at)).filter(expected).values(*RETURNED))
+    rows = list(Clock.objects.filter(step.due(at)).filter(expected).values(*step.returned))
     constant = {
         column: at if source is AT else source
         for column, source in step.sets.items()
@@ -595,7 +600,8 @@ class _Context:
             for team in Team.objects.filter(pk__in=teams).select_related("business_calendar"):
                 self.specs[team.pk] = selectors.calendar_for_team(team)
                 self.managers[team.pk] = team.manager_id
-        agreements = {r["agreement_id"] for r in rows} - set(self.escalation)
+        agreements = {r["agreement_id"] for r in rows if "agreement_id" in r}
+        agreements -= set(self.escalation)
         if agreements:
             self.escalation.update(
                 Agreement.objects.filter(pk__in=agreements).values_list("pk", "escalation_hours")

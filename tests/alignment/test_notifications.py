@@ -203,3 +203,24 @@ def test_the_notifications_page_makes_a_bounded_number_of_queries(client, org, c
     for n in range(1, 30):
         notify(recipients=[org["ravi"]], key=f"q{n}", kind="x", title="T")
     assert count_queries(lambda: client.get(reverse("notifications"))) == few
+
+
+def test_many_events_are_notified_in_one_statement_once_each(org, count_queries):
+    ravi, sam, maya = org["ravi"], org["sam"], org["maya"]
+    maya.email_notifications = "digest"
+    maya.save()
+    notices = [
+        notifications.Notice([ravi, sam, maya], f"burst:{n}", "x", f"Event {n}", url=f"/{n}/")
+        for n in range(3)
+    ]
+    assert count_queries(lambda: notifications.notify_many(notices=notices)) == 1
+    notifications.notify_many(notices=notices)  # the same events again: nothing new
+    assert Notification.objects.count() == 9
+    rows = Notification.objects.filter(key="burst:2").values_list(
+        "recipient__username", "title", "url", "email_state"
+    )
+    assert sorted(rows) == [
+        ("maya", "Event 2", "/2/", "digest"),
+        ("ravi", "Event 2", "/2/", "pending"),
+        ("sam", "Event 2", "/2/", "pending"),
+    ]
