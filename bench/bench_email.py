@@ -23,7 +23,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from bench import own_database, processes
+from bench import own_database
 
 CHILD_FLAG = "BENCH_EMAIL_CHILD"
 RESULT_PREFIX = own_database.RESULT_PREFIX
@@ -49,6 +49,7 @@ def _child() -> dict[str, float]:
     django.setup()
     from django.core.management import call_command
 
+    from bench import processes
     from bench.bench_scan import _insert, _world
     from tests.reliability.smtp_sink import SmtpSink
 
@@ -78,21 +79,21 @@ def _child() -> dict[str, float]:
                 )
                 log = folder / f"email-{slots}.log"
                 args = processes.worker_args("email", concurrency=slots)
-                with processes.process(args, env, log):
-                    processes.wait(lambda log=log: "ready" in log.read_text(), 60, "the worker")
+                with processes.running(args, env, log):
+                    processes.wait_for(
+                        lambda log=log: "ready" in log.read_text(),
+                        timeout=60,
+                        what="the email worker",
+                        logs=[log],
+                    )
                     started = time.perf_counter()
                     _wake_up(broker, notifications)
-                    try:
-                        processes.wait(
-                            lambda sink=sink: len(sink.delivered) >= notifications,
-                            AIM_SECONDS * 3,
-                            f"{notifications:,} emails",
-                            poll=0.05,
-                        )
-                    except TimeoutError:
-                        print(f"  delivered {len(sink.delivered):,}; the worker's log:")
-                        print(log.read_text()[-3000:])
-                        raise
+                    processes.wait_for(
+                        lambda sink=sink: len(sink.delivered) >= notifications,
+                        timeout=AIM_SECONDS * 3,
+                        what=f"{notifications:,} emails",
+                        logs=[log],
+                    )
                     elapsed = time.perf_counter() - started
                 ids = {m.message_id for m in sink.delivered}
                 assert len(sink.delivered) == len(ids) == notifications, "a copy was sent"

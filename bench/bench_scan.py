@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import own_database, processes
+from bench import own_database
 
 CHILD_FLAG = "BENCH_SCAN_CHILD"
 SCANNER_FLAG = "BENCH_SCANNER"
@@ -303,6 +303,7 @@ def _scanner() -> dict:
 def _parallel(world: dict) -> dict[str, float]:
     from django.db.models import Count
 
+    from bench import processes
     from sla.models import ClockEvent
 
     print(f"(b) {PARALLEL_DUE:,} due clocks breached by parallel scan processes")
@@ -357,6 +358,7 @@ def _parallel(world: dict) -> dict[str, float]:
 def _breach_visible(world: dict) -> dict[str, float]:
     from django.db import close_old_connections, connection
 
+    from bench import processes
     from sla.models import Clock
 
     print(
@@ -369,18 +371,19 @@ def _breach_visible(world: dict) -> dict[str, float]:
         env = processes.app_env(broker, folder, SLA_SCAN_SECONDS=str(BEAT_SECONDS))
         logs = {p: folder / f"{p}.log" for p in ("scan", "email", "beat")}
         with (
-            processes.process(processes.worker_args("scan"), env, logs["scan"]),
-            processes.process(processes.worker_args("email"), env, logs["email"]),
-            processes.process(processes.beat_args(folder), env, logs["beat"]),
+            processes.running(processes.worker_args("scan"), env, logs["scan"]),
+            processes.running(processes.worker_args("email"), env, logs["email"]),
+            processes.running(processes.beat_args(folder / "beat"), env, logs["beat"]),
         ):
             # Start-up is not counted: wait for the first scan to have run.
-            processes.wait(
+            processes.wait_for(
                 lambda: (
                     "sla.tasks.scan" in logs["scan"].read_text()
                     and "succeeded" in logs["scan"].read_text()
                 ),
-                BEAT_SECONDS + 60,
-                "the first scan",
+                timeout=BEAT_SECONDS + 60,
+                what="the first scan",
+                logs=list(logs.values()),
             )
             for burst in range(BURSTS):
                 offset = random.uniform(2, 2 + BEAT_SECONDS)

@@ -31,6 +31,7 @@ from tests.sla.engine import MONDAY_10_NY, hand_off, hand_off_many
 pytestmark = pytest.mark.django_db
 
 MONDAY_DUE = MONDAY_10_NY + dt.timedelta(hours=1)  # the 1-hour "Hot" deadline
+NOTIFICATION_TESTS = str(ROOT / "tests" / "alignment" / "test_notifications.py")
 
 
 def kinds(notifications):
@@ -376,8 +377,9 @@ def _frozen(moment):
 
 
 @pytest.mark.slow
-def test_the_scan_works_the_same_on_sqlite(tmp_path):
-    """The tests above, again, on the SQLite default (its claim is the simpler path)."""
+def test_the_scan_and_email_delivery_work_the_same_on_sqlite(tmp_path):
+    """The tests above and the notifications' tests, again, on the SQLite default (the
+    scan's claim is the simpler path there, and its bulk writes are bulk_create)."""
     env = clean_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'scan.sqlite3'}",
         ALIGNMENT_VAR_DIR=str(tmp_path),
@@ -386,7 +388,7 @@ def test_the_scan_works_the_same_on_sqlite(tmp_path):
     )
     env.pop("TEST_DATABASE_NAME", None)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", __file__, "-q", "-m", "not slow"],
+        [sys.executable, "-m", "pytest", __file__, NOTIFICATION_TESTS, "-q", "-m", "not slow"],
         cwd=ROOT,
         env=env,
         capture_output=True,
