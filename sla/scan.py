@@ -40,7 +40,13 @@ from functools import lru_cache
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+    transaction,
+)
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.urls import reverse
 
@@ -68,13 +74,15 @@ from sla.models import (
 log = logging.getLogger(__name__)
 BATCH = 1000
 
-# A failing clock is tried again after HOLD_FIRST, then twice as long each time, up to a day.
+# A failing clock is tried again after HOLD_FIRST, then twice as long each time, up to
+# HOLD_LONGEST (an admin deleting its hold has it tried at the next scan).
 HOLD_FIRST = timedelta(minutes=5)
-HOLD_LONGEST = timedelta(days=1)
+HOLD_LONGEST = timedelta(hours=1)
 
-# Not the clock's fault (the database went away, the task's time is up): never a reason
-# to hold a clock back; the scan stops and the next one starts over.
-NOT_THE_CLOCKS_FAULT = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
+# Not the clock's fault (the database went away, the task's time is up, the SQL or the
+# schema is wrong after a bad deploy): never a reason to hold a clock back; the scan
+# stops, loudly, and the next one starts over.
+NOT_THE_CLOCKS_FAULT = (OperationalError, InterfaceError, ProgrammingError, SoftTimeLimitExceeded)
 
 
 @dataclass

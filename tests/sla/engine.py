@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 
 from alignment import clock
 from leads import services as lead_services
@@ -92,3 +93,53 @@ def hand_off_many(org, prefix: str, count: int, *, at: dt.datetime | None = None
     leads = [r.lead for r in results]
     assert all(lead.owner_id for lead in leads)
     return leads
+
+
+@pytest.fixture
+def refuse():
+    """refuse(clock_ids, at_commit=False): the database refuses to breach those clocks,
+    at once (a BEFORE UPDATE trigger) or only when the transaction commits (a deferred
+    constraint trigger on the breach event), as a bad row would."""
+    made = []
+
+    def make(clock_ids, *, at_commit=False):
+        name, column, table = (
+            ("test_refuse_commit", "clock_id", "sla_clockevent")
+            if at_commit
+            else ("test_refuse_claim", "id", "sla_clock")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {name} (id bigint PRIMARY KEY)")
+            cursor.execute(
+                f"INSERT INTO {name} SELECT unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
+                [list(clock_ids)],
+            )
+            cursor.execute(
+                f"""
+                CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM {name} WHERE id = NEW.{column}) THEN
+                        RAISE EXCEPTION 'clock % refused', NEW.{column};
+                    END IF;
+                    RETURN NEW;
+                END $$
+                """
+            )
+            if at_commit:
+                cursor.execute(
+                    f"CREATE CONSTRAINT TRIGGER {name} AFTER INSERT ON {table} "
+                    f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {name}()"
+                )
+            else:
+                cursor.execute(
+                    f"CREATE TRIGGER {name} BEFORE UPDATE ON {table} FOR EACH ROW "
+                    f"WHEN (NEW.state = 'breached') EXECUTE FUNCTION {name}()"
+                )
+            made.append((name, table))
+
+    yield make
+    with connection.cursor() as cursor:
+        for name, table in made:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")

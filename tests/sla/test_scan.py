@@ -14,6 +14,7 @@ import threading
 
 import pytest
 import time_machine
+from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 
@@ -189,6 +190,21 @@ def test_scan_sla_command_prints_what_it_did(org, agreement, territories, at_mon
     assert out.getvalue().strip().splitlines()[-1] == "warned 0, breached 1, escalated 0"
 
 
+def test_a_line_break_in_a_leads_name_does_not_stop_the_emails_about_it(
+    org, agreement, territories, at_monday, django_capture_on_commit_callbacks
+):
+    lead = hand_off(org, "S-NL", first_name="Eve\nBcc: someone@example.com")
+    at_monday.shift(dt.timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert scan().breached == 1
+    # Delivery ran after the scan's commit (eagerly here): both emails went out.
+    assert Notification.objects.filter(kind="sla_breached", email_state="sent").count() == 2
+    subjects = {message.subject for message in mail.outbox}
+    assert subjects == {"[Alignment] Breached: accept or reject for Eve Bcc: someone@example.com"}
+    assert all(message.bcc == [] for message in mail.outbox)
+    assert Lead.objects.get(pk=lead.pk).first_name == "Eve\nBcc: someone@example.com"
+
+
 def test_stale_leads_show_in_the_api_filter(client, org, agreement, territories, at_monday):
     fresh = hand_off(org, "S-4", title="Analyst")  # 8 h
     late = hand_off(org, "S-5")  # 1 h
@@ -202,52 +218,6 @@ def test_stale_leads_show_in_the_api_filter(client, org, agreement, territories,
 
 
 # -- bad clocks, on PostgreSQL (a trigger stands for whatever makes a row fail) -----------
-
-
-@pytest.fixture
-def refuse():
-    """refuse(clock_ids, at_commit=False): the database refuses to breach those clocks,
-    at once (a BEFORE UPDATE trigger) or only when the transaction commits (a deferred
-    constraint trigger on the breach event), as a bad row would."""
-    made = []
-
-    def make(clock_ids, *, at_commit=False):
-        with connection.cursor() as cursor:
-            cursor.execute("CREATE TABLE IF NOT EXISTS test_refused (id bigint PRIMARY KEY)")
-            cursor.execute(
-                "INSERT INTO test_refused SELECT unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
-                [list(clock_ids)],
-            )
-            column, table = ("clock_id", "sla_clockevent") if at_commit else ("id", "sla_clock")
-            cursor.execute(
-                f"""
-                CREATE OR REPLACE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF EXISTS (SELECT 1 FROM test_refused WHERE id = NEW.{column}) THEN
-                        RAISE EXCEPTION 'clock % refused', NEW.{column};
-                    END IF;
-                    RETURN NEW;
-                END $$
-                """
-            )
-            if at_commit:
-                cursor.execute(
-                    "CREATE CONSTRAINT TRIGGER test_refuse AFTER INSERT ON sla_clockevent "
-                    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_refuse()"
-                )
-            else:
-                cursor.execute(
-                    "CREATE TRIGGER test_refuse BEFORE UPDATE ON sla_clock FOR EACH ROW "
-                    "WHEN (NEW.state = 'breached') EXECUTE FUNCTION test_refuse()"
-                )
-            made.append(table)
-
-    yield make
-    with connection.cursor() as cursor:
-        for table in made:
-            cursor.execute(f"DROP TRIGGER IF EXISTS test_refuse ON {table}")
-        cursor.execute("DROP FUNCTION IF EXISTS test_refuse()")
-        cursor.execute("DROP TABLE IF EXISTS test_refused")
 
 
 def clock_of(lead) -> int:
@@ -286,7 +256,7 @@ def test_a_failing_clock_is_held_back_and_logged_once_while_the_others_are_breac
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # logged only once
 
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM test_refused")  # the row is mended
+        cursor.execute("DELETE FROM test_refuse_claim")  # the row is mended
     at_monday.shift(2 * scan_module.HOLD_FIRST)
     assert scan().breached == 1
     c = Clock.objects.get(pk=bad)
