@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alignment', '0003_notifications'),
+        ('alignment', '0004_audit_trail_and_hashed_api_tokens'),
     ]
 
     operations = [
