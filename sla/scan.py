@@ -203,8 +203,12 @@ def _escalate(pk: int, now: datetime) -> bool:
     if not claimed:
         return False
     c = Clock.objects.select_related("lead", "owner").get(pk=pk)
+    # Opened when the escalation fell due, as its event says, not when this scan
+    # noticed it (after an outage, or the demo's first scan, that is days later).
+    opened_at = min(c.escalation_due_at or now, now)
     case, _ = ArbiterCase.objects.get_or_create(
-        clock=c, defaults={"kind": CaseKind.ESCALATION, "lead_id": c.lead_id, "opened_at": now}
+        clock=c,
+        defaults={"kind": CaseKind.ESCALATION, "lead_id": c.lead_id, "opened_at": opened_at},
     )
     ClockEvent.objects.create(
         clock=c,
