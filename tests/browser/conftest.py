@@ -90,3 +90,15 @@ def post_lead(page, live_server, token, external_id, last_name):
     body = response.json()
     assert body["stage"] == "mql", body
     return Lead.objects.select_related("owner").get(pk=body["id"])
+
+
+# htmx panels load after the page: wait until none is still loading.
+SETTLED = """() => document.readyState === 'complete'
+  && !document.querySelector('.htmx-request, [aria-busy="true"]')"""
+
+
+def leave_settled(page) -> None:
+    """Let the page's htmx requests finish, then leave it: a request still running
+    in the live server when the test's database is flushed can deadlock the flush."""
+    page.wait_for_function(SETTLED)
+    page.goto("about:blank")

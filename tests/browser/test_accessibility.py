@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 
 from alignment.demo import DEMO_PASSWORD
 from leads import demo as leads_demo
+from tests.browser.conftest import SETTLED
 
 # One person per role.
 PEOPLE = {
@@ -47,9 +48,6 @@ RUN_AXE = """async () => {
     nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')),
   }));
 }"""
-
-SETTLED = """() => document.readyState === 'complete'
-  && !document.querySelector('.htmx-request, [aria-busy="true"]')"""
 
 FOCUS_STYLE = """() => {
   const el = document.activeElement;

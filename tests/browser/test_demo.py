@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from alignment import clock
 from sla.models import Review
+from tests.browser.conftest import leave_settled
 
 REPS = ["ravi", "carmen", "tom", "jonas", "amelie", "luca"]
 
@@ -39,3 +40,4 @@ def test_the_demo_shows_every_state_and_a_review_that_agrees_with_the_dashboard(
         f"&end={past.period_end:%Y-%m-%d}&team=all"
     )
     expect(page.locator("#panel-breaches dd").first).to_have_text(str(in_period))
+    leave_settled(page)
