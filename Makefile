@@ -32,11 +32,19 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 ## make run: install, migrate, load the demo organisation, start web + worker + beat.
+# Emails go to files under var/mail/ (see settings), their links to this address.
+# Ctrl-C stops all three: honcho then exits 130, which is how a run ends, not an
+# error. Honcho gives them 5 s before SIGKILL; a worker on the local filesystem
+# broker needs up to about 6 s (its blocking loop looks for the stop every 2 s),
+# hence KILL_WAIT.
+HONCHO := $(PY) -c 'import sys, honcho.command, honcho.manager; honcho.manager.KILL_WAIT = 15; sys.exit(honcho.command.main())'
 run: seed
 	@echo ""
 	@echo "  Alignment is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo "  Emails are written to $${ALIGNMENT_VAR_DIR:-var}/mail/ (one file per batch sent)"
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+	@HOST=$(HOST) PORT=$(PORT) SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} \
+	  $(HONCHO) start -f Procfile -p $(PORT) || [ $$? -eq 130 ]
 
 ## make test: lint, migrations check, compose file check, and the whole suite.
 test: install-dev

@@ -8,11 +8,21 @@ unexpected exception in production.
 """
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 
 
 def _api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def _for_people(request: HttpRequest, status: int, template: str, message: str) -> HttpResponse:
+    """A full page for a person who followed a link; for an htmx request (a panel,
+    a form swapped in place) a line of plain text, which static/js/app.js shows
+    inside the form or panel that asked, rather than a whole page inside a <div>."""
+    if getattr(request, "htmx", False):
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    return render(request, template, {"message": message}, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -24,13 +34,17 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _api(request):
         return JsonResponse({"detail": str(exception) or "Not allowed."}, status=403)
-    return defaults.permission_denied(request, exception)
+    # Our PermissionDenied messages are written for people ("Your role may not arbitrate.").
+    return _for_people(
+        request, 403, "403.html", str(exception) or "Your role does not give access to this."
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
+    # Not the exception's text: "No Lead matches the given query" names our models.
+    return _for_people(request, 404, "404.html", "There is nothing at this address.")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

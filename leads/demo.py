@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -20,9 +21,12 @@ from django.db import transaction
 
 from alignment import clock
 from alignment.models import Team, User
+from glossary.scoring import compile_definition
+from glossary.selectors import definition_in_force
 from leads import services
 from leads.machine import GuardRefused, Stage
 from leads.models import Campaign, Channel, Lead, Territory
+from leads.validation import CONTACT_FIELDS
 
 DATA = settings.LEAD_DATA_FILE
 DEMO_SOURCE_PREFIX = "demo-"
@@ -208,23 +212,8 @@ def seed_demo(*, stdout=None) -> None:
         created = _working_time(now - timedelta(days=rng.uniform(0.2, 60)), rng)
         if created > now:
             created = now - timedelta(hours=1)
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        company = rng.choice(COMPANIES)
         campaign = rng.choice(campaigns) if rng.random() < 0.8 else None
-        data = {
-            "source": DEMO_SOURCE_PREFIX
-            + (row.get("Lead Source") or "web").lower().replace(" ", "-"),
-            "external_id": row.get("Prospect ID") or f"demo-{index}",
-            "email": f"{first}.{last}{index}@{company.split()[0].lower()}.example".lower(),
-            "first_name": first,
-            "last_name": last,
-            "company": company,
-            "title": rng.choice(TITLES),
-            "country": rng.choice(countries),
-            "phone": "",
-            "attributes": {k: v for k, v in row.items() if k not in ("Prospect ID", "Converted")},
-            "campaign": campaign.pk if campaign else None,
-        }
+        data = _lead_data(row, index, rng, country=rng.choice(countries), campaign=campaign)
         with transaction.atomic():
             lead = services.lead_ingest(data=data, by=leo, now=created, via="demo").lead
             _play(lead, converted=row.get("Converted") == "1", rng=rng, now=now)
@@ -232,6 +221,68 @@ def seed_demo(*, stdout=None) -> None:
     if stdout:
         summary = ", ".join(f"{Stage(k).label} {v}" for k, v in sorted(counts.items()))
         stdout.write(f"Leads: {len(rows)} demo leads from the real data set ({summary}).")
+
+
+def _lead_data(
+    row: dict[str, str], index: int, rng: random.Random, *, country: str, campaign=None
+) -> dict:
+    """A lead for the ingest service from a real row, with a made-up person."""
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    company = rng.choice(COMPANIES)
+    return {
+        "source": DEMO_SOURCE_PREFIX + (row.get("Lead Source") or "web").lower().replace(" ", "-"),
+        "external_id": row.get("Prospect ID") or f"demo-{index}",
+        "email": f"{first}.{last}{index}@{company.split()[0].lower()}.example".lower(),
+        "first_name": first,
+        "last_name": last,
+        "company": company,
+        "title": rng.choice(TITLES),
+        "country": country,
+        "phone": "",
+        "attributes": {k: v for k, v in row.items() if k not in ("Prospect ID", "Converted")},
+        "campaign": campaign.pk if campaign else None,
+    }
+
+
+def fresh_leads(
+    *,
+    country: str,
+    at: datetime,
+    count: int,
+    keep: Callable[[int | None, dict, dict], bool] | None = None,
+) -> list[Lead]:
+    """`count` new MQLs handed off at `at` (the inbox's newest ones), from rows of
+    the data set not used yet (the history took the first LEADS). Rows that the
+    MQL definition in force does not qualify, or that `keep(score, fields,
+    attributes)` refuses, are passed over. Fewer when the data set runs out."""
+    version = definition_in_force("mql")
+    if version is None:
+        return []
+    compiled = compile_definition(version)
+    used = set(
+        Lead.objects.filter(source__startswith=DEMO_SOURCE_PREFIX).values_list(
+            "external_id", flat=True
+        )
+    )
+    rng = random.Random(len(used))
+    leo = User.objects.get(username="leo")
+    made: list[Lead] = []
+    for index, row in enumerate(_real_rows(LEADS + len(used) + 50 * count)):
+        if len(made) == count:
+            break
+        if (row.get("Prospect ID") or f"demo-{index}") in used:
+            continue
+        data = _lead_data(row, index, rng, country=country)
+        fields = {name: data.get(name, "") for name in (*CONTACT_FIELDS, "source")}
+        result = compiled.score(fields=fields, attributes=data["attributes"])
+        if not result.qualified or (keep and not keep(result.points, fields, data["attributes"])):
+            continue
+        used.add(data["external_id"])
+        with transaction.atomic():
+            lead = services.lead_ingest(data=data, by=leo, now=at, via="demo").lead
+        if lead.owner_id:
+            made.append(lead)
+    return made
 
 
 def _play(lead: Lead, *, converted: bool, rng: random.Random, now: datetime) -> None:

@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from alignment import clock
+from alignment.http import page_url
 from alignment.models import Team, User
 from alignment.permissions import capability_required
 from alignment.roles import ROLE_NAMES, Role, perm
@@ -33,21 +34,33 @@ def _page(request: HttpRequest, queryset, size: int = PAGE_SIZE):
     return Paginator(queryset, size).get_page(request.GET.get("page"))
 
 
-def _options(choices) -> str:
-    return format_html_join("", '<option value="{}">{}</option>', choices)
+def _options(choices, selected: str = "") -> str:
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, " selected" if selected and value == selected else "", label)
+            for value, label in choices
+        ),
+    )
+
+
+def _reason_options(selected: str = "") -> str:
+    reasons = RejectionReason.objects.filter(is_active=True).order_by("position", "label")
+    return _options(
+        ((r.code, f"{r.label} (note needed)" if r.requires_note else r.label) for r in reasons),
+        selected,
+    )
 
 
 def _action_context(request: HttpRequest) -> dict:
     """What every lead row's forms need, with the <option> lists rendered once per
     page rather than once per lead (they were most of the inbox's render time)."""
-    reasons = RejectionReason.objects.filter(is_active=True).order_by("position", "label")
     return {
-        "reason_options": _options(
-            (r.code, f"{r.label} (note needed)" if r.requires_note else r.label) for r in reasons
-        ),
+        "reason_options": _reason_options(),
         "touch_kind_options": _options(TouchKind.choices),
         "touch_outcome_options": _options(TouchOutcome.choices),
-        "next_url": request.get_full_path(),
+        "next_url": page_url(request),
         "now": clock.now(),
     }
 
@@ -172,22 +185,19 @@ def _back(request: HttpRequest, lead: Lead) -> str:
     return reverse("leads:detail", args=[lead.pk])
 
 
-def _act(request: HttpRequest, pk: int, do: Callable[[Lead], object], done: str) -> HttpResponse:
+def _act(
+    request: HttpRequest, pk: int, do: Callable[[Lead], object], done: str, name: str = ""
+) -> HttpResponse:
     """Run one service; answer with the refreshed row (htmx) or a redirect (plain
-    post). Errors: 400 bad input, 403 not yours, 409 the lead moved on."""
+    post). Errors: 400 bad input (shown inside the form `name`, which stays open
+    with what was typed), 403 not yours, 409 the lead moved on."""
     lead = get_object_or_404(Lead.objects.select_related(*selectors.LIST_RELATED), pk=pk)
-    error, status = None, 200
+    error, status, invalid = None, 200, {}
     try:
         do(lead)
     except ValidationError as exc:
-        error, status = (
-            "; ".join(
-                f"{m}"
-                for msgs in getattr(exc, "message_dict", {"": exc.messages}).values()
-                for m in msgs
-            ),
-            400,
-        )
+        invalid = getattr(exc, "message_dict", {"": exc.messages})
+        error, status = "; ".join(f"{m}" for msgs in invalid.values() for m in msgs), 400
     except (TransitionNotAllowed, services.LeadChanged, GuardRefused) as exc:
         error, status = str(exc), 409
     except PermissionDenied as exc:
@@ -207,6 +217,7 @@ def _act(request: HttpRequest, pk: int, do: Callable[[Lead], object], done: str)
                 "error": error,
                 "done": None if error else done,
                 **_action_context(request),
+                **_failed_form(request, name, invalid),
                 "can_work": True,
             },
             status=status,
@@ -220,10 +231,27 @@ def _act(request: HttpRequest, pk: int, do: Callable[[Lead], object], done: str)
         except Lead.DoesNotExist:
             raise PermissionDenied(error) from None
         context = _detail_context(request, detail)
-        context["error"] = error
+        context.update(error=error, **_failed_form(request, name, invalid))
         return render(request, "leads/detail.html", context, status=status)
     messages.success(request, f"{lead}: {done}")
     return redirect(_back(request, lead))
+
+
+# The row's action forms that have fields a person can get wrong.
+ROW_FORMS_WITH_FIELDS = ("reject", "touch", "close")
+
+
+def _failed_form(request: HttpRequest, name: str, invalid: dict) -> dict:
+    """For a 400: which action form failed, its fields in error and what was posted,
+    so the row shows the error inside that form, open, with the person's input."""
+    if not invalid or name not in ROW_FORMS_WITH_FIELDS:
+        return {}  # shown above the row, as a 409 or 403 is
+    return {
+        "failed": name,
+        "invalid": invalid,
+        "posted": request.POST,
+        "reason_options": _reason_options(request.POST.get("reason", "")),
+    }
 
 
 def _version(request: HttpRequest) -> int | None:
@@ -325,7 +353,7 @@ def _action_view(name: str):
     @require_POST
     @login_required
     def view(request: HttpRequest, pk: int) -> HttpResponse:
-        return _act(request, pk, lambda lead: call(request, lead, clock.now()), done)
+        return _act(request, pk, lambda lead: call(request, lead, clock.now()), done, name)
 
     view.__name__ = name
     return view

@@ -72,6 +72,9 @@ def case_decide(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        # The lead before the case and its clocks, as every transition does: the
+        # rep acting on the lead meanwhile closes this case under the same lock.
+        lead = Lead.objects.select_for_update().get(pk=case.lead_id)
         claimed = ArbiterCase.objects.filter(pk=case.pk, decided_at__isnull=True).update(
             decided_at=now,
             decided_by=by,
@@ -80,9 +83,10 @@ def case_decide(
             against_side=DECISION_AGAINST[decision],
         )
         if not claimed:
-            raise CaseAlreadyDecided("Another decision on this case was recorded first.")
-        # The lead before its clocks, as every transition does.
-        lead = Lead.objects.select_for_update().get(pk=case.lead_id)
+            earlier = ArbiterCase.objects.filter(pk=case.pk).values_list("reason", flat=True)
+            raise CaseAlreadyDecided(
+                "This case was closed first: " + (earlier.first() or "another decision.")
+            )
         if decision == Decision.REASSIGN:
             lead_services.lead_reassign(lead=lead, by=by, to=to, now=now, note=reason)
         elif decision == Decision.RETURN:

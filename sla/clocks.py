@@ -23,6 +23,7 @@ from leads.services import leads_set_deadlines
 from sla import selectors
 from sla.calendars import CalendarSpec, add_business_time, business_time_between
 from sla.models import (
+    DECISION_AGAINST,
     Agreement,
     ArbiterCase,
     CaseKind,
@@ -31,6 +32,7 @@ from sla.models import (
     ClockEventKind,
     ClockKind,
     ClockState,
+    Decision,
     SalesGoal,
 )
 
@@ -134,8 +136,12 @@ def start_clocks(
     return clocks
 
 
-def _close(clock: Clock, *, state: str, at: datetime, actor=None) -> list[ClockEvent]:
-    """Stop an open clock: met (on time or late) or cancelled. A breached clock is resolved.
+def _close(
+    clock: Clock, *, state: str, at: datetime, actor=None, because: str = ""
+) -> list[ClockEvent]:
+    """Stop an open clock: met (on time or late) or cancelled. A breached clock is
+    resolved, and its arbiter case, if it was escalated, closes (`because`: what
+    was done, an Action).
 
     A running clock stopped after its deadline is a breach the scan had not
     noticed yet (it runs every few seconds, or was down): the breach is
@@ -152,6 +158,8 @@ def _close(clock: Clock, *, state: str, at: datetime, actor=None) -> list[ClockE
         ]
     if clock.state == ClockState.BREACHED:
         Clock.objects.filter(pk=clock.pk, resolved_at__isnull=True).update(resolved_at=at)
+        if clock.escalated_at is not None:
+            _close_worked_case(clock, at=at, actor=actor, because=because)
         kind = ClockEventKind.MET_LATE if state == ClockState.MET else ClockEventKind.CANCELLED
         return [_event(clock, kind, at, actor=actor, resolved=True)]
     updates = {"state": state}
@@ -159,6 +167,24 @@ def _close(clock: Clock, *, state: str, at: datetime, actor=None) -> list[ClockE
     Clock.objects.filter(pk=clock.pk, state__in=OPEN).update(**updates)
     kind = ClockEventKind.MET if state == ClockState.MET else ClockEventKind.CANCELLED
     return [_event(clock, kind, at, actor=actor)]
+
+
+def _close_worked_case(clock: Clock, *, at: datetime, actor, because: str) -> None:
+    """An escalated breach that the lead's own people then acted on leaves the
+    arbiter nothing to decide: the case closes, saying who did what and when.
+    The breach stays on the clock's record (and in the figures).
+
+    Runs in the transaction of the lead's change, which holds the lead's lock:
+    the arbiter takes the lead before the case too (sla.arbiter.case_decide),
+    so the two never deadlock and exactly one of them closes the case."""
+    what = Action(because).label if because in Action.values else "Acted on"
+    ArbiterCase.objects.filter(clock_id=clock.pk, decided_at__isnull=True).update(
+        decided_at=at,
+        decision=Decision.WORKED,
+        against_side=DECISION_AGAINST[Decision.WORKED],
+        reason=f"{what} by {actor or 'the system'} on {at:%d %b %Y %H:%M} UTC, "
+        "after the breach was escalated: nothing was left to decide.",
+    )
 
 
 def on_lead_events(events: list[LeadEvent]) -> None:
@@ -203,9 +229,11 @@ def on_lead_events(events: list[LeadEvent]) -> None:
         lead, at, actor = event.lead, event.occurred_at, event.actor
         mine = open_clocks.get(lead.pk, [])
 
-        def stop(kinds: Iterable[str], state: str, mine=mine, at=at, actor=actor) -> None:
+        def stop(
+            kinds: Iterable[str], state: str, mine=mine, at=at, actor=actor, because=event.kind
+        ) -> None:
             for c in [c for c in mine if c.kind in kinds]:
-                clock_events.extend(_close(c, state=state, at=at, actor=actor))
+                clock_events.extend(_close(c, state=state, at=at, actor=actor, because=because))
                 mine.remove(c)
 
         if event.kind == Action.HAND_OFF:
@@ -243,7 +271,9 @@ def _reassign(lead, mine, at, actor, starts, clock_events) -> None:
         if c.state == ClockState.BREACHED or c.agreement.restart_on_reassign:
             # A breach moved to a new owner is resolved for the old one; the new
             # owner gets a fresh deadline.
-            clock_events.extend(_close(c, state=ClockState.CANCELLED, at=at, actor=actor))
+            clock_events.extend(
+                _close(c, state=ClockState.CANCELLED, at=at, actor=actor, because=Action.REASSIGN)
+            )
             mine.remove(c)
             starts.append((lead, c.kind, at))
         else:

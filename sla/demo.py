@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 
 from alignment import clock
 from alignment.models import Team, User
+from alignment.roles import ROLE_NAMES, Role
 from sla import services
+from sla.calendars import add_business_time
 from sla.models import BusinessCalendar, Closure
 
 WEEKDAYS = range(5)
@@ -67,7 +69,6 @@ def seed_demo(*, stdout) -> list[BusinessCalendar]:
                         reason=WINTER_CLOSURE,
                     )
     seed_demo_agreement(stdout=stdout)
-    seed_demo_review(stdout=stdout)
     return calendars
 
 
@@ -149,11 +150,118 @@ def seed_demo_review(*, stdout):
 
 
 def after_demo(*, stdout) -> None:
-    """Once the demo leads exist: one scan (breaches at their true times) and the
-    monthly commitment figures, so the dashboards are not blank before the beat runs."""
+    """Once the demo leads exist: fresh leads for every rep, one scan (breaches at
+    their true times) and the monthly commitment figures, so the dashboards are not
+    blank before the beat runs; then the past review, whose agenda is drawn from
+    those figures (drawn before them, it said 0 breaches)."""
     from sla.commitment import compute_all
     from sla.scan import scan
 
+    fresh = seed_fresh_leads(now=clock.now())
     result = scan()
     compute_all()
+    if fresh:
+        stdout.write(f"SLA: {fresh} fresh leads so that every rep's inbox shows every state.\n")
     stdout.write(f"SLA: first scan {result}; monthly commitment computed.\n")
+    seed_demo_review(stdout=stdout)
+
+
+# --- a fresh inbox at every `make run` ----------------------------------------------
+
+# Where each team's fresh demo leads come from (its territory).
+FRESH_COUNTRY = {"Sales Americas": "United States", "Sales EMEA": "Germany"}
+
+
+def _latest_start(spec, now: datetime, business: timedelta) -> datetime:
+    """The latest hand-off time from which `business` hours of `spec` have passed by
+    `now` (to the minute): add_business_time only runs forward, so search."""
+    low, high = now - timedelta(days=21), now
+    while high - low > timedelta(minutes=1):
+        middle = low + (high - low) / 2
+        if add_business_time(spec, middle, business) <= now:
+            low = middle
+        else:
+            high = middle
+    return low.replace(second=0, microsecond=0)
+
+
+def _states(reps: list[User], now: datetime) -> dict[int, set[str]]:
+    """Which of the inbox's states (ok, warning, breached) each rep has among new leads."""
+    from django.db.models import Q
+
+    from leads.machine import Stage
+    from leads.models import Lead
+
+    have: dict[int, set[str]] = {rep.pk: set() for rep in reps}
+    rows = Lead.objects.filter(owner__in=reps, stage=Stage.MQL).filter(
+        Q(stale_since__isnull=False) | Q(action_due_at__isnull=False)
+    )
+    for owner_id, due, warn, stale in rows.values_list(
+        "owner_id", "action_due_at", "action_warn_at", "stale_since"
+    ):
+        if stale or due <= now:
+            have[owner_id].add("breached")
+        elif warn and warn <= now:
+            have[owner_id].add("warning")
+        else:
+            have[owner_id].add("ok")
+    return have
+
+
+def seed_fresh_leads(*, now: datetime) -> int:
+    """Leads handed off so that, at `now`, each rep's inbox shows a new lead in every
+    state: in time (green), past its warning (amber), past its deadline (red once
+    the scan has run). Only what is missing is added, so a later `make run` (a
+    day on, when yesterday's amber leads are red) shows every state again.
+
+    Round-robin gives one lead to each rep of a team in turn, so a team gets one
+    lead per rep for each state some rep lacks. Times are found on the team's
+    business calendar: at night the green lead's clock starts next morning, the
+    amber one passed its warning before closing time."""
+    from leads.demo import fresh_leads
+    from sla import selectors
+
+    agreement = selectors.agreement_in_force()
+    if agreement is None:
+        return 0
+    # Fresh leads take the catch-all goal (the last): its deadlines are long
+    # enough for a lead to stay in its state while someone looks around.
+    goal = list(agreement.goals.all())[-1]
+    accept = timedelta(hours=float(goal.accept_hours))
+
+    def catch_all(score, fields, attributes) -> bool:
+        found = selectors.goal_for(agreement, score=score, fields=fields, attributes=attributes)
+        return found.pk == goal.pk
+
+    starts = {
+        "ok": lambda spec: now,
+        "warning": lambda spec: _latest_start(spec, now, accept * goal.warn_percent / 100),
+        # An hour past its deadline: red, and not escalated before a few hours pass.
+        "breached": lambda spec: _latest_start(spec, now, accept + timedelta(hours=1)),
+    }
+    made = 0
+    for team in Team.objects.filter(name__in=FRESH_COUNTRY).select_related("business_calendar"):
+        reps = list(
+            User.objects.filter(
+                team=team,
+                is_active=True,
+                is_away=False,
+                groups__name=ROLE_NAMES[Role.SALES_REP],
+            ).order_by("pk")
+        )
+        if not reps:
+            continue
+        have = _states(reps, now)
+        spec = selectors.calendar_for_team(team)
+        for state, start in starts.items():
+            if all(state in have[rep.pk] for rep in reps):
+                continue
+            made += len(
+                fresh_leads(
+                    country=FRESH_COUNTRY[team.name],
+                    at=start(spec),
+                    count=len(reps),
+                    keep=catch_all,
+                )
+            )
+    return made

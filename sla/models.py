@@ -510,6 +510,9 @@ class Decision(models.TextChoices):
     CLOSE = "close_no_decision", "Close as no decision"
     UPHOLD = "uphold", "Uphold the rejection"
     OVERTURN = "overturn", "Overturn the rejection"
+    # Not the arbiter's choice: recorded when the lead's own people act on an
+    # escalated breach first (the rep accepts, the manager reassigns).
+    WORKED = "worked", "Closed: the lead was worked before a decision"
 
 
 # Which side a decision goes against, for the SLA figures ("" = neither).
@@ -520,6 +523,7 @@ DECISION_AGAINST = {
     Decision.CLOSE: "",
     Decision.UPHOLD: "marketing",
     Decision.OVERTURN: "sales",
+    Decision.WORKED: "",
 }
 DECISIONS_FOR = {
     CaseKind.ESCALATION: [Decision.REASSIGN, Decision.EXTEND, Decision.RETURN, Decision.CLOSE],

@@ -9,7 +9,7 @@ pointing at the one it carries, and the old one is marked carried.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -85,6 +85,12 @@ def agenda_for(filters: ReportFilters, teams: list[Team]) -> list[dict[str, Any]
         }
     )
     return sections
+
+
+def default_due_on(review: Review, today: date) -> date:
+    """What a new action's due date starts at: a week after the meeting, or after
+    today when the review is being written up later (never a day already past)."""
+    return max(review.held_on, today) + timedelta(days=7)
 
 
 def open_actions() -> list[ReviewAction]:
@@ -222,9 +228,7 @@ def revenue_target_set(
 def seed_demo_review(*, stdout) -> Review | None:
     """A past review (two weeks ago) with a decision and two actions still open, so the
     next review a manager prepares shows them carried over. Does nothing when any
-    review exists."""
-    from datetime import timedelta
-
+    review exists. Run after the demo's scan: its agenda is drawn from the figures."""
     from alignment import clock
 
     if Review.objects.exists():

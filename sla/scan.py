@@ -196,7 +196,12 @@ def _open_cases(rows: list[dict], at: datetime) -> None:
     ArbiterCase.objects.bulk_create(
         [
             ArbiterCase(
-                kind=CaseKind.ESCALATION, lead_id=row["lead_id"], clock_id=row["id"], opened_at=at
+                kind=CaseKind.ESCALATION,
+                lead_id=row["lead_id"],
+                clock_id=row["id"],
+                # Opened when the escalation fell due, as its event says, not when this
+                # scan noticed it (after an outage, or the demo's first scan, days later).
+                opened_at=min(row["escalation_due_at"] or at, at),
             )
             for row in rows
         ],

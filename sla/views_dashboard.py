@@ -295,7 +295,8 @@ def _detail_context(request, found, **forms_) -> dict:
         "decisions": list(found.decisions.select_related("recorded_by")),
         "actions": list(found.actions.select_related("owner", "carried_from__review")),
         "decision_form": forms_.get("decision_form") or DecisionForm(),
-        "action_form": forms_.get("action_form") or ActionForm(initial={"due_on": found.held_on}),
+        "action_form": forms_.get("action_form")
+        or ActionForm(initial={"due_on": review.default_due_on(found, clock.now().date())}),
     }
 
 

@@ -2,7 +2,10 @@
 
 import pytest
 
+from alignment import tokens
 from alignment.demo import DEMO_PASSWORD, seed_organisation
+from glossary.demo import seed_demo as seed_glossary
+from leads.models import Lead, Territory
 from tests.conftest import CHROMIUM
 
 CHROMIUM_ARGS = [
@@ -50,3 +53,52 @@ def log_in(page, live_server):
         return page
 
     return _log_in
+
+
+@pytest.fixture
+def handoff_ready(demo_org):
+    seed_glossary()
+    for country, manager in [("United States", "sam"), ("*", "elena")]:
+        Territory.objects.get_or_create(country=country, defaults={"team": demo_org[manager].team})
+    return tokens.token_create(user=demo_org["leo"], name="browser test")[1]
+
+
+def post_lead(page, live_server, token, external_id, last_name):
+    # A lead the demo MQL definition qualifies (written on the real data set's columns).
+    response = page.request.post(
+        f"{live_server.url}/api/v1/leads/",
+        headers={"Authorization": f"Token {token}"},
+        data={
+            "source": "webform",
+            "external_id": external_id,
+            "first_name": "Pat",
+            "last_name": last_name,
+            "company": "Globex",
+            "country": "United States",
+            "attributes": {
+                "Lead Origin": "Lead Add Form",
+                "Lead Source": "Reference",
+                "TotalVisits": "6",
+                "Total Time Spent on Website": "1500",
+                "What is your current occupation": "Working Professional",
+                "Tags": "Will revert after reading the email",
+                "Last Activity": "SMS Sent",
+            },
+        },
+    )
+    assert response.status == 201, response.text()
+    body = response.json()
+    assert body["stage"] == "mql", body
+    return Lead.objects.select_related("owner").get(pk=body["id"])
+
+
+# htmx panels load after the page: wait until none is still loading.
+SETTLED = """() => document.readyState === 'complete'
+  && !document.querySelector('.htmx-request, [aria-busy="true"]')"""
+
+
+def leave_settled(page) -> None:
+    """Let the page's htmx requests finish, then leave it: a request still running
+    in the live server when the test's database is flushed can deadlock the flush."""
+    page.wait_for_function(SETTLED)
+    page.goto("about:blank")

@@ -72,6 +72,7 @@ def _world() -> World:
     glossary_demo.seed_demo()
     quiet = io.StringIO()
     calendars = sla_demo.seed_demo(stdout=quiet)
+    sla_demo.seed_demo_review(stdout=quiet)  # the demo seeds it after its scan (after_demo)
     for country, team in [("United States", org["sam"].team), ("Germany", org["elena"].team)]:
         Territory.objects.get_or_create(country=country, defaults={"team": team})
     now = clock.now()

@@ -207,3 +207,56 @@ def test_the_lead_clock_panel_shows_the_history(client, org, escalated):
     html = client.get(reverse("sla:lead_clocks", args=[escalated.lead_id])).content.decode()
     assert "Breached" in html
     assert "Escalated" in html
+
+
+# -- the queue tells the true times; a lead worked meanwhile leaves it ------------------
+
+
+def test_an_escalation_noticed_days_late_is_opened_when_it_fell_due(
+    org, agreement, territories, at_monday
+):
+    """The scan was down (or, in the demo, ran once at the end of the history)."""
+    hand_off(org, "LATE-1")
+    at_monday.move_to(MONDAY_10_NY + dt.timedelta(days=2))
+    assert scan().escalated == 1
+    case = ArbiterCase.objects.select_related("clock").get()
+    # Breached at 11:00; four business hours later (09:00-17:00, no break): 15:00 New York.
+    assert case.clock.breached_at == MONDAY_10_NY.replace(hour=11)
+    assert case.opened_at == case.clock.escalation_due_at == MONDAY_10_NY.replace(hour=15)
+
+
+def test_a_rep_accepting_an_escalated_lead_closes_its_case_as_worked(org, escalated):
+    lead = escalated.lead
+    lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    escalated.refresh_from_db()
+    assert not escalated.is_open
+    assert escalated.decision == "worked"
+    assert escalated.decided_by is None
+    assert escalated.against_side == ""
+    assert escalated.decided_at == clock.now()
+    assert f"Accepted by {lead.owner}" in escalated.reason
+    # The breach stays on record.
+    breached = Clock.objects.get(pk=escalated.clock_id)
+    assert breached.breached_at is not None
+    assert breached.resolved_at == clock.now()
+    # The arbiter, a moment too late, is told what happened instead of overriding it.
+    with pytest.raises(CaseAlreadyDecided, match="Accepted by"):
+        case_decide(case=escalated, by=org["ada"], decision="return", reason="x", now=clock.now())
+
+
+def test_a_manager_reassigning_an_escalated_lead_closes_its_case_as_worked(org, escalated):
+    to = other_rep(org, escalated.lead)
+    lead_services.lead_reassign(lead=escalated.lead, by=org["sam"], to=to, now=clock.now())
+    escalated.refresh_from_db()
+    assert escalated.decision == "worked"
+    assert f"Reassigned by {org['sam']}" in escalated.reason
+
+
+def test_a_worked_case_leaves_the_waiting_queue_for_the_decided_one(client, org, escalated):
+    lead_services.lead_accept(lead=escalated.lead, by=escalated.lead.owner, now=clock.now())
+    client.force_login(org["ada"])
+    waiting = client.get(reverse("sla:arbiter_queue")).content.decode()
+    assert str(escalated.lead) not in waiting
+    decided = client.get(reverse("sla:arbiter_queue") + "?show=decided").content.decode()
+    assert "Closed: the lead was worked before a decision" in decided
+    assert "by None" not in decided

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sla', '0007_duration_covering_index'),
+        ('sla', '0008_arbiter_cases_true_times_and_worked'),
     ]
 
     operations = [
