@@ -125,6 +125,23 @@ def answers(port: int) -> bool:
         return False
 
 
+def kill_group(proc) -> None:
+    """SIGKILL a worker or beat and every process of its group, and wait until none is
+    left: a prefork child may hold a socket (an SMTP session) a moment after its parent
+    is reaped, and a peer that looks alive then would be answered as if it listened."""
+
+    def gone() -> bool:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    wait_for(gone, timeout=10, what=f"every process of group {proc.pid} to exit")
+
+
 def wait_running(procs, condition, *, timeout: float, what: str, logs) -> None:
     """wait_for, failing at once (with the logs) if a worker or beat has died meanwhile."""
 

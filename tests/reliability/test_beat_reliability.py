@@ -1,8 +1,6 @@
 """Two beats, as docker-compose runs them: one schedules, and the other takes over when
 the leader dies, within BEAT_LOCK_SECONDS and a fifth of it; no clock is acted on twice."""
 
-import os
-import signal
 import time
 
 import pytest
@@ -16,6 +14,7 @@ from tests.reliability.stack import (
     duplicate_notifications,
     event_counts,
     free_port,
+    kill_group,
     needs_redis_server,
     own_redis,
     wait_running,
@@ -72,8 +71,7 @@ def test_two_beats_one_schedules_and_the_other_takes_over_when_it_is_killed(org,
         assert "sla-scan" in logs[first].read_text()
         assert "sla-scan" not in logs[standby].read_text()  # the standby sends nothing
 
-        os.killpg(beats[first].pid, signal.SIGKILL)  # the leader's host is gone
-        beats[first].wait(timeout=10)
+        kill_group(beats[first])  # the leader's host is gone
         killed_at = time.monotonic()
         Clock.objects.filter(lead__in=after).update(due_at=F("started_at"))
         wait_running(

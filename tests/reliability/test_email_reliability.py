@@ -6,8 +6,6 @@ sending sends nothing recorded as sent again, and loses nothing.
 """
 
 import datetime as dt
-import os
-import signal
 import threading
 
 import pytest
@@ -22,6 +20,7 @@ from tests.reliability.smtp_sink import SmtpSink
 from tests.reliability.stack import (
     beat_args,
     free_port,
+    kill_group,
     needs_redis_server,
     own_redis,
     send_task,
@@ -162,8 +161,7 @@ def test_a_worker_killed_while_sending_email_sends_nothing_recorded_as_sent_agai
             wait_running(
                 [worker], sink.stalled.is_set, timeout=60, what="the 6th email", logs=[first_log]
             )
-            os.killpg(worker.pid, signal.SIGKILL)  # while the server holds the 6th message
-            worker.wait(timeout=10)
+            kill_group(worker)  # while the server holds the 6th message
         # Five marked sent one by one as the server accepted them; the rest of the chunk
         # still claimed by the dead worker.
         assert states() == {"sent": 5, "sending": 10}
