@@ -5,6 +5,7 @@ from django.db import transaction
 
 from alignment import audit, clock
 from alignment.models import User, WorkerHeartbeat
+from alignment.registry import Registry
 from alignment.roles import perm
 
 
@@ -15,13 +16,9 @@ def heartbeat_record(*, name: str = "worker") -> None:
 
 
 # Other apps react to a person marked away or back (the SLA app pauses their
-# clocks); alignment imports no app, so they register here.
-_away_listeners: list = []
-
-
-def register_away_listener(listener) -> None:
-    if listener not in _away_listeners:
-        _away_listeners.append(listener)
+# clocks), inside the same transaction; alignment imports no app, so they register here.
+away_listeners = Registry("member away")
+register_away_listener = away_listeners.register
 
 
 def member_set_away(*, member, away: bool, by) -> None:
@@ -39,5 +36,4 @@ def member_set_away(*, member, away: bool, by) -> None:
                 by=by, action="member.away", target=member, changes={"is_away": [not away, away]}
             )
             now = clock.now()
-            for listener in _away_listeners:
-                listener(member=member, away=away, now=now)
+            away_listeners.call(member=member, away=away, now=now)

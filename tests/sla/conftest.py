@@ -20,9 +20,9 @@ def _fresh_calendar_caches():
 def heard():
     """The calendar ids the `calendar_changed` hook announced during the test."""
     calls: list[int] = []
-    hooks.CALENDAR_CHANGED_LISTENERS.append(calls.append)
+    hooks.CALENDAR_CHANGED_LISTENERS.register(calls.append)
     yield calls
-    hooks.CALENDAR_CHANGED_LISTENERS.remove(calls.append)
+    hooks.CALENDAR_CHANGED_LISTENERS.unregister(calls.append)
 
 
 # The clock engine's fixtures (an agreement in force, a frozen Monday) and the

@@ -333,13 +333,14 @@ def test_a_failing_listener_is_logged_and_the_others_still_run(caplog):
     def broken(calendar_id):
         raise RuntimeError("boom")
 
-    hooks.CALENDAR_CHANGED_LISTENERS.extend([broken, heard.append])
+    hooks.CALENDAR_CHANGED_LISTENERS.register(broken)
+    hooks.CALENDAR_CHANGED_LISTENERS.register(heard.append)
     try:
         with caplog.at_level(logging.ERROR, logger="sla.hooks"):
             hooks.calendar_changed(7)
     finally:
-        hooks.CALENDAR_CHANGED_LISTENERS.remove(broken)
-        hooks.CALENDAR_CHANGED_LISTENERS.remove(heard.append)
+        hooks.CALENDAR_CHANGED_LISTENERS.unregister(broken)
+        hooks.CALENDAR_CHANGED_LISTENERS.unregister(heard.append)
     assert heard == [7]
     assert "listener" in caplog.text
 
@@ -352,5 +353,5 @@ def test_registering_a_listener_twice_runs_it_once():
     try:
         hooks.calendar_changed(3)
     finally:
-        hooks.CALENDAR_CHANGED_LISTENERS.remove(listener)
+        hooks.CALENDAR_CHANGED_LISTENERS.unregister(listener)
     assert heard == [3]
