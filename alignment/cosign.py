@@ -12,7 +12,8 @@ Races: the spec's `lock` serialises everything that may bring a version into
 force (the glossary locks the stage row, sla takes an advisory lock), the
 version row is locked next, `revision` catches an edit racing a signature,
 and the partial unique constraint on "agreed" is the last line. The loser of
-any race gets a Conflict that says what happened and what to do.
+any race gets a Conflict (alignment.errors: a 409 wherever it is answered)
+that says what happened and what to do.
 """
 
 from __future__ import annotations
@@ -26,13 +27,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from alignment.errors import Conflict
 from alignment.roles import perm
 
 SIDES = ("marketing", "sales")
-
-
-class Conflict(Exception):
-    """Someone else changed the thing first; the message says what to do now."""
 
 
 def signing_sides(user) -> list[str]:

@@ -3,9 +3,10 @@
 Status codes: 201 created, 200 existing (same source + external_id), 400 a
 field error naming the field, 403 not your lead or not your role, 409 the
 action is not allowed from the lead's current stage (the body says which).
+The services raise them; alignment.errors answers them (REST_FRAMEWORK's
+EXCEPTION_HANDLER).
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -19,8 +20,8 @@ from alignment import clock
 from alignment.inputs import query_choice, refuse_unknown_fields
 from alignment.models import User
 from alignment.permissions import HasCapability
-from leads import selectors, serializers, services
-from leads.machine import GuardRefused, Stage, TransitionNotAllowed
+from leads import ingest, selectors, serializers, services
+from leads.machine import Stage
 from leads.models import Lead
 from leads.validation import clean_lead_input
 
@@ -29,25 +30,6 @@ CONFLICT = OpenApiResponse(serializers.ConflictSerializer, "Not allowed from the
 
 
 class LeadAPIView(APIView):
-    """Turns the services' exceptions into the documented status codes."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, TransitionNotAllowed | services.LeadChanged):
-            return Response({"detail": str(exc), "stage": exc.stage}, status=409)
-        if isinstance(exc, GuardRefused):
-            lead = getattr(self, "lead", None)
-            return Response({"detail": str(exc), "stage": lead.stage if lead else None}, status=409)
-        if isinstance(exc, ValidationError):
-            detail = (
-                exc.message_dict
-                if hasattr(exc, "error_dict")
-                else {"non_field_errors": exc.messages}
-            )
-            return Response(detail, status=400)
-        if isinstance(exc, PermissionDenied):
-            return Response({"detail": str(exc) or "Not allowed."}, status=403)
-        return super().handle_exception(exc)
-
     def get_lead(self, pk: int) -> Lead:
         # Acting on a lead that exists but is not yours is a 403 from the service
         # (the issue's contract), not a 404.
@@ -123,7 +105,7 @@ class LeadListCreate(LeadAPIView, ListAPIView):
         data, errors = clean_lead_input(request.data)
         if errors:
             return Response(errors, status=400)
-        result = services.lead_ingest(data=data, by=request.user, now=clock.now(), via="api")
+        result = ingest.lead_ingest(data=data, by=request.user, now=clock.now(), via="api")
         if result.status == "error":
             return Response(result.errors, status=400)
         return self.summary(result.lead, 201 if result.status == "created" else 200)
@@ -163,7 +145,7 @@ class LeadBulk(LeadAPIView):
             else:
                 positions.append(index)
                 cleaned.append(data)
-        results = services.leads_ingest_bulk(
+        results = ingest.leads_ingest_bulk(
             items=cleaned, by=request.user, now=clock.now(), via="api-bulk"
         )
         for index, result in zip(positions, results, strict=True):
@@ -184,7 +166,7 @@ class LeadDetail(LeadAPIView):
             lead = selectors.lead_detail(pk, request.user)
         except Lead.DoesNotExist:
             raise exceptions.NotFound("No such lead.") from None
-        return Response(serializers.LeadDetailSerializer(lead).data)
+        return Response(serializers.LeadDetailSerializer(lead, context={"request": request}).data)
 
 
 def _action(name, serializer_class, call, doc):
@@ -206,9 +188,8 @@ def _action(name, serializer_class, call, doc):
 
 
 def _reassign(*, lead, by, now, data):
-    to = User.objects.select_related("team").filter(pk=data["to"]).first()
-    if to is None:
-        raise ValidationError({"to": ["No such person."]})
+    # An unknown id is the service's 400 ("choose a rep"), after it asked who may.
+    to = User.objects.filter(pk=data["to"]).first()
     services.lead_reassign(lead=lead, by=by, to=to, now=now, note=data.get("note", ""))
 
 

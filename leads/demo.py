@@ -23,7 +23,7 @@ from alignment import clock
 from alignment.models import Team, User
 from glossary.scoring import compile_definition
 from glossary.selectors import definition_in_force
-from leads import services
+from leads import ingest, services
 from leads.machine import GuardRefused, Stage
 from leads.models import Campaign, Channel, Lead, Territory
 from leads.validation import CONTACT_FIELDS
@@ -215,7 +215,7 @@ def seed_demo(*, stdout=None) -> None:
         campaign = rng.choice(campaigns) if rng.random() < 0.8 else None
         data = _lead_data(row, index, rng, country=rng.choice(countries), campaign=campaign)
         with transaction.atomic():
-            lead = services.lead_ingest(data=data, by=leo, now=created, via="demo").lead
+            lead = ingest.lead_ingest(data=data, by=leo, now=created, via="demo").lead
             _play(lead, converted=row.get("Converted") == "1", rng=rng, now=now)
         counts[lead.stage] = counts.get(lead.stage, 0) + 1
     if stdout:
@@ -279,7 +279,7 @@ def fresh_leads(
             continue
         used.add(data["external_id"])
         with transaction.atomic():
-            lead = services.lead_ingest(data=data, by=leo, now=at, via="demo").lead
+            lead = ingest.lead_ingest(data=data, by=leo, now=at, via="demo").lead
         if lead.owner_id:
             made.append(lead)
     return made

@@ -1,337 +1,82 @@
-"""CSV import of leads: upload, inspect, map the columns, run in chunks.
+"""CSV import of leads: upload, map the columns, run in chunks.
 
 The life of an import (LeadImport.status):
-  uploaded  the file is stored and read once through: encoding, delimiter,
-            header, number of rows, a few values per column. A person maps
-            the columns (and, for history, the outcome column) on the page.
-  queued    `lead_import_start` checked the mapping and queued the task.
+  uploaded  the file is stored and read once through (leads.csv_files):
+            encoding, delimiter, header, number of rows, a few values per
+            column. A person maps the columns (and, for history, the outcome
+            column) on the page (leads.import_rows).
+  queued    `lead_import_start` checked the mapping and asked for a worker
+            after its commit. The broker only wakes workers: if it is down, the
+            beat's sweep (`lead_imports_sweep`) asks again once it is back.
   running   `lead_import_run` reads the file in chunks of CHUNK_SIZE rows;
             each chunk commits with the progress update in ONE transaction,
             so a crash leaves either the whole chunk and its progress or
             neither, and a re-run resumes at processed_rows: no row is ever
             imported twice, and every row ends created, updated or rejected.
+            A row the database refuses is refused with its line, not the chunk.
   done      created + updated + rejected == total_rows (a database constraint
             keeps processed_rows equal to that sum at every commit).
   failed    an unexpected error stopped it; running it again resumes.
 
 Rows are cleaned by leads.validation.clean_lead_input, the one cleaning
-function. Normal rows go through leads.services.leads_ingest_bulk (scored,
-qualified ones handed off); history rows are written here, as closed leads
-that are never handed off, each with one `imported` event.
+function. Normal rows go through leads.ingest (scored, qualified ones handed
+off); history rows become closed leads that are never handed off, each with
+one `imported` event, through the same machine (leads.machine.step/write).
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
+import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from alignment import clock
 from alignment.models import User
-from glossary.scoring import compile_definition
-from glossary.selectors import definition_in_force
 from leads import machine
-from leads.machine import CLOSED_STAGES, Action, Stage
+from leads.csv_files import ENCODINGS, ImportRefused, inspect, open_text, preview, records
+from leads.import_rows import (
+    RowPlan,
+    guess_history,
+    guess_mapping,
+    history_errors,
+    mapping_errors,
+)
+from leads.ingest import (
+    MERGED_FIELDS,
+    Scorer,
+    insert_new,
+    leads_ingest_bulk,
+    lock_existing,
+    merge_update,
+    new_lead,
+)
 from leads.models import (
     Campaign,
     ImportMode,
     ImportStatus,
     Lead,
-    LeadEvent,
     LeadImport,
     LeadImportRejection,
 )
-from leads.services import leads_ingest_bulk
-from leads.validation import CONTACT_FIELDS, MAX_ATTRIBUTES, clean_lead_input
+from leads.stages import CLOSED_STAGES, Action
+from leads.validation import CONTACT_FIELDS, NUL, clean_lead_input
+
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 CHUNK_SIZE = 1000
-PREVIEW_ROWS = 10
-PROFILE_VALUES = 12  # distinct values remembered per column, for the stage mapping
 VIA = "csv-import"
-
-ENCODINGS = {
-    "utf-8-sig": "UTF-8",
-    "cp1252": "Windows-1252 (Excel on Windows)",
-    "latin-1": "Latin-1 (ISO-8859-1)",
-    "utf-16": "UTF-16",
-}
-# What a person may pick when UTF-8 fails (UTF-16 is found by its BOM).
-FALLBACK_ENCODINGS = ("cp1252", "latin-1")
-
-ATTRIBUTE = "attribute"
-IGNORE = "ignore"
-FIELD_LABELS = {
-    ATTRIBUTE: "Attribute",
-    IGNORE: "Ignore",
-    "external_id": "External id",
-    "source": "Source (per row)",
-    "email": "Email",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "company": "Company",
-    "title": "Title",
-    "country": "Country",
-    "phone": "Phone",
-}
-LEAD_FIELDS = [f for f in FIELD_LABELS if f not in (ATTRIBUTE, IGNORE)]
-HISTORY_STAGES = (Stage.WON, Stage.LOST, Stage.NO_DECISION, Stage.NURTURE, Stage.DISQUALIFIED)
-
-# Headers a file commonly uses for a lead field (compared lower-case, without
-# spaces, dashes and underscores).
-_GUESSES = {
-    "external_id": {"externalid", "prospectid", "leadid", "recordid", "contactid", "id"},
-    "email": {"email", "emailaddress", "mail"},
-    "first_name": {"firstname", "givenname", "forename"},
-    "last_name": {"lastname", "surname", "familyname"},
-    "company": {"company", "companyname", "organisation", "organization", "account"},
-    "title": {"title", "jobtitle", "position", "role"},
-    "country": {"country", "countryname"},
-    "phone": {"phone", "phonenumber", "telephone", "mobile", "tel"},
-}
-_OUTCOME_GUESSES = {"converted", "outcome", "stage", "status", "won", "result"}
-_TRUE = {"1", "yes", "y", "true", "won", "converted"}
-
-
-class ImportRefused(Exception):
-    """The file cannot be imported at all; the message says why and what to do."""
-
-
-# -- reading the file ------------------------------------------------------------
-
-
-def blank(value: str) -> str:
-    """Blank values and the form placeholder "Select" are blank."""
-    value = value.strip()
-    return "" if value.lower() == "select" else value
-
-
-def _sniff_bytes(head: bytes, filename: str) -> str | None:
-    """The encoding a byte-order mark names, or None. Refuse what is not text."""
-    if not head:
-        raise ImportRefused("The file is empty.")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    suffix = PurePath(filename).suffix.lower()
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportRefused(
-            "This is a spreadsheet workbook (Excel or similar), not a CSV file. "
-            "Open it and save it as “CSV UTF-8”, then upload that."
-        )
-    if head.startswith(b"%PDF") or b"\x00" in head:
-        raise ImportRefused(
-            f"This is not a CSV file{f' ({suffix} file)' if suffix else ''}: it holds binary "
-            "data. Upload a comma-separated text file with a header row."
-        )
-    return None
-
-
-def _delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _bad_byte(fileobj, encoding: str) -> tuple[int, int, bytes]:
-    """(line, byte offset, the bytes) of the first sequence the encoding cannot read."""
-    fileobj.seek(0)
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset, lines = 0, 1
-    while block := fileobj.read(1 << 20):
-        try:
-            decoder.decode(block)
-        except UnicodeDecodeError as exc:
-            # The decoder may hold a few bytes back from the previous block.
-            pending = len(decoder.getstate()[0]) if hasattr(decoder, "getstate") else 0
-            start = max(exc.start - pending, 0)
-            lines += block[:start].count(b"\n")
-            return lines, offset + start, block[start : start + 1]
-        offset += len(block)
-        lines += block.count(b"\n")
-    return lines, offset, b""
-
-
-def _records(text: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(line where the record starts, cells) for every record after the header.
-
-    Blank lines are not rows. A quoted cell may span lines, so the line number
-    is the one the record starts on, as a spreadsheet would show it.
-    """
-    reader = csv.reader(text, delimiter=delimiter)
-    next(reader, None)
-    start = reader.line_num + 1
-    for cells in reader:
-        line, start = start, reader.line_num + 1
-        if cells:
-            yield line, cells
-
-
-@dataclass
-class Inspection:
-    encoding: str
-    delimiter: str = ","
-    columns: list[dict[str, Any]] = field(default_factory=list)
-    total_rows: int = 0
-    problem: str = ""
-
-
-def inspect(fileobj, *, filename: str, encoding: str | None = None) -> Inspection:
-    """Read the whole file once: encoding, delimiter, header, rows, values per column.
-
-    Raises ImportRefused for what no choice of encoding fixes (empty, binary,
-    no rows); returns an Inspection with `problem` set when the encoding is wrong.
-    """
-    fileobj.seek(0)
-    head = fileobj.read(8192)
-    bom_encoding = _sniff_bytes(head, filename)
-    encoding = encoding or bom_encoding or "utf-8-sig"
-    fileobj.seek(0)
-    text = io.TextIOWrapper(fileobj, encoding=encoding, newline="")
-    try:
-        try:
-            first_line = text.readline()
-            delimiter = _delimiter(first_line)
-            text.seek(0)
-            header = next(csv.reader(text, delimiter=delimiter), None)
-            if not header or not any(h.strip() for h in header):
-                raise ImportRefused(
-                    "The first line is empty: it must name the columns (a header row)."
-                )
-            text.seek(0)
-            values: list[set[str] | None] = [set() for _ in header]
-            total = 0
-            for _, cells in _records(text, delimiter):
-                total += 1
-                for index, cell in enumerate(cells[: len(header)]):
-                    seen = values[index]
-                    if seen is not None:
-                        seen.add(cell.strip())
-                        if len(seen) > PROFILE_VALUES:
-                            values[index] = None
-        except UnicodeDecodeError:
-            line, offset, bad = _bad_byte(fileobj, encoding)
-            name = ENCODINGS.get(encoding, encoding)
-            return Inspection(
-                encoding="",
-                problem=(
-                    f"This file is not {name}: line {line} has a byte (0x{bad.hex().upper()} "
-                    f"at byte {offset:,}) that {name} does not use. It was probably saved by "
-                    "Excel on Windows. Pick the encoding it was saved in below."
-                ),
-            )
-        except csv.Error as exc:
-            raise ImportRefused(f"This is not a readable CSV file: {exc}.") from None
-    finally:
-        text.detach()
-    if total == 0:
-        raise ImportRefused("The file has a header row but no rows below it.")
-    return Inspection(
-        encoding=encoding,
-        delimiter=delimiter,
-        columns=[
-            {
-                "name": name.strip(),
-                "values": sorted(v for v in seen if v) if seen is not None else None,
-            }
-            for name, seen in zip(header, values, strict=True)
-        ],
-        total_rows=total,
-    )
-
-
-def _open_text(lead_import: LeadImport):
-    binary = default_storage.open(lead_import.file_path, "rb")
-    return binary, io.TextIOWrapper(binary, encoding=lead_import.encoding, newline="")
-
-
-def preview_rows(lead_import: LeadImport, limit: int = PREVIEW_ROWS) -> list[tuple[int, list]]:
-    """The first rows of the file, as (line, cells)."""
-    if not lead_import.encoding:
-        return []
-    binary, text = _open_text(lead_import)
-    with binary:
-        rows = []
-        for record in _records(text, lead_import.delimiter):
-            rows.append(record)
-            if len(rows) >= limit:
-                break
-        return rows
-
-
-def guess_mapping(columns: list[dict[str, Any]]) -> list[str]:
-    mapping, taken = [], set()
-    for column in columns:
-        name = column["name"]
-        key = "".join(c for c in name.lower() if c.isalnum())
-        guess = next(
-            (f for f, names in _GUESSES.items() if key in names and f not in taken),
-            None,
-        )
-        if guess:
-            taken.add(guess)
-            mapping.append(guess)
-        else:
-            mapping.append(ATTRIBUTE if name else IGNORE)
-    return mapping
-
-
-def guess_history(columns: list[dict[str, Any]]) -> dict[str, Any]:
-    """For a column like Converted (1/0): 1 → won, 0 → lost."""
-    for index, column in enumerate(columns):
-        key = "".join(c for c in column["name"].lower() if c.isalnum())
-        if key in _OUTCOME_GUESSES and column["values"] and len(column["values"]) <= 2:
-            stages = {
-                v: (Stage.WON.value if v.lower() in _TRUE else Stage.LOST.value)
-                for v in column["values"]
-            }
-            return {"column": index, "stages": stages, "date_column": None}
-    return {}
-
-
-def parse_stage_mapping(text: str) -> dict[str, str]:
-    """ "1 = won" lines into {"1": "won"}; a stage by key or label. Raises ValidationError."""
-    stages: dict[str, str] = {}
-    by_name = {}
-    for stage in HISTORY_STAGES:
-        by_name[stage.value] = stage.value
-        by_name[stage.label.lower()] = stage.value
-    by_name["no decision"] = Stage.NO_DECISION.value
-    errors = []
-    for number, raw in enumerate((text or "").splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        for separator in ("→", "->", "=", ":"):
-            if separator in line:
-                value, stage = (part.strip() for part in line.split(separator, 1))
-                break
-        else:
-            errors.append(f"Line {number} (“{line}”): write it as value = stage, e.g. 1 = won.")
-            continue
-        key = by_name.get(stage.lower())
-        if key is None:
-            errors.append(
-                f"Line {number}: “{stage}” is not a stage for history; use one of "
-                + ", ".join(s.value for s in HISTORY_STAGES)
-                + "."
-            )
-            continue
-        stages[value] = key
-    if errors:
-        raise ValidationError({"history_stages": errors})
-    return stages
+# A queued import nobody picked up for this long is asked for again by the sweep.
+SWEEP_AFTER = timedelta(minutes=1)
 
 
 # -- upload and mapping (the person's steps) -------------------------------------
@@ -372,6 +117,13 @@ def default_source(filename: str) -> str:
     return stem[:100]
 
 
+def preview_rows(lead_import: LeadImport) -> list[tuple[int, list]]:
+    """The first rows of the file, as (line, cells); none until it is readable."""
+    if not lead_import.encoding:
+        return []
+    return preview(lead_import.file_path, lead_import.encoding, lead_import.delimiter)
+
+
 def lead_import_set_encoding(*, lead_import: LeadImport, encoding: str, by: User) -> LeadImport:
     """Read the file again in the encoding the person picked."""
     if encoding not in ENCODINGS:
@@ -408,49 +160,17 @@ def lead_import_start(
     history_date_column: int | None = None,
 ) -> LeadImport:
     """Check the mapping and queue the import. Raises ValidationError naming the field."""
-    errors: dict[str, list[str]] = {}
-    columns = lead_import.columns
     source = (source or "").strip()
-    if len(mapping) != len(columns) or any(m not in FIELD_LABELS for m in mapping):
-        errors.setdefault("mapping", []).append("Map every column to a field, attribute or ignore.")
-    else:
-        for name in LEAD_FIELDS:
-            mapped = [
-                columns[i]["name"] or f"column {i + 1}" for i, m in enumerate(mapping) if m == name
-            ]
-            if len(mapped) > 1:
-                errors.setdefault("mapping", []).append(
-                    f"{FIELD_LABELS[name]} is mapped from {len(mapped)} columns "
-                    f"({', '.join(mapped)}); map it from one."
-                )
-        if mapping.count(ATTRIBUTE) > MAX_ATTRIBUTES:
-            errors.setdefault("mapping", []).append(
-                f"At most {MAX_ATTRIBUTES} columns can become attributes; ignore some."
-            )
-    if not source and "source" not in mapping:
-        errors.setdefault("source", []).append(
-            "Every lead needs a source: name one for the file, or map a column to Source."
-        )
-    if len(source) > 100:
-        errors.setdefault("source", []).append("At most 100 characters.")
+    errors = mapping_errors(lead_import.columns, mapping, source)
     history: dict[str, Any] = {}
     if mode not in ImportMode.values:
         errors.setdefault("mode", []).append("Choose new leads or history.")
     elif mode == ImportMode.HISTORY:
-        if history_column is None or not 0 <= history_column < len(columns):
-            errors.setdefault("history_column", []).append(
-                "History needs the column that holds each lead's outcome or stage."
+        errors.update(
+            history_errors(
+                lead_import.columns, mapping, history_column, history_stages, history_date_column
             )
-        elif mapping[history_column] not in (ATTRIBUTE, IGNORE):
-            errors.setdefault("history_column", []).append(
-                "The outcome column cannot also be a lead field."
-            )
-        if not history_stages:
-            errors.setdefault("history_stages", []).append(
-                "Say which stage each outcome value means, e.g. 1 = won and 0 = lost."
-            )
-        if history_date_column is not None and not 0 <= history_date_column < len(columns):
-            errors.setdefault("history_date_column", []).append("No such column.")
+        )
         history = {
             "column": history_column,
             "stages": history_stages or {},
@@ -464,13 +184,10 @@ def lead_import_start(
             raise ValidationError({"encoding": ["Pick the file's encoding first."]})
         if errors:
             raise ValidationError(errors)
-        locked.mapping = mapping
-        locked.source = source
-        locked.campaign = campaign
-        locked.mode = mode
-        locked.history = history
-        locked.status = ImportStatus.QUEUED
-        locked.error_message = ""
+        locked.mapping, locked.source, locked.campaign = mapping, source, campaign
+        locked.mode, locked.history = mode, history
+        locked.status, locked.error_message = ImportStatus.QUEUED, ""
+        locked.queued_at = clock.now()
         locked.save()
         _queue(locked.pk)
     lead_import.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
@@ -482,139 +199,44 @@ def lead_import_resume(*, lead_import: LeadImport, by: User) -> None:
     with transaction.atomic():
         changed = LeadImport.objects.filter(
             pk=lead_import.pk, status__in=[ImportStatus.FAILED, ImportStatus.RUNNING]
-        ).update(status=ImportStatus.QUEUED)
+        ).update(status=ImportStatus.QUEUED, queued_at=clock.now())
         if changed:
             _queue(lead_import.pk)
 
 
+def lead_imports_sweep(*, now: datetime | None = None) -> int:
+    """Ask a worker again for every import queued a while ago and not started
+    (its message was lost, or the broker was down when it was queued). Safe
+    to run at any time: a run claims its import, and a chunk commits once."""
+    now = now or clock.now()
+    waiting = list(
+        LeadImport.objects.filter(
+            status=ImportStatus.QUEUED, queued_at__lt=now - SWEEP_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for import_id in waiting:
+        _send(import_id)
+    return len(waiting)
+
+
 def _queue(import_id: int) -> None:
+    transaction.on_commit(lambda: _send(import_id))
+
+
+def _send(import_id: int) -> None:
+    from kombu.exceptions import KombuError
+
     from leads.tasks import run_lead_import  # tasks import this module
 
-    run_lead_import.delay_on_commit(import_id)
+    try:
+        run_lead_import.delay(import_id)
+    except (KombuError, OSError):
+        # The import is queued in the database, which is the truth: the beat's
+        # sweep asks again once the broker answers.
+        log.warning("could not reach the broker for import %s; the sweep will", import_id)
 
 
 # -- running it ------------------------------------------------------------------
-
-
-class _Plan:
-    """How a row of this file becomes a lead's raw input."""
-
-    def __init__(self, lead_import: LeadImport):
-        self.width = len(lead_import.columns)
-        self.names = [c["name"] or f"column {i + 1}" for i, c in enumerate(lead_import.columns)]
-        self.source = lead_import.source
-        self.campaign = lead_import.campaign_id
-        self.fields: list[tuple[int, str]] = []
-        self.attributes: list[tuple[int, str]] = []
-        seen: dict[str, int] = {}
-        for index, target in enumerate(lead_import.mapping):
-            if target == ATTRIBUTE:
-                name = self.names[index]
-                seen[name] = seen.get(name, 0) + 1
-                if seen[name] > 1:  # two columns with one header: keep both
-                    name = f"{name} ({seen[name]})"
-                self.attributes.append((index, name))
-            elif target != IGNORE:
-                self.fields.append((index, target))
-        self.column_of = {target: self.names[index] for index, target in self.fields}
-        self.history = lead_import.history if lead_import.mode == ImportMode.HISTORY else None
-        if self.history:
-            self.stages = {
-                str(v).strip().lower(): s for v, s in self.history.get("stages", {}).items()
-            }
-
-    def raw(self, cells: list[str]) -> tuple[dict[str, Any] | None, str]:
-        if len(cells) != self.width:
-            extra = cells[self.width :]
-            if len(cells) < self.width or any(c.strip() for c in extra):
-                return None, (
-                    f"The row has {len(cells)} fields; the header has {self.width}. "
-                    "Check for a missing or extra comma, or an unclosed quote."
-                )
-            cells = cells[: self.width]
-        if not any(blank(c) for c in cells):
-            return None, "The row is empty."
-        raw: dict[str, Any] = {"source": self.source, "campaign": self.campaign}
-        for index, target in self.fields:
-            value = blank(cells[index])
-            if target == "source":
-                if value:
-                    raw["source"] = value
-            else:
-                raw[target] = value
-        attributes = {}
-        for index, name in self.attributes:
-            value = blank(cells[index])
-            if value:
-                attributes[name] = value
-        raw["attributes"] = attributes
-        return raw, ""
-
-    def reason(self, errors: dict[str, list[str]]) -> str:
-        parts = []
-        for name, messages in errors.items():
-            if name.startswith("attributes."):
-                label = name.split(".", 1)[1]
-            elif name in self.column_of:
-                label = f"{FIELD_LABELS[name]} (column “{self.column_of[name]}”)"
-            else:
-                label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
-            parts.append(f"{label}: {' '.join(messages)}")
-        return "; ".join(parts)
-
-    def outcome(self, cells: list[str]) -> tuple[str, datetime | None, str]:
-        """(stage, closed date or None, problem) for a history row."""
-        column = self.history["column"]
-        value = cells[column].strip()
-        stage = self.stages.get(value.lower())
-        if stage is None:
-            named = ", ".join(self.history["stages"]) or "none"
-            return (
-                "",
-                None,
-                (
-                    f"{self.names[column]} is “{value}”, which the stage mapping does not name "
-                    f"(it names: {named})."
-                ),
-            )
-        date_column = self.history.get("date_column")
-        closed = None
-        if date_column is not None:
-            text = blank(cells[date_column])
-            if text:
-                closed = _parse_date(text)
-                if closed is None:
-                    return (
-                        "",
-                        None,
-                        (
-                            f"{self.names[date_column]} “{text}” is not a date "
-                            "(write it as YYYY-MM-DD)."
-                        ),
-                    )
-                if closed > clock.now():
-                    return "", None, f"{self.names[date_column]} “{text}” is in the future."
-        return stage, closed, ""
-
-
-def _parse_date(text: str) -> datetime | None:
-    text = text.strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        for form in ("%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M"):
-            try:
-                parsed = datetime.strptime(text, form)  # noqa: DTZ007 - made aware below
-                break
-            except ValueError:
-                continue
-        else:
-            return None
-    if isinstance(parsed, date) and not isinstance(parsed, datetime):
-        parsed = datetime.combine(parsed, time())
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
-    return parsed
 
 
 def _batched(iterable: Iterable, size: int) -> Iterator[list]:
@@ -650,27 +272,9 @@ def lead_import_run(
         LeadImport.objects.filter(pk=lead_import_id, started_at=None).update(
             started_at=now or clock.now()
         )
-    plan = _Plan(lead_import)
-    scorer = _HistoryScorer() if plan.history else None
     position = lead_import.processed_rows
     try:
-        binary, text = _open_text(lead_import)
-        with binary:
-            records = _records(text, lead_import.delimiter)
-            for _ in range(position):
-                next(records)
-            for chunk in _batched(records, chunk_size):
-                if not _import_chunk(lead_import, position, chunk, plan, scorer, now):
-                    break  # another worker has moved it on: it finishes the file
-                position += len(chunk)
-            else:
-                LeadImport.objects.filter(
-                    pk=lead_import_id, status=ImportStatus.RUNNING, processed_rows=position
-                ).update(
-                    status=ImportStatus.DONE,
-                    total_rows=position,
-                    finished_at=now or clock.now(),
-                )
+        position = _run_chunks(lead_import, position, chunk_size, now)
     except Exception as exc:
         LeadImport.objects.filter(pk=lead_import_id, status=ImportStatus.RUNNING).update(
             status=ImportStatus.FAILED,
@@ -681,6 +285,26 @@ def lead_import_run(
     return lead_import
 
 
+def _run_chunks(lead_import: LeadImport, position: int, chunk_size: int, now) -> int:
+    """The chunks from `position` on; done at the end of the file. Returns the
+    position reached (for the failure message, should a chunk raise)."""
+    plan = RowPlan(lead_import)
+    scorer = Scorer() if plan.history else None
+    binary, text = open_text(lead_import.file_path, lead_import.encoding)
+    with binary:
+        rows = records(text, lead_import.delimiter)
+        for _ in range(position):
+            next(rows)
+        for chunk in _batched(rows, chunk_size):
+            if not _import_chunk(lead_import, position, chunk, plan, scorer, now):
+                return position  # another worker has moved it on: it finishes the file
+            position += len(chunk)
+    LeadImport.objects.filter(
+        pk=lead_import.pk, status=ImportStatus.RUNNING, processed_rows=position
+    ).update(status=ImportStatus.DONE, total_rows=position, finished_at=now or clock.now())
+    return position
+
+
 def _import_chunk(lead_import, position, chunk, plan, scorer, now) -> bool:
     """One chunk and its progress in one transaction. False if it was not ours to do."""
     now = now or clock.now()
@@ -688,10 +312,14 @@ def _import_chunk(lead_import, position, chunk, plan, scorer, now) -> bool:
         locked = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
         if locked.status != ImportStatus.RUNNING or locked.processed_rows != position:
             return False
-        if plan.history:
-            result = _history_chunk(lead_import, chunk, plan, scorer, now)
-        else:
-            result = _normal_chunk(lead_import, chunk, plan, now)
+        write = _history_chunk if plan.history else _normal_chunk
+        try:
+            with transaction.atomic():
+                result = write(lead_import, chunk, plan, scorer, now)
+        except DatabaseError:
+            # One row the database refuses (a value it cannot store) must not
+            # stop the import for good: each row alone, the bad ones refused.
+            result = _row_by_row(write, lead_import, chunk, plan, scorer, now)
         LeadImportRejection.objects.bulk_create(result.rejections)
         LeadImport.objects.filter(pk=lead_import.pk).update(
             processed_rows=F("processed_rows") + len(chunk),
@@ -700,6 +328,21 @@ def _import_chunk(lead_import, position, chunk, plan, scorer, now) -> bool:
             rejected_count=F("rejected_count") + len(result.rejections),
         )
     return True
+
+
+def _row_by_row(write, lead_import, chunk, plan, scorer, now) -> _ChunkResult:
+    total = _ChunkResult()
+    for line, cells in chunk:
+        try:
+            with transaction.atomic():
+                one = write(lead_import, [(line, cells)], plan, scorer, now)
+        except DatabaseError as exc:
+            reason = f"The database could not store this row: {str(exc).strip()[:300]}"
+            one = _ChunkResult(rejections=[_rejection(lead_import, line, reason, cells)])
+        total.created += one.created
+        total.updated += one.updated
+        total.rejections.extend(one.rejections)
+    return total
 
 
 def _clean_rows(lead_import, chunk, plan, result, with_outcome=False):
@@ -721,10 +364,13 @@ def _clean_rows(lead_import, chunk, plan, result, with_outcome=False):
 
 
 def _rejection(lead_import, line, reason, cells) -> LeadImportRejection:
-    return LeadImportRejection(lead_import=lead_import, line=line, reason=reason, row=cells)
+    # The cells as in the file, but a NUL (which no text or JSON column can hold)
+    # shown as the replacement character.
+    row = [cell.replace(NUL, "\ufffd") for cell in cells]
+    return LeadImportRejection(lead_import=lead_import, line=line, reason=reason, row=row)
 
 
-def _normal_chunk(lead_import, chunk, plan, now) -> _ChunkResult:
+def _normal_chunk(lead_import, chunk, plan, scorer, now) -> _ChunkResult:
     result = _ChunkResult()
     rows = list(_clean_rows(lead_import, chunk, plan, result))
     outcomes = leads_ingest_bulk(
@@ -742,127 +388,98 @@ def _normal_chunk(lead_import, chunk, plan, now) -> _ChunkResult:
     return result
 
 
-class _HistoryScorer:
+def _history_chunk(lead_import, chunk, plan, scorer, now) -> _ChunkResult:
     """History is scored too (never handed off), so the score can be checked
     against the real outcome: "does our scoring really work?"."""
-
-    def __init__(self) -> None:
-        self.version = definition_in_force("mql")
-        self.compiled = compile_definition(self.version) if self.version else None
-
-    def __call__(self, data: dict[str, Any]) -> tuple[int | None, dict]:
-        if self.compiled is None:
-            return None, {}
-        fields = {name: data.get(name, "") for name in (*CONTACT_FIELDS, "source")}
-        scored = self.compiled.score(fields=fields, attributes=data.get("attributes", {}))
-        return scored.points, scored.as_stored()
-
-
-def _history_chunk(lead_import, chunk, plan, scorer, now) -> _ChunkResult:
     result = _ChunkResult()
     rows = list(_clean_rows(lead_import, chunk, plan, result, with_outcome=True))
-    # A concurrent API request may create one of these leads between our read and
-    # our insert: the savepoint rolls back and the second try sees its row.
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                created, updated = _write_history(lead_import, rows, scorer, now)
-            break
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    result.created, result.updated = created, updated
+    keys = {(d["source"], d["external_id"]) for _, _, d, _, _ in rows if d["external_id"]}
+    known = lock_existing(keys)
+    new: dict[Any, tuple[Lead, dict]] = {}
+    changed: dict[int, Lead] = {}
+    for line, _, data, stage, closed in rows:
+        key = (data["source"], data["external_id"]) if data["external_id"] else ("", line)
+        if key in known:
+            if merge_update(known[key], data, campaign=False):
+                changed[known[key].pk] = known[key]
+        elif key in new:
+            merge_update(new[key][0], data, campaign=False)  # twice in the file: one lead
+        else:
+            new[key] = (_history_lead(data, stage, closed, scorer, now), stage, line)
+    history = HistoryWrite(lead_import, now)
+    for lead, stage, line in new.values():
+        history.born(lead, stage, {"line": line})
+    # A concurrent API request may have made one of these leads first: then it is
+    # ours to update, like the ones we knew.
+    for lead in history.insert():
+        changed[lead.pk] = lead
+    for lead in changed.values():
+        history.updated(lead)
+    history.write()
+    result.created = len(new) - len(history.lost)
+    result.updated = len(rows) - result.created
     return result
 
 
-def _write_history(lead_import, rows, scorer, now) -> tuple[int, int]:
-    by = lead_import.created_by
-    keys = {(d["source"], d["external_id"]) for _, _, d, _, _ in rows if d["external_id"]}
-    existing: dict[tuple[str, str], Lead] = {}
-    if keys:
-        for lead in Lead.objects.select_for_update().filter(
-            external_id__in={e for _, e in keys}, source__in={s for s, _ in keys}
-        ):
-            if (lead.source, lead.external_id) in keys:
-                existing[(lead.source, lead.external_id)] = lead
-    new: dict[Any, tuple[Lead, dict]] = {}
-    changed: dict[int, Lead] = {}
-    created = updated = 0
-    for line, _, data, stage, closed in rows:
-        key = (data["source"], data["external_id"]) if data["external_id"] else ("", line)
-        if key in existing:
-            lead = existing[key]
-            if _merge(lead, data):
-                changed[lead.pk] = lead
-            updated += 1
-        elif key in new:
-            _merge(new[key][0], data)  # the same lead twice in the file: one lead
-            updated += 1
-        else:
-            points, explanation = scorer(data)
-            lead = Lead(
-                source=data["source"],
-                external_id=data["external_id"],
-                **{name: data[name] for name in CONTACT_FIELDS},
-                attributes=data["attributes"],
-                campaign_id=data["campaign"],
-                score=points,
-                score_explanation=explanation,
-                definition_version=scorer.version if points is not None else None,
-                stage=stage,
-                is_history=True,
-                created_at=closed or now,
-                updated_at=now,
-                closed_at=(closed or now) if stage in CLOSED_STAGES else None,
-            )
-            new[key] = (lead, {"via": VIA, "import": lead_import.pk, "line": line})
-            created += 1
-    leads = Lead.objects.bulk_create([lead for lead, _ in new.values()])
-    events = [
-        LeadEvent(
-            lead=lead,
-            kind=Action.IMPORT_HISTORY,
-            actor=by,
-            occurred_at=now,
-            from_stage="",
-            to_stage=lead.stage,
-            data=data,
-        )
-        for lead, (_, data) in zip(leads, new.values(), strict=True)
-    ]
-    for lead in changed.values():
-        lead.version += 1
-        lead.updated_at = now
-        lead.save()
-        events.append(
-            LeadEvent(
-                lead=lead,
-                kind=Action.UPDATE,
-                actor=by,
-                occurred_at=now,
-                from_stage=lead.stage,
-                to_stage=lead.stage,
-                data={"via": VIA, "import": lead_import.pk},
-            )
-        )
-    LeadEvent.objects.bulk_create(events)
-    machine.notify_listeners(events)
-    return created, updated
+def _history_lead(data: dict, stage: str, closed: datetime | None, scorer, now) -> Lead:
+    points, explanation, _ = scorer(data)
+    return new_lead(
+        data,
+        **scorer.scored_fields(points, explanation),
+        is_history=True,
+        created_at=closed or now,
+        updated_at=now,
+        closed_at=(closed or now) if stage in CLOSED_STAGES else None,
+    )
 
 
-def _merge(lead: Lead, data: dict[str, Any]) -> bool:
-    """The file sends a lead we know: take its newer values. True if anything changed."""
-    changed = False
-    attributes = {**lead.attributes, **data["attributes"]}
-    if attributes != lead.attributes:
-        lead.attributes = attributes
-        changed = True
-    for name in CONTACT_FIELDS:
-        value = data.get(name, "")
-        if value and value != getattr(lead, name):
-            setattr(lead, name, value)
-            changed = True
-    return changed
+class HistoryWrite:
+    """The writes of one history chunk: new leads born imported, known ones updated."""
+
+    def __init__(self, lead_import: LeadImport, now: datetime):
+        self.by, self.now = lead_import.created_by, now
+        self.info = {"via": VIA, "import": lead_import.pk}
+        self.new: list[tuple[Lead, dict]] = []
+        self.lost: list[Lead] = []
+        self.events = []
+        self.merged: list[Lead] = []
+
+    def born(self, lead: Lead, stage: str, extra: dict) -> None:
+        event = machine.step(
+            lead,
+            Action.IMPORT_HISTORY,
+            by=self.by,
+            now=self.now,
+            target=stage,
+            data={**self.info, **extra},
+        )
+        self.new.append((lead, event))
+
+    def insert(self) -> list[Lead]:
+        """Insert the new leads. Those another request made first: the existing
+        leads, locked, that our values changed."""
+        leads = [lead for lead, _ in self.new]
+        inserted = {id(lead) for lead in insert_new(leads)}
+        self.events += [event for lead, event in self.new if id(lead) in inserted]
+        self.lost = [lead for lead in leads if id(lead) not in inserted]
+        existing = lock_existing({(lead.source, lead.external_id) for lead in self.lost})
+        changed = []
+        for lead in self.lost:
+            data = {n: getattr(lead, n) for n in (*CONTACT_FIELDS, "attributes")}
+            if merge_update(existing[(lead.source, lead.external_id)], data, campaign=False):
+                changed.append(existing[(lead.source, lead.external_id)])
+        return changed
+
+    def updated(self, lead: Lead) -> None:
+        self.events.append(
+            machine.step(lead, Action.UPDATE, by=self.by, now=self.now, data=self.info)
+        )
+        self.merged.append(lead)
+
+    def write(self) -> None:
+        if self.merged:
+            Lead.objects.bulk_update(self.merged, MERGED_FIELDS)
+        machine.write(self.events)
 
 
 # -- reading results -------------------------------------------------------------

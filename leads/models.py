@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from leads.machine import Action, Stage
+from leads.stages import Action, Stage
 
 
 class Channel(models.TextChoices):
@@ -349,6 +349,9 @@ class LeadImport(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
     error_message = models.TextField(blank=True)
+    # When a person (or Resume) asked for a worker: the sweep asks again for
+    # an import still queued a while later (the broker was down, say).
+    queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alignment.inputs import BoundedDateTimeField, StrictFieldsMixin
+from leads import machine
 from leads.machine import Stage
 from leads.models import Lead, LeadEvent, TouchKind, TouchOutcome
 
@@ -87,6 +89,9 @@ class LeadEventSerializer(serializers.ModelSerializer):
 
 class LeadDetailSerializer(LeadSummarySerializer):
     events = LeadEventSerializer(many=True)
+    allowed_actions = serializers.SerializerMethodField(
+        help_text="What you may do to this lead now (the same answer the browser's forms follow)."
+    )
 
     class Meta(LeadSummarySerializer.Meta):
         fields = [
@@ -97,7 +102,12 @@ class LeadDetailSerializer(LeadSummarySerializer):
             "amount",
             "touch_count",
             "events",
+            "allowed_actions",
         ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(machine.VERBS)))
+    def get_allowed_actions(self, lead) -> list[str]:
+        return machine.allowed_actions(lead, self.context["request"].user)
 
 
 class IngestResultSerializer(serializers.Serializer):
@@ -149,4 +159,9 @@ class DisputeSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class ConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    stage = serializers.CharField()
+    stage = serializers.CharField(allow_null=True)
+    missing = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="A guard's refusal: what must happen first (e.g. the agreed attempts).",
+    )

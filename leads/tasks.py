@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from leads.imports import lead_import_run
+from leads.imports import lead_import_run, lead_imports_sweep
 
 
 @shared_task(acks_late=True)
@@ -10,3 +10,9 @@ def run_lead_import(import_id: int) -> None:
     """Import what is left of a CSV import. Running it twice, or after a crash,
     imports no row twice: each chunk commits together with its progress."""
     lead_import_run(lead_import_id=import_id)
+
+
+@shared_task
+def sweep_lead_imports() -> None:
+    """Ask again for the imports queued while the broker was down (or whose message was lost)."""
+    lead_imports_sweep()

@@ -28,6 +28,10 @@ _PHONE = re.compile(r"^[0-9+()./\- x]{3,50}$", re.IGNORECASE)
 # Built once: the bulk endpoint calls clean_lead_input a thousand times per request.
 _ALLOWED = frozenset(CONTACT_FIELDS) | frozenset(KEY_FIELDS) | {"attributes", "campaign"}
 _TEXT_FIELDS = tuple({**KEY_FIELDS, **CONTACT_FIELDS}.items())
+# PostgreSQL cannot store a NUL character in text: refused here, by field, so a
+# CSV row holding one is refused with its line instead of failing its chunk.
+NUL = "\x00"
+NUL_ERROR = "Contains a NUL character (\\u0000), which cannot be stored."
 
 
 def _text(value: Any) -> str:
@@ -67,6 +71,8 @@ def clean_lead_input(raw: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
                 continue
         if len(value) > limit:
             errors.setdefault(name, []).append(f"At most {limit} characters ({len(value)} given).")
+        if NUL in value:
+            errors.setdefault(name, []).append(NUL_ERROR)
         data[name] = value
     if not data.get("source") and "source" not in errors:
         errors.setdefault("source", []).append("This field is required.")
@@ -90,6 +96,9 @@ def clean_lead_input(raw: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
         errors.setdefault("attributes", []).append(f"At most {MAX_ATTRIBUTES} attributes.")
     clean_attributes = {}
     for key, value in attributes.items():
+        if NUL in str(key) or (type(value) is str and NUL in value):
+            errors.setdefault(f"attributes.{str(key).replace(NUL, '')}", []).append(NUL_ERROR)
+            continue
         if type(value) is str and type(key) is str:  # the common case
             value = value.strip()
             if len(value) > MAX_ATTRIBUTE_LENGTH:

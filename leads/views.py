@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,14 +17,14 @@ from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from alignment import clock
+from alignment import clock, errors
 from alignment.http import page_url
 from alignment.models import Team, User
 from alignment.permissions import capability_required
-from alignment.roles import ROLE_NAMES, Role, perm
 from glossary.models import DefinitionVersion, RejectionReason
-from leads import selectors, services
-from leads.machine import GuardRefused, Stage, TransitionNotAllowed
+from leads import machine, selectors, services
+from leads.assignment import team_reps
+from leads.machine import Stage
 from leads.models import Lead, TouchKind, TouchOutcome
 
 PAGE_SIZE = 25
@@ -86,11 +86,7 @@ def team_inbox(request: HttpRequest) -> HttpResponse:
         if team is None:
             raise PermissionDenied("You do not manage that team.")
     page = _page(request, selectors.team_inbox(team.pk))
-    reps = list(
-        User.objects.filter(
-            team=team, is_active=True, groups__name=ROLE_NAMES[Role.SALES_REP]
-        ).order_by("first_name")
-    )
+    reps = list(team_reps(team.pk).order_by("first_name"))
     return render(
         request,
         "leads/team_inbox.html",
@@ -144,26 +140,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(request, lead: Lead) -> dict:
-    user = request.user
-    can_work = lead.owner_id == user.pk or services.manages_team(user, lead.team_id)
     reps = []
-    if services.manages_team(user, lead.team_id) and lead.team_id:
-        reps = list(
-            User.objects.filter(
-                team_id=lead.team_id, is_active=True, groups__name=ROLE_NAMES[Role.SALES_REP]
-            ).exclude(pk=lead.owner_id)
-        )
-    open_dispute = next((d for d in lead.disputes.all() if d.status == "open"), None)
+    if "reassign" in machine.allowed_actions(lead, request.user):
+        reps = list(team_reps(lead.team_id).exclude(pk=lead.owner_id))
     return {
         "lead": lead,
-        "can_work": can_work and user.has_perm(perm("work_leads")),
-        "can_dispute": user.has_perm(perm("dispute_rejections"))
-        and lead.rejection_reason_id is not None
-        and lead.stage == Stage.NURTURE
-        and open_dispute is None,
-        "can_recycle": user.has_perm(perm("import_leads"))
-        and lead.stage in (Stage.NURTURE, Stage.INQUIRY),
-        "open_dispute": open_dispute,
+        "open_dispute": next((d for d in lead.disputes.all() if d.status == "open"), None),
         "reps": reps,
         **_action_context(request),
     }
@@ -189,21 +171,16 @@ def _act(
     request: HttpRequest, pk: int, do: Callable[[Lead], object], done: str, name: str = ""
 ) -> HttpResponse:
     """Run one service; answer with the refreshed row (htmx) or a redirect (plain
-    post). Errors: 400 bad input (shown inside the form `name`, which stays open
-    with what was typed), 403 not yours, 409 the lead moved on."""
+    post). A refusal (alignment.errors): 400 bad input (shown inside the form `name`,
+    which stays open with what was typed), 403 not yours, 409 the lead moved on.
+    A 403 shows nothing of the lead: the person may not work it."""
     lead = get_object_or_404(Lead.objects.select_related(*selectors.LIST_RELATED), pk=pk)
-    error, status, invalid = None, 200, {}
-    try:
-        do(lead)
-    except ValidationError as exc:
-        invalid = getattr(exc, "message_dict", {"": exc.messages})
-        error, status = "; ".join(f"{m}" for msgs in invalid.values() for m in msgs), 400
-    except (TransitionNotAllowed, services.LeadChanged, GuardRefused) as exc:
-        error, status = str(exc), 409
-    except PermissionDenied as exc:
-        error, status = str(exc) or "Not allowed.", 403
-    lead = get_object_or_404(Lead.objects.select_related(*selectors.LIST_RELATED), pk=pk)
+    _, refused = errors.attempt(lambda: do(lead))
+    invalid = refused.errors if refused else {}
     if request.htmx:
+        if refused is not None and refused.status == 403:
+            return render(request, "leads/_refused.html", {"error": refused.message}, status=403)
+        lead = get_object_or_404(Lead.objects.select_related(*selectors.LIST_RELATED), pk=pk)
         template = (
             "leads/_lead_row.html"
             if request.POST.get("view") == "row"
@@ -214,25 +191,24 @@ def _act(
             template,
             {
                 "lead": lead,
-                "error": error,
-                "done": None if error else done,
+                "error": refused.message if refused else None,
+                "done": None if refused else done,
                 **_action_context(request),
                 **_failed_form(request, name, invalid),
-                "can_work": True,
             },
-            status=status,
+            status=refused.status if refused else 200,
         )
-        if not error:
+        if not refused:
             response["HX-Trigger"] = "lead-changed"
         return response
-    if error:
+    if refused:
         try:
             detail = selectors.lead_detail(pk, request.user)
         except Lead.DoesNotExist:
-            raise PermissionDenied(error) from None
+            raise PermissionDenied(refused.message) from None
         context = _detail_context(request, detail)
-        context.update(error=error, **_failed_form(request, name, invalid))
-        return render(request, "leads/detail.html", context, status=status)
+        context.update(error=refused.message, **_failed_form(request, name, invalid))
+        return render(request, "leads/detail.html", context, status=refused.status)
     messages.success(request, f"{lead}: {done}")
     return redirect(_back(request, lead))
 
@@ -259,16 +235,10 @@ def _version(request: HttpRequest) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _rep_to(request: HttpRequest) -> User:
+def _rep_to(request: HttpRequest) -> User | None:
+    # None (not a person) is the service's 400, once it has asked who may reassign.
     to_id = request.POST.get("to", "")
-    to = (
-        User.objects.select_related("team").filter(pk=int(to_id)).first()
-        if to_id.isdigit()
-        else None
-    )
-    if to is None:
-        raise ValidationError({"to": ["Choose a rep."]})
-    return to
+    return User.objects.filter(pk=int(to_id)).first() if to_id.isdigit() else None
 
 
 # Each browser action: the service it calls with the posted fields, and what

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from alignment.csvexport import csv_response
 from alignment.permissions import capability_required
-from leads import imports
+from leads import csv_files, import_rows, imports
 from leads.models import Campaign, ImportMode, ImportStatus, LeadImport
 
 # Room for the multipart boundaries and the other fields around the file.
@@ -44,7 +44,7 @@ class UploadForm(forms.Form):
 class EncodingForm(forms.Form):
     encoding = forms.ChoiceField(
         label="The file's encoding",
-        choices=[(e, imports.ENCODINGS[e]) for e in imports.FALLBACK_ENCODINGS],
+        choices=[(e, csv_files.ENCODINGS[e]) for e in csv_files.FALLBACK_ENCODINGS],
         widget=forms.RadioSelect,
         initial="cp1252",
     )
@@ -98,8 +98,10 @@ class MappingForm(forms.Form):
             name = f"col_{index}"
             self.fields[name] = forms.ChoiceField(
                 label=column["name"] or f"column {index + 1}",
-                choices=list(imports.FIELD_LABELS.items()),
-                initial=lead_import.mapping[index] if lead_import.mapping else imports.ATTRIBUTE,
+                choices=list(import_rows.FIELD_LABELS.items()),
+                initial=lead_import.mapping[index]
+                if lead_import.mapping
+                else import_rows.ATTRIBUTE,
             )
             self.columns.append(
                 {
@@ -107,7 +109,7 @@ class MappingForm(forms.Form):
                     "name": column["name"] or f"(blank header, column {index + 1})",
                     "field": self[name],
                     "samples": [
-                        r[index] for r in samples if index < len(r) and imports.blank(r[index])
+                        r[index] for r in samples if index < len(r) and csv_files.blank(r[index])
                     ][:3],
                     "values": column.get("values"),
                 }
@@ -119,7 +121,7 @@ class MappingForm(forms.Form):
     def stages(self) -> dict[str, str]:
         if self.cleaned_data["mode"] != ImportMode.HISTORY:
             return {}
-        return imports.parse_stage_mapping(self.cleaned_data["history_stages"])
+        return import_rows.parse_stage_mapping(self.cleaned_data["history_stages"])
 
 
 def _mapping_initial(lead_import: LeadImport) -> dict:
@@ -193,7 +195,7 @@ def _import_start(request: HttpRequest) -> HttpResponse:
                 lead_import = imports.lead_import_upload(
                     upload=form.cleaned_data["file"], by=request.user
                 )
-            except imports.ImportRefused as exc:
+            except csv_files.ImportRefused as exc:
                 refused, status = str(exc), 400
             else:
                 return redirect("leads:import_detail", pk=lead_import.pk)
@@ -242,7 +244,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     if action == "encoding":
         encoding_form = EncodingForm(request.POST)
-        encoding_form.fields["encoding"].choices = list(imports.ENCODINGS.items())
+        encoding_form.fields["encoding"].choices = list(csv_files.ENCODINGS.items())
         if encoding_form.is_valid():
             try:
                 imports.lead_import_set_encoding(
@@ -250,7 +252,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     encoding=encoding_form.cleaned_data["encoding"],
                     by=request.user,
                 )
-            except (ValidationError, imports.ImportRefused) as exc:
+            except (ValidationError, csv_files.ImportRefused) as exc:
                 messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
             return redirect("leads:import_detail", pk=pk)
         status = 400
@@ -292,7 +294,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             **_progress_context(lead_import),
             "encoding_form": encoding_form,
-            "encodings": imports.ENCODINGS,
+            "encodings": csv_files.ENCODINGS,
             "mapping_form": mapping_form,
             "preview": preview,
         },

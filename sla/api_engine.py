@@ -19,8 +19,7 @@ from alignment.models import User
 from alignment.permissions import HasCapability
 from alignment.roles import perm
 from leads import selectors as lead_selectors
-from leads.machine import GuardRefused, TransitionNotAllowed
-from sla.arbiter import CaseAlreadyDecided, case_decide
+from sla.arbiter import case_decide
 from sla.models import ArbiterCase, CaseKind, Clock, ClockState, Decision
 
 
@@ -185,18 +184,14 @@ class CaseDecide(APIView):
             to = User.objects.select_related("team").filter(pk=data["to"]).first()
             if to is None:
                 return Response({"to": ["No such person."]}, status=400)
-        try:
-            case = case_decide(
-                case=case,
-                by=request.user,
-                decision=data["decision"],
-                reason=data["reason"],
-                now=clock.now(),
-                to=to,
-                extend_hours=data.get("extend_hours"),
-            )
-        except ValidationError as exc:
-            return Response(exc.message_dict, status=400)
-        except (CaseAlreadyDecided, TransitionNotAllowed, GuardRefused) as exc:
-            return Response({"detail": str(exc)}, status=409)
+        # Refusals (400, 409) are answered by alignment.errors.api_exception_handler.
+        case = case_decide(
+            case=case,
+            by=request.user,
+            decision=data["decision"],
+            reason=data["reason"],
+            now=clock.now(),
+            to=to,
+            extend_hours=data.get("extend_hours"),
+        )
         return Response(CaseSerializer(case).data)

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from alignment.errors import Conflict
 from alignment.models import User
 from alignment.roles import perm
 from leads import services as lead_services
@@ -32,7 +33,7 @@ from sla.models import (
 )
 
 
-class CaseAlreadyDecided(Exception):
+class CaseAlreadyDecided(Conflict):
     """Another arbiter decided this case first (HTTP 409)."""
 
 
@@ -87,18 +88,20 @@ def case_decide(
             raise CaseAlreadyDecided(
                 "This case was closed first: " + (earlier.first() or "another decision.")
             )
+        # The lead services let the arbiter act only with the case this decision is made in.
+        in_case = {"by": by, "now": now, "case_id": case.pk}
         if decision == Decision.REASSIGN:
-            lead_services.lead_reassign(lead=lead, by=by, to=to, now=now, note=reason)
+            lead_services.lead_reassign(lead=lead, to=to, note=reason, **in_case)
         elif decision == Decision.RETURN:
-            lead_services.lead_return_to_marketing(lead=lead, by=by, now=now, note=reason)
+            lead_services.lead_return_to_marketing(lead=lead, note=reason, **in_case)
         elif decision == Decision.CLOSE:
-            lead_services.lead_close(lead=lead, by=by, outcome="no_decision", now=now, note=reason)
+            lead_services.lead_close(lead=lead, outcome="no_decision", note=reason, **in_case)
         elif decision == Decision.EXTEND:
             _extend(case.clock, by=by, extension=extension, now=now, reason=reason)
         elif decision in (Decision.UPHOLD, Decision.OVERTURN):
             dispute = Dispute.objects.select_related("lead").get(pk=case.dispute_id)
             lead_services.dispute_decide(
-                dispute=dispute, by=by, upheld=decision == Decision.UPHOLD, note=reason, now=now
+                dispute=dispute, upheld=decision == Decision.UPHOLD, note=reason, **in_case
             )
     case.refresh_from_db()
     return case

@@ -450,5 +450,6 @@ def abandon_guard(*, lead, action, target, by, now) -> None:
         raise GuardRefused(
             f"The agreement ({goal.label}) asks for "
             + " and ".join(problems)
-            + " before a lead may be abandoned. Keep working it, or ask your manager."
+            + " before a lead may be abandoned. Keep working it, or ask your manager.",
+            missing=problems,
         )

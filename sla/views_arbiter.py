@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from alignment import clock
+from alignment import clock, errors
 from alignment.models import User
 from alignment.permissions import capability_required
-from alignment.roles import ROLE_NAMES, Role
 from leads import selectors as lead_selectors
+from leads.assignment import team_reps
 from leads.models import Lead
-from sla.arbiter import CaseAlreadyDecided, case_decide
+from sla.arbiter import case_decide
 from sla.models import DECISIONS_FOR, ArbiterCase, Clock, ClockEvent, Decision
 
 CASE_RELATED = (
@@ -74,17 +73,8 @@ def _case_context(case: ArbiterCase) -> dict:
         .prefetch_related(Prefetch("events", queryset=ClockEvent.objects.select_related("actor")))
         .order_by("started_at")
     )
-    reps = (
-        list(
-            User.objects.filter(
-                team_id=lead.team_id, is_active=True, groups__name=ROLE_NAMES[Role.SALES_REP]
-            )
-            .exclude(pk=lead.owner_id)
-            .order_by("first_name")
-        )
-        if lead.team_id
-        else []
-    )
+    # Whom the lead may go to: the one rule of leads.services.lead_reassign.
+    reps = list(team_reps(lead.team_id).exclude(pk=lead.owner_id).order_by("first_name"))
     return {
         "case": case,
         "lead": lead,
@@ -108,9 +98,8 @@ def case_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     to = None
     if request.POST.get("to", "").isdigit():
         to = User.objects.select_related("team").filter(pk=int(request.POST["to"])).first()
-    error, status = None, 200
-    try:
-        case_decide(
+    _, refused = errors.attempt(
+        lambda: case_decide(
             case=case,
             by=request.user,
             decision=request.POST.get("decision", ""),
@@ -119,19 +108,8 @@ def case_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
             to=to,
             extend_hours=request.POST.get("extend_hours") or None,
         )
-    except ValidationError as exc:
-        error = "; ".join(m for msgs in exc.message_dict.values() for m in msgs)
-        status = 400
-    except CaseAlreadyDecided as exc:
-        error, status = str(exc), 409
-    except PermissionDenied:
-        raise
-    except Exception as exc:  # a lead service refused (stage moved on, guard...)
-        from leads.machine import GuardRefused, TransitionNotAllowed
-
-        if not isinstance(exc, TransitionNotAllowed | GuardRefused):
-            raise
-        error, status = str(exc), 409
+    )
+    error, status = (refused.message, refused.status) if refused else (None, 200)
     if error:
         case.refresh_from_db()
         context = _case_context(case)

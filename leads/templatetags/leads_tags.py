@@ -2,7 +2,16 @@ from datetime import datetime
 
 from django import template
 
+from leads import machine
+
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def allowed_actions(context, lead) -> list[str]:
+    """`{% allowed_actions lead as actions %}`: what the person viewing may do to it
+    now (leads.machine.allowed_actions), so no template repeats the rules."""
+    return machine.allowed_actions(lead, context["request"].user)
 
 
 def _span(seconds: float) -> str:

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase
 from django.urls import reverse
 
-from leads import imports, machine
+from leads import csv_files, import_rows, imports, machine
 from leads.models import ImportStatus, Lead, LeadEvent, LeadImport, LeadImportRejection
 from leads.tasks import run_lead_import
 
@@ -120,11 +120,11 @@ def test_the_real_files_first_rows_import_as_history_won_and_lost_never_handed_o
     org, mql_in_force, territories
 ):
     heard = []
-    machine.register_listener(heard.extend)
+    machine.listeners.register(heard.extend)
     try:
         lead_import = start_history(upload(org["nina"], real_rows(300)), org["nina"])
     finally:
-        machine._listeners.remove(heard.extend)
+        machine.listeners.unregister(heard.extend)
     assert_adds_up(lead_import)
     converted = sum(1 for row in csv.reader(io.StringIO(real_rows(300).decode())) if row[6] == "1")
     assert Lead.objects.filter(stage="won", is_history=True).count() == converted
@@ -165,7 +165,7 @@ def test_history_rows_take_their_closed_date_from_a_date_column(org):
         mapping=["external_id", "ignore", "ignore"],
         mode="history",
         history_column=1,
-        history_stages=imports.parse_stage_mapping("yes = Won\nno -> no decision"),
+        history_stages=import_rows.parse_stage_mapping("yes = Won\nno -> no decision"),
         history_date_column=2,
     )
     assert_adds_up(lead_import)
@@ -245,14 +245,14 @@ def test_a_utf8_file_with_a_byte_order_mark_reads_its_first_header_cleanly(org):
     ],
 )
 def test_a_file_that_is_not_a_csv_or_is_empty_is_refused_plainly(org, content, name, message):
-    with pytest.raises(imports.ImportRefused, match=message):
+    with pytest.raises(csv_files.ImportRefused, match=message):
         upload(org["leo"], content, name=name)
     assert not LeadImport.objects.exists()
 
 
 def test_a_file_over_the_limit_is_refused_by_the_service(org, monkeypatch):
     monkeypatch.setattr(imports, "MAX_UPLOAD_BYTES", 10)
-    with pytest.raises(imports.ImportRefused, match="the limit is"):
+    with pytest.raises(csv_files.ImportRefused, match="the limit is"):
         upload(org["leo"], b"email\r\nann@example.com\r\n")
 
 
@@ -276,7 +276,7 @@ def test_one_field_mapped_from_two_columns_and_history_without_stages_are_refuse
     assert "Email is mapped from 2 columns" in errors["mapping"][0]
     assert "history_stages" in errors
     with pytest.raises(ValidationError):
-        imports.parse_stage_mapping("1 = sold")
+        import_rows.parse_stage_mapping("1 = sold")
 
 
 def test_formula_cells_are_stored_as_text_and_neutralised_in_the_report(org):
@@ -343,9 +343,46 @@ def test_a_worker_that_finds_another_one_ahead_of_it_stops(org):
     lead_import = start(upload(org["leo"], real_rows(20)), org["leo"])
     LeadImport.objects.filter(pk=lead_import.pk).update(status=ImportStatus.RUNNING)
     # This worker believes it starts at row 0, but 20 rows are already done.
-    plan = imports._Plan(lead_import)
+    plan = import_rows.RowPlan(lead_import)
     assert not imports._import_chunk(lead_import, 0, [(2, ["x"] * 38)], plan, None, None)
     assert Lead.objects.count() == 20
+
+
+def test_a_nul_byte_in_a_row_past_the_first_chunk_is_refused_with_its_line_and_the_rest_imports(
+    org, mql_in_force, territories
+):
+    rows = [["email", "company"]] + [[f"p{n}@example.com", f"Co {n}"] for n in range(1200)]
+    rows[1100][1] = "Bad\x00Co"  # line 1101 of the file, in the second chunk
+    lead_import = upload(org["leo"], csv_bytes(rows))
+    assert lead_import.status == ImportStatus.UPLOADED  # past the first 8 KB: not sniffed
+    lead_import = start(lead_import, org["leo"])
+    assert_adds_up(lead_import)
+    assert (lead_import.created_count, lead_import.rejected_count) == (1199, 1)
+    rejection = lead_import.rejections.get()
+    assert rejection.line == 1101
+    assert "NUL" in rejection.reason
+    assert "company" in rejection.reason
+
+
+@pytest.mark.postgres
+def test_a_row_the_database_refuses_is_refused_alone_and_the_import_goes_on(org, mql_in_force):
+    """Any row the cleaning lets through but the database will not store (here a
+    CHECK constraint the test adds) is refused with its line, not its chunk."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE leads_lead ADD CONSTRAINT test_no_evil CHECK (company <> 'Evil')"
+        )
+    rows = [["email", "company"]] + [[f"e{n}@example.com", f"Co {n}"] for n in range(1200)]
+    rows[1150][1] = "Evil"  # line 1151, in the second chunk
+    lead_import = start(upload(org["leo"], csv_bytes(rows)), org["leo"])
+    assert_adds_up(lead_import)
+    assert (lead_import.created_count, lead_import.rejected_count) == (1199, 1)
+    rejection = lead_import.rejections.get()
+    assert rejection.line == 1151
+    assert "could not store" in rejection.reason
+    assert not Lead.objects.filter(company="Evil").exists()
 
 
 # -- pages -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from leads import ingest as lead_ingest
 from leads import services
 from leads.models import Dispute, Lead, LeadEvent
 from tests.leads.conftest import NOT_QUALIFYING, QUALIFYING
@@ -23,7 +24,7 @@ def ingest(org, n=1, **overrides):
             "phone": "",
             **overrides,
         }
-        leads.append(services.lead_ingest(data=data, by=org["leo"], via="test").lead)
+        leads.append(lead_ingest.lead_ingest(data=data, by=org["leo"], via="test").lead)
     return leads
 
 
@@ -214,7 +215,7 @@ def test_the_definition_preview_counts_gained_and_lost_leads(
     from glossary import services as glossary_services
 
     ingest(org, 2)
-    services.lead_ingest(
+    lead_ingest.lead_ingest(
         data={
             **NOT_QUALIFYING,
             "attributes": {},
@@ -257,7 +258,7 @@ def test_lead_sources_are_the_distinct_live_sources_in_order(org, mql_in_force, 
 
     ingest(org, 2)
     ingest(org, 1, source="partner")
-    services.lead_ingest(
+    lead_ingest.lead_ingest(
         data={
             **NOT_QUALIFYING,
             "source": "expo",

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from alignment import clock
-from leads import services
+from leads import ingest, services
 from leads.machine import TransitionNotAllowed
 from leads.models import Lead, LeadEvent
 from leads.validation import clean_lead_input
@@ -41,7 +41,7 @@ def run_together(*calls):
 def handed_lead(org, mql_in_force, territories):
     data, errors = clean_lead_input({**QUALIFYING, "external_id": "RACE-1"})
     assert not errors
-    return services.lead_ingest(data=data, by=org["leo"]).lead
+    return ingest.lead_ingest(data=data, by=org["leo"]).lead
 
 
 @pytest.mark.parametrize("attempt", range(3))
@@ -68,7 +68,7 @@ def test_the_same_lead_sent_by_two_retrying_integrations_at_once_is_one_lead(
 ):
     data, _ = clean_lead_input({**QUALIFYING, "external_id": "DUP-1"})
     outcomes = run_together(
-        *[lambda: services.lead_ingest(data=dict(data), by=org["leo"]) for _ in range(4)]
+        *[lambda: ingest.lead_ingest(data=dict(data), by=org["leo"]) for _ in range(4)]
     )
     assert all(kind == "ok" for kind, _ in outcomes), outcomes
     statuses = sorted(result.status for _, result in outcomes)
@@ -83,8 +83,8 @@ def test_two_leads_arriving_at_once_go_to_two_different_reps(org, mql_in_force, 
     first, _ = clean_lead_input({**QUALIFYING, "external_id": "RR-1"})
     second, _ = clean_lead_input({**QUALIFYING, "external_id": "RR-2"})
     outcomes = run_together(
-        lambda: services.lead_ingest(data=first, by=org["leo"]),
-        lambda: services.lead_ingest(data=second, by=org["leo"]),
+        lambda: ingest.lead_ingest(data=first, by=org["leo"]),
+        lambda: ingest.lead_ingest(data=second, by=org["leo"]),
     )
     owners = {result.lead.owner_id for _, result in outcomes}
     assert len(owners) == 2

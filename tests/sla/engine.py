@@ -9,7 +9,7 @@ import time_machine
 from django.db import connection
 
 from alignment import clock
-from leads import services as lead_services
+from leads import ingest
 from leads.validation import clean_lead_input
 from sla.models import Agreement, AgreementStatus, SalesGoal, TeamCommitment
 from tests.leads.conftest import QUALIFYING
@@ -70,7 +70,7 @@ def hand_off(org, external_id: str, **overrides):
     """A lead in the Americas scoring 90 (TotalVisits 5: not 'hot' unless asked)."""
     data, errors = clean_lead_input({**QUALIFYING, "external_id": external_id, **overrides})
     assert not errors, errors
-    lead = lead_services.lead_ingest(data=data, by=org["leo"], now=clock.now()).lead
+    lead = ingest.lead_ingest(data=data, by=org["leo"], now=clock.now()).lead
     assert lead.owner is not None
     return lead
 
@@ -89,7 +89,7 @@ def hand_off_many(org, prefix: str, count: int, *, at: dt.datetime | None = None
         )
         assert not errors, errors
         items.append(data)
-    results = lead_services.leads_ingest_bulk(items=items, by=org["leo"], now=at)
+    results = ingest.leads_ingest_bulk(items=items, by=org["leo"], now=at)
     leads = [r.lead for r in results]
     assert all(lead.owner_id for lead in leads)
     return leads

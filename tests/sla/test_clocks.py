@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from alignment import clock
 from alignment.services import member_set_away
+from leads import ingest
 from leads import services as lead_services
 from leads.machine import GuardRefused
 from leads.models import Lead
@@ -138,7 +139,7 @@ def test_a_bulk_of_hand_offs_starts_one_clock_each(
     from tests.leads.conftest import QUALIFYING
 
     items = [clean_lead_input({**QUALIFYING, "external_id": f"BULK-{n}"})[0] for n in range(30)]
-    results = lead_services.leads_ingest_bulk(items=items, by=org["leo"], now=clock.now())
+    results = ingest.leads_ingest_bulk(items=items, by=org["leo"], now=clock.now())
     ids = [r.lead.pk for r in results]
     assert Clock.objects.filter(lead_id__in=ids, state="running").count() == 30
     assert Lead.objects.filter(pk__in=ids, action_due_at__isnull=True).count() == 0

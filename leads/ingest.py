@@ -1,0 +1,337 @@
+"""Leads coming in: by the API (one or a bulk of a thousand), CSV import, or the demo.
+
+Idempotent on `source` + `external_id`: a lead sent again updates the one we
+have (its newer values win) and sending the same data twice changes nothing
+the second time. A new lead is scored against the MQL definition in force; a
+qualifying one is handed to a rep at once.
+
+Set-based: one request of a thousand leads locks the existing ones in one
+statement, inserts the new ones in one multi-row `INSERT … ON CONFLICT DO
+NOTHING`, and writes every event in one more (leads.machine.write). A
+concurrent request that inserted one of the same leads first makes our row
+conflict: the INSERT waits for it to commit, skips the row, and the lead is
+then updated like any existing one. So every item gets its answer and no
+lead is made twice, without the unique-key error a plain INSERT would raise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models, transaction
+
+from alignment import clock
+from alignment.models import User
+from glossary.scoring import compile_definition
+from glossary.selectors import definition_in_force
+from leads import machine
+from leads.assignment import Assigner, hand_off_data, lead_hand_off
+from leads.models import Campaign, Lead, LeadEvent
+from leads.stages import Action, Stage
+from leads.validation import CONTACT_FIELDS
+
+Key = tuple[str, str]
+
+
+@dataclass
+class IngestResult:
+    lead: Lead | None
+    status: str  # "created" | "updated" | "error"
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Scorer:
+    """The MQL definition in force, read and compiled once per request or import."""
+
+    def __init__(self) -> None:
+        self.version = definition_in_force("mql")
+        self.compiled = compile_definition(self.version) if self.version else None
+
+    def __call__(self, data: dict[str, Any]) -> tuple[int | None, dict, bool]:
+        """(points, explanation, qualified) of clean lead data; None points: no definition."""
+        if self.compiled is None:
+            return None, {}, False
+        fields = {name: data.get(name, "") for name in (*CONTACT_FIELDS, "source")}
+        result = self.compiled.score(fields=fields, attributes=data.get("attributes", {}))
+        return result.points, result.as_stored(), result.qualified
+
+    def scored_fields(self, points: int | None, explanation: dict) -> dict[str, Any]:
+        """What a new lead stores of its score: which version scored it, and why."""
+        return {
+            "score": points,
+            "score_explanation": explanation,
+            "definition_version": self.version if points is not None else None,
+        }
+
+
+def new_lead(data: dict[str, Any], **fields: Any) -> Lead:
+    """An unsaved lead from clean data (its stage is the machine's to set)."""
+    return Lead(
+        source=data["source"],
+        external_id=data.get("external_id", ""),
+        **{name: data.get(name, "") for name in CONTACT_FIELDS},
+        attributes=data.get("attributes", {}),
+        campaign_id=data.get("campaign"),
+        **fields,
+    )
+
+
+def merge_update(lead: Lead, data: dict[str, Any], *, campaign: bool = True) -> bool:
+    """A source sends a lead we know: take its newer values (its campaign too, unless
+    not asked: a history import never moves a lead to its campaign). True if anything changed."""
+    changed = False
+    attributes = {**lead.attributes, **data.get("attributes", {})}
+    if attributes != lead.attributes:
+        lead.attributes = attributes
+        changed = True
+    for name in CONTACT_FIELDS:
+        value = data.get(name, "")
+        if value and value != getattr(lead, name):
+            setattr(lead, name, value)
+            changed = True
+    if campaign and data.get("campaign") and data["campaign"] != lead.campaign_id:
+        lead.campaign_id = data["campaign"]
+        changed = True
+    return changed
+
+
+MERGED_FIELDS = ["attributes", *CONTACT_FIELDS, "campaign", "version", "updated_at"]
+
+
+def lock_existing(keys: set[Key]) -> dict[Key, Lead]:
+    """The leads we already have for these keys, locked in id order (one statement;
+    two requests lock their common leads in the same order, so never in a circle)."""
+    if not keys:
+        return {}
+    found = Lead.objects.select_for_update().filter(
+        source__in={s for s, _ in keys}, external_id__in={e for _, e in keys}
+    )
+    return {
+        (lead.source, lead.external_id): lead
+        for lead in found.order_by("pk")
+        if (lead.source, lead.external_id) in keys
+    }
+
+
+def insert_new(leads: list[Lead]) -> list[Lead]:
+    """Insert new leads in one statement and return those inserted (their pk set).
+
+    A lead whose source + external id another transaction inserted first is
+    skipped (ON CONFLICT DO NOTHING waits for that transaction to commit) and
+    keeps pk None: the caller updates the existing one instead. Rows go in key
+    order, so two requests inserting the same keys wait in one direction only.
+    """
+    if not leads:
+        return []
+    if connection.vendor != "postgresql":
+        return Lead.objects.bulk_create(leads)  # one writer at a time on SQLite
+    from psycopg2.extras import execute_values
+
+    ordered = sorted(leads, key=lambda lead: (lead.source, lead.external_id))
+    columns = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+    json_columns = {f.attname for f in columns if isinstance(f, models.JSONField)}
+    rows = [
+        tuple(
+            json.dumps(getattr(lead, f.attname), cls=DjangoJSONEncoder)
+            if f.attname in json_columns
+            else getattr(lead, f.attname)
+            for f in columns
+        )
+        for lead in ordered
+    ]
+    names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
+    # psycopg2 directly (execute_values): its errors made Django's, as the ORM's are.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        returned = execute_values(
+            cursor.cursor,
+            # The column names come from the model, never from input.
+            f"INSERT INTO leads_lead ({names}) VALUES %s"  # noqa: S608
+            " ON CONFLICT DO NOTHING RETURNING id, source, external_id",
+            rows,
+            page_size=len(rows),
+            fetch=True,
+        )
+    # RETURNING follows the VALUES order, without the skipped rows (only keyed
+    # rows can conflict, and keys are unique within one statement).
+    inserted, position = [], 0
+    for lead in ordered:
+        if position < len(returned) and returned[position][1:] == (lead.source, lead.external_id):
+            lead.pk = lead.id = returned[position][0]
+            lead._state.adding = False
+            lead._state.db = connection.alias
+            inserted.append(lead)
+            position += 1
+    return inserted
+
+
+def lead_ingest(
+    *, data: dict[str, Any], by: User | None, now: datetime | None = None, via: str = "api"
+) -> IngestResult:
+    """Create a lead from clean data (leads.validation), or update the one with the
+    same source and external id. A qualifying new lead is handed off at once."""
+    now = now or clock.now()
+    return leads_ingest_bulk(items=[data], by=by, now=now, via=via)[0]
+
+
+def leads_ingest_bulk(
+    *, items: list[dict[str, Any]], by: User | None, now: datetime | None = None, via: str = "api"
+) -> list[IngestResult]:
+    """Ingest many clean items in one transaction, answering per item, in order."""
+    now = now or clock.now()
+    results: list[IngestResult | None] = [None] * len(items)
+    wanted = {i["campaign"] for i in items if i.get("campaign")}
+    campaigns = set(Campaign.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    valid = []
+    for index, item in enumerate(items):
+        if item.get("campaign") and item["campaign"] not in campaigns:
+            results[index] = IngestResult(None, "error", {"campaign": ["No such campaign."]})
+        else:
+            valid.append(index)
+    with transaction.atomic():
+        _Batch(items, by=by, now=now, via=via).run(valid, results)
+    return results  # type: ignore[return-value]
+
+
+class _Batch:
+    """One request's items, from grouping to events: each step a method below."""
+
+    def __init__(self, items: list[dict[str, Any]], *, by: User | None, now: datetime, via: str):
+        self.items, self.by, self.now, self.via = items, by, now, via
+        self.scorer = Scorer()
+        self.assigner = Assigner()
+        self.events: list[LeadEvent] = []
+
+    def run(self, indexes: list[int], results: list) -> None:
+        groups, unkeyed = self._group(indexes)
+        existing = lock_existing(set(groups))
+        fresh = [(k, g) for k, g in groups.items() if k not in existing]
+        created = self._create([(self._merged(g), g) for _, g in fresh] + unkeyed, results)
+        # The leads a concurrent request inserted first are ours to update now.
+        lost = {k: g for (k, g), made in zip(fresh, created, strict=False) if not made}
+        existing.update(lock_existing(set(lost)))
+        self._update([(existing[k], g) for k, g in groups.items() if k in existing], results)
+        machine.write(self.events)
+        self.assigner.save()
+        self._rescore([existing[k] for k in groups if k in existing])
+
+    def _group(self, indexes: list[int]) -> tuple[dict[Key, list[int]], list]:
+        """Items by key, in order (the same lead twice in a request is one lead)."""
+        groups: dict[Key, list[int]] = {}
+        unkeyed = []
+        for index in indexes:
+            item = self.items[index]
+            if item.get("external_id"):
+                groups.setdefault((item["source"], item["external_id"]), []).append(index)
+            else:
+                unkeyed.append((item, [index]))
+        return groups, unkeyed
+
+    def _merged(self, group: list[int]) -> dict[str, Any]:
+        """One lead's data from its items in one request: the later values win."""
+        merged = self.items[group[0]]
+        for later in group[1:]:
+            merged = {
+                **merged,
+                **{k: v for k, v in self.items[later].items() if v},
+                "attributes": {**merged["attributes"], **self.items[later]["attributes"]},
+            }
+        return merged
+
+    def _create(self, new: list[tuple[dict, list[int]]], results: list) -> list[bool]:
+        """Score, route and insert the new leads; per entry, whether it was inserted."""
+        leads, events = [], []
+        for data, _ in new:
+            points, explanation, qualified = self.scorer(data)
+            lead = new_lead(data, created_at=self.now, updated_at=self.now)
+            for name, value in self.scorer.scored_fields(points, explanation).items():
+                setattr(lead, name, value)
+            info = {
+                "via": self.via,
+                "score": points,
+                "definition_version": lead.definition_version_id,
+            }
+            target = Stage.MQL if qualified else Stage.INQUIRY
+            events.append(
+                [
+                    machine.step(
+                        lead, Action.INGEST, by=self.by, now=self.now, target=target, data=info
+                    )
+                ]
+            )
+            leads.append(lead)
+        self._route(leads, events)
+        inserted = {id(lead) for lead in insert_new(leads)}
+        made = []
+        for lead, lead_events, (_, group) in zip(leads, events, new, strict=True):
+            made.append(id(lead) in inserted)
+            if made[-1]:
+                self.events.extend(lead_events)
+                for n, index in enumerate(group):
+                    results[index] = IngestResult(lead, "created" if n == 0 else "updated")
+        return made
+
+    def _route(self, leads: list[Lead], events: list[list[LeadEvent]]) -> None:
+        """The team covering each new MQL and its next rep (a hand-off step each)."""
+        mqls = [(lead, e) for lead, e in zip(leads, events, strict=True) if lead.stage == Stage.MQL]
+        self.assigner.lock_teams(
+            {t for lead, _ in mqls if (t := self.assigner.team_for(lead.country)) is not None}
+        )
+        for lead, lead_events in mqls:
+            changes = self.assigner.hand_off_changes(lead, self.now)
+            if changes is None:
+                continue
+            lead.team_id = changes["team_id"]  # queued in its team when nobody can take it
+            if changes["owner"] is not None:
+                lead_events.append(
+                    machine.step(
+                        lead,
+                        Action.HAND_OFF,
+                        by=None,
+                        now=self.now,
+                        changes=changes,
+                        data=hand_off_data(changes),
+                    )
+                )
+
+    def _update(self, known: list[tuple[Lead, list[int]]], results: list) -> None:
+        changed = []
+        for lead, group in known:
+            # Every item of the group merges (no short-circuit): the later values win.
+            if [merge_update(lead, self.items[index]) for index in group].count(True):
+                self.events.append(
+                    machine.step(
+                        lead, Action.UPDATE, by=self.by, now=self.now, data={"via": self.via}
+                    )
+                )
+                changed.append(lead)
+            for index in group:
+                results[index] = IngestResult(lead, "updated")
+        if changed:
+            Lead.objects.bulk_update(changed, MERGED_FIELDS)
+
+    def _rescore(self, known: list[Lead]) -> None:
+        """An updated inquiry may qualify on its new data (one by one: rare)."""
+        if self.scorer.compiled is None:
+            return
+        for lead in known:
+            if lead.stage != Stage.INQUIRY:
+                continue
+            data = {n: getattr(lead, n) for n in CONTACT_FIELDS}
+            points, explanation, qualified = self.scorer(
+                {**data, "source": lead.source, "attributes": lead.attributes}
+            )
+            if qualified:
+                machine.transition(
+                    lead=lead,
+                    action=Action.RESCORE,
+                    by=self.by,
+                    now=self.now,
+                    locked=True,
+                    changes=self.scorer.scored_fields(points, explanation),
+                    data={"score": points, "definition_version": self.scorer.version.pk},
+                )
+                lead_hand_off(lead=lead, now=self.now)

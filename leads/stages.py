@@ -1,0 +1,46 @@
+"""The words of a lead's life: its stages and the actions that happen to it.
+
+Apart from leads.machine (which re-exports them) so that the models can use
+them and the machine can use the models.
+"""
+
+from django.db import models
+
+
+class Stage(models.TextChoices):
+    INQUIRY = "inquiry", "Inquiry"
+    MQL = "mql", "MQL"
+    SAL = "sal", "SAL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    NO_DECISION = "no_decision", "No decision"
+    NURTURE = "nurture", "Nurture / recycled"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+OPEN_STAGES = (Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
+CLOSED_STAGES = (Stage.WON, Stage.LOST, Stage.NO_DECISION)
+SALES_WORKING = (Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
+# What an imported past lead may have become (it was never handed off).
+HISTORY_STAGES = (Stage.WON, Stage.LOST, Stage.NO_DECISION, Stage.NURTURE, Stage.DISQUALIFIED)
+
+
+class Action(models.TextChoices):
+    INGEST = "ingested", "Ingested"
+    UPDATE = "updated", "Updated by its source"
+    RESCORE = "rescored", "Qualified on new data"
+    HAND_OFF = "handed_off", "Handed off"
+    ACCEPT = "accepted", "Accepted"
+    REJECT = "rejected", "Rejected"
+    TOUCH = "touched", "Touch logged"
+    QUALIFY = "qualified", "Qualified (SQL)"
+    CONVERT = "converted", "Converted to opportunity"
+    CLOSE = "closed", "Closed"
+    REASSIGN = "reassigned", "Reassigned"
+    RETURN = "returned", "Returned to marketing"
+    RECYCLE = "recycled", "Sent to sales again"
+    DISQUALIFY = "disqualified", "Disqualified"
+    DISPUTE = "disputed", "Rejection disputed"
+    IMPORT_HISTORY = "imported", "Imported as history"
