@@ -385,6 +385,24 @@ def test_a_row_the_database_refuses_is_refused_alone_and_the_import_goes_on(org,
     assert not Lead.objects.filter(company="Evil").exists()
 
 
+def test_the_sweep_asks_again_for_an_import_left_queued_and_not_for_a_fresh_one(org):
+    from datetime import timedelta
+
+    from alignment import clock
+
+    now = clock.now()
+    waiting, fresh = (upload(org["leo"], csv_bytes([["email"], ["a@b.co"]])) for _ in range(2))
+    for lead_import, queued_at in ((waiting, now - timedelta(minutes=5)), (fresh, now)):
+        LeadImport.objects.filter(pk=lead_import.pk).update(
+            status=ImportStatus.QUEUED, source="swept", queued_at=queued_at
+        )
+    assert imports.lead_imports_sweep(now=now) == 1  # tasks run eagerly here
+    waiting.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (waiting.status, waiting.created_count) == (ImportStatus.DONE, 1)
+    assert fresh.status == ImportStatus.QUEUED
+
+
 # -- pages -----------------------------------------------------------------------
 
 

@@ -1,6 +1,11 @@
 """Two people at once, on real concurrent PostgreSQL sessions (threads, one connection each)."""
 
+import json
+import random
 import threading
+import urllib.error
+import urllib.request
+from collections import Counter
 
 import pytest
 from django.db import connection
@@ -10,7 +15,7 @@ from leads import ingest, services
 from leads.machine import TransitionNotAllowed
 from leads.models import Lead, LeadEvent
 from leads.validation import clean_lead_input
-from tests.leads.conftest import QUALIFYING
+from tests.leads.conftest import NOT_QUALIFYING, QUALIFYING
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -99,3 +104,67 @@ def test_lead_events_cannot_be_updated_or_deleted(handed_lead):
     with pytest.raises(IntegrityError), transaction.atomic():
         LeadEvent.objects.filter(pk=event.pk).delete()
     assert LeadEvent.objects.get(pk=event.pk).kind == "ingested"
+
+
+def test_overlapping_bulk_requests_answer_every_item_and_make_each_lead_once(
+    org, mql_in_force, territories, live_server
+):
+    """Three integrations post bulks over the same keys at the same instant, round
+    after round, through the real HTTP server (a thread and a database connection
+    per request). On main before the fix, most runs had a round answering a 500."""
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=org["leo"]).key
+    rng = random.Random(16)
+    rounds, writers = 8, 3
+    bulks = {}  # (round, writer) -> items: part of the round's keys, in the writer's own order
+    for n in range(rounds):
+        keys = [f"K-{n}-{k}" for k in range(40)] + [f"K-all-{k}" for k in range(10)]
+        base = QUALIFYING if n % 2 else NOT_QUALIFYING
+        for w in range(writers):
+            mine = rng.sample(keys, 30)
+            bulks[n, w] = [{**base, "external_id": k, "attributes": {"By": str(w)}} for k in mine]
+    start = threading.Barrier(writers)
+
+    def post(items):
+        request = urllib.request.Request(
+            f"{live_server.url}/api/v1/leads/bulk/",
+            data=json.dumps({"leads": items}).encode(),
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()[:2000]
+
+    def writer(w):
+        answers = []
+        for n in range(rounds):
+            start.wait(timeout=60)
+            answers.append(post(bulks[n, w]))
+        return answers
+
+    outcomes = run_together(*[lambda w=w: writer(w) for w in range(writers)])
+    answers = []
+    for kind, value in outcomes:
+        assert kind == "ok", value
+        for status, body in value:
+            assert status == 200, body
+            answers.extend(body["results"])
+    assert len(answers) == sum(len(b) for b in bulks.values())
+    assert {a["status"] for a in answers} <= {"created", "updated"}
+    created = Counter(a["id"] for a in answers if a["status"] == "created")
+    keys = {i["external_id"] for b in bulks.values() for i in b}
+    assert len(created) == len(keys)
+    assert set(created.values()) == {1}  # each lead made by exactly one item
+    leads = Lead.objects.filter(source="webform", external_id__in=keys)
+    assert set(leads.values_list("pk", flat=True)) == set(created)
+    per_lead = Counter(
+        LeadEvent.objects.filter(lead__in=leads, kind="ingested").values_list("lead", flat=True)
+    )
+    assert set(per_lead.values()) == {1}
+    handed = Counter(
+        LeadEvent.objects.filter(lead__in=leads, kind="handed_off").values_list("lead", flat=True)
+    )
+    assert set(handed.values()) <= {1}  # a lead is handed to a rep once
