@@ -5,7 +5,9 @@ FROM unnest(…)` with one array per column, whatever the number of rows (so
 neither the SQL nor its planning grows with the batch); elsewhere (SQLite, the
 local default) `bulk_create`. The SLA scan writes thousands of events and
 notifications a batch, and building and preparing a model instance for each
-cost it more than the statements themselves.
+cost it more than the statements themselves; a bulk ingest of a thousand
+leads, likewise (a multi-row VALUES of 36,000 literals cost PostgreSQL more
+to parse than to store, and bulk_create as much again to prepare).
 """
 
 from __future__ import annotations
@@ -22,27 +24,28 @@ def insert_rows(
     rows: Sequence[tuple],
     *,
     ignore_conflicts: bool = False,
-) -> None:
+    returning: Sequence[str] = (),
+) -> list[tuple]:
     """Insert `rows` (tuples of values for `fields`, by attribute name: "lead_id" for a
     foreign key). Every NOT NULL column without a database default must be among
-    `fields`: no Python default is applied on PostgreSQL."""
+    `fields`: no Python default is applied on PostgreSQL.
+
+    `returning` (PostgreSQL only): the columns to read back, one tuple per row
+    inserted, in the order of `rows`; a row ON CONFLICT skipped has none.
+    """
     if not rows:
-        return
+        return []
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]  # "lead_id" finds the foreign key
     if connection.vendor != "postgresql":
+        if returning:
+            raise ValueError("RETURNING needs PostgreSQL; use bulk_create here")
         model.objects.bulk_create(
             [model(**dict(zip(fields, row, strict=True))) for row in rows],
             ignore_conflicts=ignore_conflicts,
         )
-        return
-    arrays = [list(values) for values in zip(*rows, strict=True)]
-    for position, column in enumerate(columns):
-        if isinstance(column, models.JSONField):
-            encoder = column.encoder
-            arrays[position] = [
-                None if v is None else json.dumps(v, cls=encoder) for v in arrays[position]
-            ]
+        return []
+    arrays = _arrays(columns, rows)
     # A column with the same value in every row (a batch's time, kind, state) is sent
     # once rather than as an array: adapting thousands of equal values is most of the
     # client's cost.
@@ -55,12 +58,28 @@ def insert_rows(
     selected = ", ".join(["u.*", *(f"%s::{_db_type(columns[n])}" for n in constant)])
     unnest = ", ".join(f"%s::{_db_type(columns[n])}[]" for n in varying)
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if returning:
+        back = ", ".join(connection.ops.quote_name(meta.get_field(f).column) for f in returning)
+        conflict += f" RETURNING {back}"
     table = connection.ops.quote_name(meta.db_table)
     # Placeholders in the order they appear: the constants, then the arrays.
     params = [arrays[n][0] for n in constant] + [arrays[n] for n in varying]
     sql = f"INSERT INTO {table} ({names}) SELECT {selected} FROM unnest({unnest}) AS u{conflict}"  # noqa: S608 - names from the model
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return cursor.fetchall() if returning else []
+
+
+def _arrays(columns: Sequence[models.Field], rows: Sequence[tuple]) -> list[list]:
+    """One list of values per column, JSON columns encoded as text."""
+    arrays = [list(values) for values in zip(*rows, strict=True)]
+    for position, column in enumerate(columns):
+        if isinstance(column, models.JSONField):
+            encoder = column.encoder
+            arrays[position] = [
+                None if v is None else json.dumps(v, cls=encoder) for v in arrays[position]
+            ]
+    return arrays
 
 
 def _db_type(column: models.Field) -> str:

@@ -3,10 +3,13 @@
 (a) POST /api/v1/leads/bulk/ with 1,000 realistic leads per request (the real
     X Education rows as attributes, names, companies, titles and countries like
     the demo's; scored against the demo MQL definition, qualified ones handed
-    off), through Django's test Client with token authentication, against
-    Django's bare `bulk_create` of the same Lead rows, in the same run. The
-    figure is the ratio of the two rates (target: the endpoint at no less than
-    a third of bare bulk_create).
+    off and their clocks started), through Django's test Client with token
+    authentication, against Django's bare `bulk_create` of the same rows, in
+    the same run: the rows the endpoint stored (with their scores, stage,
+    owner and team), copied under another source. The figure is the ratio of
+    the two rates (target: the endpoint at no less than half of the bare
+    insert). Also printed: the bare insert of the posted items without their
+    scores, the baseline this figure was first measured against (0.28-0.36).
 (b) the rep's inbox (`leads:inbox`) with 100,000 leads in the database, p50 and
     p95, against a bare Django page (`/health/`) in the same run.
 
@@ -130,7 +133,8 @@ def _items(round_no: int, rows, rng: random.Random) -> list[dict]:
 
 
 def _bare_leads(items: list[dict], source: str):
-    """The same rows as Lead objects, with nothing but what bulk_create needs."""
+    """The posted items as Lead objects, with nothing but what bulk_create needs
+    (no score: the figure as first measured)."""
     from alignment import clock
     from leads.models import Lead
 
@@ -144,6 +148,20 @@ def _bare_leads(items: list[dict], source: str):
         )
         for item in items
     ]
+
+
+def _stored_copies(source: str, round_no: int, into: str):
+    """The rows the endpoint stored in a round (scores, stage, owner...), as new Lead
+    objects under another source: the same rows, for the bare insert."""
+    from leads.models import Lead
+
+    copies = []
+    for lead in Lead.objects.filter(source=source, external_id__startswith=f"r{round_no}-"):
+        lead.pk = lead.id = None
+        lead._state.adding = True
+        lead.source = into
+        copies.append(lead)
+    return copies
 
 
 def _bench_bulk() -> dict[str, float]:
@@ -161,54 +179,73 @@ def _bench_bulk() -> dict[str, float]:
     _, secret = tokens.token_create(user=leo, name="bench")
     client = Client(HTTP_AUTHORIZATION=f"Token {secret}")
 
-    def post(items):
-        return client.post(
-            "/api/v1/leads/bulk/", json.dumps({"leads": items}), content_type="application/json"
-        )
+    def post(body: str):
+        return client.post("/api/v1/leads/bulk/", body, content_type="application/json")
+
+    def bare(leads) -> float:
+        started = time.perf_counter()
+        with transaction.atomic():
+            Lead.objects.bulk_create(leads)
+        return time.perf_counter() - started
 
     # Warm up both paths (connections, caches, compiled definition), then measure.
-    warm = post(_items(99, rows, rng))
+    warm = post(json.dumps({"leads": _items(99, rows, rng)}))
     assert warm.status_code == 200, warm.content[:500]
-    with transaction.atomic():
-        Lead.objects.bulk_create(_bare_leads(_items(98, rows, rng), "bench-warm"))
+    bare(_bare_leads(_items(98, rows, rng), "bench-warm"))
 
-    endpoint_seconds, bare_seconds = [], []
+    endpoint_seconds, same_rows_seconds, item_rows_seconds = [], [], []
     statuses: dict[str, int] = {}
     for round_no in range(ROUNDS):
         items = _items(round_no, rows, rng)
+        body = json.dumps({"leads": items})  # the client's work, not the endpoint's
         started = time.perf_counter()
-        response = post(items)
+        response = post(body)
         endpoint_seconds.append(time.perf_counter() - started)
         assert response.status_code == 200, response.content[:500]
         for answer in response.json()["results"]:
             statuses[answer["status"]] = statuses.get(answer["status"], 0) + 1
+        same_rows_seconds.append(
+            bare(_stored_copies("bench-web", round_no, f"bench-same-{round_no}"))
+        )
+        item_rows_seconds.append(bare(_bare_leads(items, f"bench-bare-{round_no}")))
 
-        leads = _bare_leads(items, f"bench-bare-{round_no}")
-        started = time.perf_counter()
-        with transaction.atomic():
-            Lead.objects.bulk_create(leads)
-        bare_seconds.append(time.perf_counter() - started)
+    def rate(seconds: list[float]) -> float:
+        return ROUNDS * PER_REQUEST / sum(seconds)
 
-    endpoint_rate = ROUNDS * PER_REQUEST / sum(endpoint_seconds)
-    bare_rate = ROUNDS * PER_REQUEST / sum(bare_seconds)
+    endpoint_rate, same_rate, item_rate = (
+        rate(endpoint_seconds),
+        rate(same_rows_seconds),
+        rate(item_rows_seconds),
+    )
     stages = dict(
         Lead.objects.filter(source="bench-web")
         .order_by()
         .values_list("stage")
         .annotate(n=Count("id"))
     )
-    ratio = endpoint_rate / bare_rate
+    ratio = endpoint_rate / same_rate
     print(f"(a) ingest, {ROUNDS} rounds of {PER_REQUEST} leads per request")
-    print(f"    bulk endpoint   {endpoint_rate:>9,.0f} leads/s  (answers: {statuses})")
-    print(f"    bare bulk_create{bare_rate:>9,.0f} leads/s")
     print(
-        f"    ratio endpoint / bulk_create = {ratio:.2f} "
-        f"({'meets' if ratio >= 1 / 3 else 'BELOW'} the 1/3 target); stages: {stages}"
+        f"    bulk endpoint   {endpoint_rate:>9,.0f} leads/s  "
+        f"({1000 * sum(endpoint_seconds) / ROUNDS:.0f} ms a request; answers: {statuses})"
+    )
+    print(
+        f"    bare bulk_create of the same rows (scored, routed){same_rate:>9,.0f} leads/s  "
+        f"({1000 * sum(same_rows_seconds) / ROUNDS:.0f} ms)"
+    )
+    print(
+        f"    bare bulk_create of the posted items (no score)   {item_rate:>9,.0f} leads/s  "
+        f"({1000 * sum(item_rows_seconds) / ROUNDS:.0f} ms; ratio {endpoint_rate / item_rate:.2f})"
+    )
+    print(
+        f"    ratio endpoint / bare insert of the same rows = {ratio:.2f} "
+        f"({'meets' if ratio >= 0.5 else 'BELOW'} the 0.5 target); stages: {stages}"
     )
     return {
         "endpoint_leads_per_s": endpoint_rate,
-        "bulk_create_leads_per_s": bare_rate,
+        "bulk_create_leads_per_s": same_rate,
         "endpoint_to_bulk_create_ratio": ratio,
+        "endpoint_to_item_rows_ratio": endpoint_rate / item_rate,
     }
 
 

@@ -16,15 +16,14 @@ lead is made twice, without the unique-key error a plain INSERT would raise.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 
 from alignment import clock
+from alignment.bulk import insert_rows
 from alignment.models import User
 from glossary.scoring import compile_definition
 from glossary.selectors import definition_in_force
@@ -107,8 +106,11 @@ def lock_existing(keys: set[Key]) -> dict[Key, Lead]:
     two requests lock their common leads in the same order, so never in a circle)."""
     if not keys:
         return {}
-    found = Lead.objects.select_for_update().filter(
-        source__in={s for s, _ in keys}, external_id__in={e for _, e in keys}
+    # "external_id <> ''" as the unique index says, so that this reads it.
+    found = (
+        Lead.objects.select_for_update()
+        .filter(source__in={s for s, _ in keys}, external_id__in={e for _, e in keys})
+        .exclude(external_id="")
     )
     return {
         (lead.source, lead.external_id): lead
@@ -129,33 +131,16 @@ def insert_new(leads: list[Lead]) -> list[Lead]:
         return []
     if connection.vendor != "postgresql":
         return Lead.objects.bulk_create(leads)  # one writer at a time on SQLite
-    from psycopg2.extras import execute_values
-
     ordered = sorted(leads, key=lambda lead: (lead.source, lead.external_id))
-    columns = [f for f in Lead._meta.concrete_fields if not f.primary_key]
-    json_columns = {f.attname for f in columns if isinstance(f, models.JSONField)}
-    rows = [
-        tuple(
-            json.dumps(getattr(lead, f.attname), cls=DjangoJSONEncoder)
-            if f.attname in json_columns
-            else getattr(lead, f.attname)
-            for f in columns
-        )
-        for lead in ordered
-    ]
-    names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
-    # psycopg2 directly (execute_values): its errors made Django's, as the ORM's are.
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        returned = execute_values(
-            cursor.cursor,
-            # The column names come from the model, never from input.
-            f"INSERT INTO leads_lead ({names}) VALUES %s"  # noqa: S608
-            " ON CONFLICT DO NOTHING RETURNING id, source, external_id",
-            rows,
-            page_size=len(rows),
-            fetch=True,
-        )
-    # RETURNING follows the VALUES order, without the skipped rows (only keyed
+    fields = [f.attname for f in Lead._meta.concrete_fields if not f.primary_key]
+    returned = insert_rows(
+        Lead,
+        fields,
+        [tuple(getattr(lead, name) for name in fields) for lead in ordered],
+        ignore_conflicts=True,
+        returning=("id", "source", "external_id"),
+    )
+    # RETURNING follows the rows' order, without the skipped rows (only keyed
     # rows can conflict, and keys are unique within one statement).
     inserted, position = [], 0
     for lead in ordered:
