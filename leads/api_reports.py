@@ -12,9 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alignment.charts import Report
 from alignment.permissions import HasCapability
 from leads import reports
-from leads.reports import FilterError, Report
+from leads.report_filters import FilterError
 from leads.views_reports import filters_from
 
 

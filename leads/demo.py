@@ -172,13 +172,8 @@ def _working_time(moment: datetime, rng: random.Random) -> datetime:
     )
 
 
-def seed_demo(*, stdout=None) -> None:
-    if Lead.objects.filter(source__startswith=DEMO_SOURCE_PREFIX).exists():
-        if stdout:
-            stdout.write("Leads: demo leads already there.")
-        return
-    rng = random.Random(20261122)
-    now = clock.now()
+def _seed_campaigns(now: datetime) -> list[Campaign]:
+    """The territories and the campaigns (both idempotent)."""
     maya = User.objects.get(username="maya")
     with transaction.atomic():
         for team_name, countries in TERRITORIES.items():
@@ -199,6 +194,17 @@ def seed_demo(*, stdout=None) -> None:
                 },
             )
             campaigns.append(campaign)
+    return campaigns
+
+
+def seed_demo(*, stdout=None) -> None:
+    if Lead.objects.filter(source__startswith=DEMO_SOURCE_PREFIX).exists():
+        if stdout:
+            stdout.write("Leads: demo leads already there.")
+        return
+    rng = random.Random(20261122)
+    now = clock.now()
+    campaigns = _seed_campaigns(now)
     rows = _real_rows(LEADS)
     if not rows and stdout:
         stdout.write(

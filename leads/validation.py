@@ -55,10 +55,26 @@ def clean_lead_input(raw: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     if not isinstance(raw, dict):
         return {}, {"non_field_errors": ["Each lead must be a JSON object."]}
     errors: dict[str, list[str]] = {}
-    data: dict[str, Any] = {}
     for key in raw:
         if key not in _ALLOWED:
             errors.setdefault(key, []).append("Unknown field. Put free data under 'attributes'.")
+    data = _clean_texts(raw, errors)
+    data["attributes"] = _clean_attributes(raw.get("attributes", {}), errors)
+    campaign = raw.get("campaign")
+    if campaign in (None, ""):
+        data["campaign"] = None
+    elif isinstance(campaign, int) and not isinstance(campaign, bool) and campaign > 0:
+        data["campaign"] = campaign
+    elif isinstance(campaign, str) and campaign.isdigit():
+        data["campaign"] = int(campaign)
+    else:
+        errors.setdefault("campaign", []).append("Must be a campaign id.")
+    return data, errors
+
+
+def _clean_texts(raw: dict, errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The key and contact fields: text, stripped, within their lengths."""
+    data: dict[str, Any] = {}
     for name, limit in _TEXT_FIELDS:
         value = raw.get(name)
         if type(value) is str:  # the common case, without _text's checks
@@ -86,49 +102,34 @@ def clean_lead_input(raw: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
     phone = data.get("phone", "")
     if phone and not _PHONE.match(phone):
         errors.setdefault("phone", []).append("Digits, spaces and + ( ) - . only.")
-    attributes = raw.get("attributes", {})
+    return data
+
+
+def _clean_attributes(attributes: Any, errors: dict[str, list[str]]) -> dict[str, Any]:
+    """Free names to text, numbers or true/false; at most MAX_ATTRIBUTES of them."""
     if attributes is None:
-        attributes = {}
+        return {}
     if not isinstance(attributes, dict):
         errors.setdefault("attributes", []).append("Must be an object of names to values.")
-        attributes = {}
-    elif len(attributes) > MAX_ATTRIBUTES:
+        return {}
+    if len(attributes) > MAX_ATTRIBUTES:
         errors.setdefault("attributes", []).append(f"At most {MAX_ATTRIBUTES} attributes.")
-    clean_attributes = {}
+    clean = {}
     for key, value in attributes.items():
         if NUL in str(key) or (type(value) is str and NUL in value):
             errors.setdefault(f"attributes.{str(key).replace(NUL, '')}", []).append(NUL_ERROR)
-            continue
-        if type(value) is str and type(key) is str:  # the common case
-            value = value.strip()
-            if len(value) > MAX_ATTRIBUTE_LENGTH:
-                errors.setdefault(f"attributes.{key}", []).append(
-                    f"At most {MAX_ATTRIBUTE_LENGTH} characters."
-                )
-                continue
-            clean_attributes[key.strip()[:200]] = value
             continue
         if not isinstance(value, str | int | float | bool) and value is not None:
             errors.setdefault(f"attributes.{key}", []).append(
                 "Must be text, a number or true/false."
             )
             continue
-        if isinstance(value, str):
+        if type(value) is str:
             value = value.strip()
             if len(value) > MAX_ATTRIBUTE_LENGTH:
                 errors.setdefault(f"attributes.{key}", []).append(
                     f"At most {MAX_ATTRIBUTE_LENGTH} characters."
                 )
                 continue
-        clean_attributes[str(key).strip()[:200]] = value
-    data["attributes"] = clean_attributes
-    campaign = raw.get("campaign")
-    if campaign in (None, ""):
-        data["campaign"] = None
-    elif isinstance(campaign, int) and not isinstance(campaign, bool) and campaign > 0:
-        data["campaign"] = campaign
-    elif isinstance(campaign, str) and campaign.isdigit():
-        data["campaign"] = int(campaign)
-    else:
-        errors.setdefault("campaign", []).append("Must be a campaign id.")
-    return data, errors
+        clean[(key if type(key) is str else str(key)).strip()[:200]] = value
+    return clean

@@ -262,32 +262,15 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     samples = [cells for _, cells in preview]
     if lead_import.status == ImportStatus.UPLOADED and lead_import.encoding:
-        if action == "start":
-            mapping_form = MappingForm(request.POST, lead_import=lead_import, samples=samples)
-            if mapping_form.is_valid():
-                try:
-                    imports.lead_import_start(
-                        lead_import=lead_import,
-                        by=request.user,
-                        mapping=mapping_form.mapping(),
-                        source=mapping_form.cleaned_data["source"],
-                        campaign=mapping_form.cleaned_data["campaign"],
-                        mode=mapping_form.cleaned_data["mode"],
-                        history_column=mapping_form.cleaned_data["history_column"],
-                        history_stages=mapping_form.stages(),
-                        history_date_column=mapping_form.cleaned_data["history_date_column"],
-                    )
-                except ValidationError as exc:
-                    _add_errors(mapping_form, exc)
-                    status = 400
-                else:
-                    return redirect("leads:import_detail", pk=pk)
-            else:
-                status = 400
-        else:
+        if action != "start":
             mapping_form = MappingForm(
                 initial=_mapping_initial(lead_import), lead_import=lead_import, samples=samples
             )
+        else:
+            mapping_form = MappingForm(request.POST, lead_import=lead_import, samples=samples)
+            if _start(request, lead_import, mapping_form):
+                return redirect("leads:import_detail", pk=pk)
+            status = 400
     return render(
         request,
         "leads/import_detail.html",
@@ -300,6 +283,28 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _start(request: HttpRequest, lead_import: LeadImport, form: MappingForm) -> bool:
+    """Start the import from the posted mapping; False (errors on the form) if refused."""
+    if not form.is_valid():
+        return False
+    try:
+        imports.lead_import_start(
+            lead_import=lead_import,
+            by=request.user,
+            mapping=form.mapping(),
+            source=form.cleaned_data["source"],
+            campaign=form.cleaned_data["campaign"],
+            mode=form.cleaned_data["mode"],
+            history_column=form.cleaned_data["history_column"],
+            history_stages=form.stages(),
+            history_date_column=form.cleaned_data["history_date_column"],
+        )
+    except ValidationError as exc:
+        _add_errors(form, exc)
+        return False
+    return True
 
 
 def _add_errors(form: forms.Form, exc: ValidationError) -> None:

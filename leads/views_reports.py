@@ -16,17 +16,18 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from alignment.charts import Report
 from alignment.csvexport import csv_response
 from alignment.permissions import capability_required
-from leads import reports
-from leads.reports import FilterError, Report, ReportFilters
+from leads import report_filters, reports
+from leads.report_filters import FilterError, ReportFilters
 
 
 def filters_from(request: HttpRequest) -> tuple[ReportFilters, list]:
     """The request's filters; 400 for a bad value, 403 for a team not one's own."""
-    teams = reports.sales_teams()
+    teams = report_filters.sales_teams()
     try:
-        return reports.parse_filters(request.GET, user=request.user, teams=teams), teams
+        return report_filters.parse_filters(request.GET, user=request.user, teams=teams), teams
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
 

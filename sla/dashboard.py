@@ -23,9 +23,11 @@ from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q
 from django.db.models.functions import TruncDate, TruncWeek
 
 from alignment import clock
+from alignment.charts import Report, Table, chart, rate
 from alignment.models import Team, User
 from leads.models import Dispute, DisputeStatus, Lead
-from leads.reports import Report, ReportFilters, Table, chart, rate, revenue_won
+from leads.report_filters import ReportFilters
+from leads.reports import revenue_won
 from sla.calendars import business_time_between
 from sla.models import (
     ArbiterCase,

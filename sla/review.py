@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from alignment.models import Team, User
-from leads import reports
-from leads.reports import ReportFilters
+from leads import report_filters, reports
+from leads.report_filters import ReportFilters
 from sla import dashboard
 from sla.models import ActionStatus, RevenueTarget, Review, ReviewAction, ReviewDecision
 
@@ -238,7 +238,7 @@ def seed_demo_review(*, stdout) -> Review | None:
         return None
     now = clock.now()
     held_on = (now - timedelta(days=14)).date()
-    teams = reports.sales_teams()
+    teams = report_filters.sales_teams()
     filters = ReportFilters(
         start=held_on - timedelta(days=29),
         end=held_on,

@@ -19,11 +19,12 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from alignment import clock
+from alignment.charts import Report
 from alignment.inputs import BoundedFormDateField
 from alignment.permissions import capability_required
 from alignment.roles import perm
-from leads import reports
-from leads.reports import FilterError, Report
+from leads import report_filters
+from leads.report_filters import FilterError
 from leads.views_reports import _pct, filters_from, render_report
 from sla import dashboard, review
 from sla.models import RevenueTarget
@@ -133,7 +134,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "query": query,
         "panels": panels,
         "may_set_target": request.user.has_perm(perm("manage_team")),
-        **reports.filter_choices(teams),
+        **report_filters.filter_choices(teams),
     }
     return render(request, "sla/dashboard.html", context)
 

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from alignment.models import Team
-from leads.reports import ReportFilters
+from leads.report_filters import ReportFilters
 from sla.selectors import clear_spec_cache
 
 MARCH = {"start": date(2025, 3, 1), "end": date(2025, 3, 31)}

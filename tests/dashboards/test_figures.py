@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from leads.machine import Stage
 from leads.models import Dispute
-from leads.reports import ReportFilters, auc, funnel, handoff_quality, scoring
+from leads.report_filters import ReportFilters
+from leads.reports import auc, funnel, handoff_quality, scoring
 from sla import dashboard
 from sla.models import ClockDuration, ClockKind, RevenueTarget
 from tests.dashboards.conftest import at
