@@ -174,6 +174,13 @@ def manages_team(user: User, team_id: int | None) -> bool:
     return team_id in managed
 
 
+def managed_teams(user: User) -> list[Team]:
+    """The teams this person is the manager of, by name (remembered for manages_team)."""
+    teams = list(Team.objects.filter(manager=user).order_by("name"))
+    user._managed_team_ids = frozenset(t.pk for t in teams)
+    return teams
+
+
 def _arbiter_in_case(user: User, case_id: int | None) -> bool:
     # The arbiter acts on a lead only through a case (sla.arbiter passes its id).
     return case_id is not None and user.has_perm(perm("arbitrate"))
@@ -405,7 +412,11 @@ def write(events: list[LeadEvent]) -> list[LeadEvent]:
     if not events:
         return events
     for event in events:
-        event.lead_id = event.lead.pk  # the lead may have been saved after its event was made
+        if event.lead_id is None:
+            # The lead was saved after its event was made: assigning the lead again
+            # takes its id and keeps it cached (setting lead_id would drop it, and
+            # every listener reading event.lead would query it again).
+            event.lead = event.lead
     if connection.vendor != "postgresql":
         LeadEvent.objects.bulk_create(events)
     else:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from alignment import clock, errors
 from alignment.http import page_url
-from alignment.models import Team, User
+from alignment.models import User
 from alignment.permissions import capability_required
 from glossary.models import DefinitionVersion, RejectionReason
 from leads import machine, selectors, services
@@ -77,7 +77,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @capability_required("manage_team")
 def team_inbox(request: HttpRequest) -> HttpResponse:
-    teams = list(Team.objects.filter(manager=request.user).order_by("name"))
+    teams = machine.managed_teams(request.user)
     if not teams:
         return render(request, "leads/team_inbox.html", {"teams": [], "page": None})
     team = teams[0]
