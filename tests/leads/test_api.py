@@ -281,3 +281,17 @@ def test_openapi_schema_validates_and_lists_the_lead_endpoints():
         "/api/v1/leads/{id}/reassign/",
     ]:
         assert path in schema["paths"], path
+
+
+def test_a_nul_character_in_a_field_or_attribute_is_a_400_naming_it(integration, mql_in_force):
+    response = post_lead(integration, company="Acme\u0000", attributes={"Note": "a\u0000b"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"company", "attributes.Note"}
+    bulk = integration.post(
+        "/api/v1/leads/bulk/",
+        {"leads": [{**QUALIFYING, "external_id": "N-1", "title": "\u0000"}, NOT_QUALIFYING]},
+        format="json",
+    ).json()["results"]
+    assert [r["status"] for r in bulk] == ["error", "created"]
+    assert "title" in bulk[0]["errors"]
+    assert Lead.objects.count() == 1
