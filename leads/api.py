@@ -33,8 +33,7 @@ class LeadAPIView(APIView):
     def get_lead(self, pk: int) -> Lead:
         # Acting on a lead that exists but is not yours is a 403 from the service
         # (the contract), not a 404.
-        self.lead = get_object_or_404(Lead, pk=pk)
-        return self.lead
+        return get_object_or_404(Lead, pk=pk)
 
     def summary(self, lead: Lead, code: int = 200) -> Response:
         lead = Lead.objects.select_related("owner").get(pk=lead.pk)
