@@ -70,6 +70,28 @@ def insert_rows(
         return cursor.fetchall() if returning else []
 
 
+def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Set some columns of many rows in one `UPDATE … FROM unnest(…)`: `fields` by
+    attribute name, the key first (e.g. "id"); each row holds the values in that
+    order. Not the ORM's bulk_update, whose CASE per column costs a branch per row
+    in Python and in SQL (seconds at a thousand rows). PostgreSQL only."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    names = [connection.ops.quote_name(column.column) for column in columns]
+    key = names[0]
+    assignments = ", ".join(f"{name} = u.{name}" for name in names[1:])
+    unnest = ", ".join(f"%s::{_db_type(column)}[]" for column in columns)
+    table = connection.ops.quote_name(meta.db_table)
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM unnest({unnest}) AS u ({', '.join(names)}) "  # noqa: S608 - names from the model
+        f"WHERE {table}.{key} = u.{key}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _arrays(columns, rows))
+
+
 def _arrays(columns: Sequence[models.Field], rows: Sequence[tuple]) -> list[list]:
     """One list of values per column, JSON columns encoded as text."""
     arrays = [list(values) for values in zip(*rows, strict=True)]

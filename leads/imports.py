@@ -53,11 +53,13 @@ from leads.import_rows import (
 from leads.ingest import (
     MERGED_FIELDS,
     Scorer,
+    existing_keys,
     insert_new,
     leads_ingest_bulk,
     lock_existing,
     merge_update,
     new_lead,
+    save_fields,
 )
 from leads.models import (
     Campaign,
@@ -390,35 +392,55 @@ def _normal_chunk(lead_import, chunk, plan, scorer, now) -> _ChunkResult:
 
 def _history_chunk(lead_import, chunk, plan, scorer, now) -> _ChunkResult:
     """History is scored too (never handed off), so the score can be checked
-    against the real outcome: "does our scoring really work?"."""
+    against the real outcome: "does our scoring really work?".
+
+    The lock order of leads.ingest: the new leads' INSERT first, then the rows
+    of the leads we had (and of those a concurrent request made first), locked
+    in id order; then each known lead takes the file's newer values."""
     result = _ChunkResult()
     rows = list(_clean_rows(lead_import, chunk, plan, result, with_outcome=True))
     keys = {(d["source"], d["external_id"]) for _, _, d, _, _ in rows if d["external_id"]}
-    known = lock_existing(keys)
-    new: dict[Any, tuple[Lead, dict]] = {}
-    changed: dict[int, Lead] = {}
+    known = existing_keys(keys)
+    new: dict[Any, tuple[Lead, str, int]] = {}
+    updates: list[tuple[Any, dict]] = []
     for line, _, data, stage, closed in rows:
         key = (data["source"], data["external_id"]) if data["external_id"] else ("", line)
         if key in known:
-            if merge_update(known[key], data, campaign=False):
-                changed[known[key].pk] = known[key]
+            updates.append((key, data))
         elif key in new:
             merge_update(new[key][0], data, campaign=False)  # twice in the file: one lead
         else:
             new[key] = (_history_lead(data, stage, closed, scorer, now), stage, line)
-    history = HistoryWrite(lead_import, now)
-    for lead, stage, line in new.values():
-        history.born(lead, stage, {"line": line})
-    # A concurrent API request may have made one of these leads first: then it is
-    # ours to update, like the ones we knew.
-    for lead in history.insert():
-        changed[lead.pk] = lead
-    for lead in changed.values():
-        history.updated(lead)
-    history.write()
-    result.created = len(new) - len(history.lost)
+    by, info = lead_import.created_by, {"via": VIA, "import": lead_import.pk}
+    born = {
+        key: machine.step(
+            lead, Action.IMPORT_HISTORY, by=by, now=now, target=stage, data={**info, "line": line}
+        )
+        for key, (lead, stage, line) in new.items()
+    }
+    inserted = {id(lead) for lead in insert_new([lead for lead, _, _ in new.values()])}
+    lost = [(key, lead) for key, (lead, _, _) in new.items() if id(lead) not in inserted]
+    existing = lock_existing(known | {key for key, _ in lost})
+    # The leads a concurrent request made first are ours to update, like the known ones.
+    updates += [(key, _lead_data(lead)) for key, lead in lost]
+    changed = {
+        existing[key].pk: existing[key]
+        for key, data in updates
+        if merge_update(existing[key], data, campaign=False)
+    }
+    events = [born[key] for key in new if id(new[key][0]) in inserted]
+    events += [
+        machine.step(lead, Action.UPDATE, by=by, now=now, data=info) for lead in changed.values()
+    ]
+    save_fields(list(changed.values()), MERGED_FIELDS)
+    machine.write(events)
+    result.created = len(new) - len(lost)
     result.updated = len(rows) - result.created
     return result
+
+
+def _lead_data(lead: Lead) -> dict[str, Any]:
+    return {n: getattr(lead, n) for n in (*CONTACT_FIELDS, "attributes")}
 
 
 def _history_lead(data: dict, stage: str, closed: datetime | None, scorer, now) -> Lead:
@@ -431,55 +453,6 @@ def _history_lead(data: dict, stage: str, closed: datetime | None, scorer, now) 
         updated_at=now,
         closed_at=(closed or now) if stage in CLOSED_STAGES else None,
     )
-
-
-class HistoryWrite:
-    """The writes of one history chunk: new leads born imported, known ones updated."""
-
-    def __init__(self, lead_import: LeadImport, now: datetime):
-        self.by, self.now = lead_import.created_by, now
-        self.info = {"via": VIA, "import": lead_import.pk}
-        self.new: list[tuple[Lead, dict]] = []
-        self.lost: list[Lead] = []
-        self.events = []
-        self.merged: list[Lead] = []
-
-    def born(self, lead: Lead, stage: str, extra: dict) -> None:
-        event = machine.step(
-            lead,
-            Action.IMPORT_HISTORY,
-            by=self.by,
-            now=self.now,
-            target=stage,
-            data={**self.info, **extra},
-        )
-        self.new.append((lead, event))
-
-    def insert(self) -> list[Lead]:
-        """Insert the new leads. Those another request made first: the existing
-        leads, locked, that our values changed."""
-        leads = [lead for lead, _ in self.new]
-        inserted = {id(lead) for lead in insert_new(leads)}
-        self.events += [event for lead, event in self.new if id(lead) in inserted]
-        self.lost = [lead for lead in leads if id(lead) not in inserted]
-        existing = lock_existing({(lead.source, lead.external_id) for lead in self.lost})
-        changed = []
-        for lead in self.lost:
-            data = {n: getattr(lead, n) for n in (*CONTACT_FIELDS, "attributes")}
-            if merge_update(existing[(lead.source, lead.external_id)], data, campaign=False):
-                changed.append(existing[(lead.source, lead.external_id)])
-        return changed
-
-    def updated(self, lead: Lead) -> None:
-        self.events.append(
-            machine.step(lead, Action.UPDATE, by=self.by, now=self.now, data=self.info)
-        )
-        self.merged.append(lead)
-
-    def write(self) -> None:
-        if self.merged:
-            Lead.objects.bulk_update(self.merged, MERGED_FIELDS)
-        machine.write(self.events)
 
 
 # -- reading results -------------------------------------------------------------

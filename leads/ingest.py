@@ -5,13 +5,19 @@ have (its newer values win) and sending the same data twice changes nothing
 the second time. A new lead is scored against the MQL definition in force; a
 qualifying one is handed to a rep at once.
 
-Set-based: one request of a thousand leads locks the existing ones in one
-statement, inserts the new ones in one multi-row `INSERT … ON CONFLICT DO
-NOTHING`, and writes every event in one more (leads.machine.write). A
-concurrent request that inserted one of the same leads first makes our row
-conflict: the INSERT waits for it to commit, skips the row, and the lead is
-then updated like any existing one. So every item gets its answer and no
-lead is made twice, without the unique-key error a plain INSERT would raise.
+Set-based: one request of a thousand leads reads which keys exist, inserts
+the new leads in one `INSERT … ON CONFLICT DO NOTHING`, locks the existing
+ones in one statement, hands the new MQLs to reps and writes every event in
+one more (leads.machine.write). A concurrent request that inserted one of the
+same leads first makes our row conflict: the INSERT waits for it to commit,
+skips the row, and the lead is then updated like any existing one. So every
+item gets its answer and no lead is made twice, without the unique-key error
+a plain INSERT would raise.
+
+Lock order, the same in every request and in leads.machine.transition, so
+that no two transactions wait for each other in a circle: new keys (the
+INSERT, in key order), then lead rows (in id order), then the teams'
+round-robin cursors (in team order), then the SLA clocks (the listeners).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from alignment import clock
-from alignment.bulk import insert_rows
+from alignment.bulk import insert_rows, update_rows
 from alignment.models import User
 from glossary.scoring import compile_definition
 from glossary.selectors import definition_in_force
@@ -101,22 +107,42 @@ def merge_update(lead: Lead, data: dict[str, Any], *, campaign: bool = True) -> 
 MERGED_FIELDS = ["attributes", *CONTACT_FIELDS, "campaign", "version", "updated_at"]
 
 
+def _by_key(keys: set[Key]):
+    # "external_id <> ''" as the unique index says, so that the lookup reads it.
+    return Lead.objects.filter(
+        source__in={s for s, _ in keys}, external_id__in={e for _, e in keys}
+    ).exclude(external_id="")
+
+
+def existing_keys(keys: set[Key]) -> set[Key]:
+    """Which of these keys we have a lead for (a plain read: no lock yet)."""
+    if not keys:
+        return set()
+    found = _by_key(keys).order_by().values_list("source", "external_id")
+    return {key for key in found if key in keys}
+
+
 def lock_existing(keys: set[Key]) -> dict[Key, Lead]:
-    """The leads we already have for these keys, locked in id order (one statement;
-    two requests lock their common leads in the same order, so never in a circle)."""
+    """The leads we have for these keys, locked in id order, in one statement."""
     if not keys:
         return {}
-    # "external_id <> ''" as the unique index says, so that this reads it.
-    found = (
-        Lead.objects.select_for_update()
-        .filter(source__in={s for s, _ in keys}, external_id__in={e for _, e in keys})
-        .exclude(external_id="")
-    )
+    found = _by_key(keys).select_for_update().order_by("pk")
     return {
         (lead.source, lead.external_id): lead
-        for lead in found.order_by("pk")
+        for lead in found
         if (lead.source, lead.external_id) in keys
     }
+
+
+def save_fields(leads: list[Lead], names: list[str]) -> None:
+    """Write these fields of many saved leads in one statement."""
+    if not leads:
+        return
+    if connection.vendor != "postgresql":
+        Lead.objects.bulk_update(leads, names)
+        return
+    fields = ["id", *(Lead._meta.get_field(name).attname for name in names)]
+    update_rows(Lead, fields, [tuple(getattr(lead, f) for f in fields) for lead in leads])
 
 
 def insert_new(leads: list[Lead]) -> list[Lead]:
@@ -192,16 +218,17 @@ class _Batch:
 
     def run(self, indexes: list[int], results: list) -> None:
         groups, unkeyed = self._group(indexes)
-        existing = lock_existing(set(groups))
-        fresh = [(k, g) for k, g in groups.items() if k not in existing]
-        created = self._create([(self._merged(g), g) for _, g in fresh] + unkeyed, results)
+        known = existing_keys(set(groups))
+        fresh = [(k, g) for k, g in groups.items() if k not in known]
+        new = self._create([(self._merged(g), g) for _, g in fresh] + unkeyed, results)
         # The leads a concurrent request inserted first are ours to update now.
-        lost = {k: g for (k, g), made in zip(fresh, created, strict=False) if not made}
-        existing.update(lock_existing(set(lost)))
+        lost = {k for (k, _), lead in zip(fresh, new, strict=False) if lead is None}
+        existing = lock_existing(known | lost)
         self._update([(existing[k], g) for k, g in groups.items() if k in existing], results)
+        self._hand_off([lead for lead in new if lead is not None])
         machine.write(self.events)
         self.assigner.save()
-        self._rescore([existing[k] for k in groups if k in existing])
+        self._rescore(list(existing.values()))
 
     def _group(self, indexes: list[int]) -> tuple[dict[Key, list[int]], list]:
         """Items by key, in order (the same lead twice in a request is one lead)."""
@@ -226,14 +253,18 @@ class _Batch:
             }
         return merged
 
-    def _create(self, new: list[tuple[dict, list[int]]], results: list) -> list[bool]:
-        """Score, route and insert the new leads; per entry, whether it was inserted."""
+    def _create(self, new: list[tuple[dict, list[int]]], results: list) -> list[Lead | None]:
+        """Score, route to a team and insert the new leads; per entry, the lead, or
+        None where a concurrent request made it first."""
         leads, events = [], []
         for data, _ in new:
             points, explanation, qualified = self.scorer(data)
-            lead = new_lead(data, created_at=self.now, updated_at=self.now)
-            for name, value in self.scorer.scored_fields(points, explanation).items():
-                setattr(lead, name, value)
+            lead = new_lead(
+                data,
+                **self.scorer.scored_fields(points, explanation),
+                created_at=self.now,
+                updated_at=self.now,
+            )
             info = {
                 "via": self.via,
                 "score": points,
@@ -241,46 +272,45 @@ class _Batch:
             }
             target = Stage.MQL if qualified else Stage.INQUIRY
             events.append(
-                [
-                    machine.step(
-                        lead, Action.INGEST, by=self.by, now=self.now, target=target, data=info
-                    )
-                ]
+                machine.step(
+                    lead, Action.INGEST, by=self.by, now=self.now, target=target, data=info
+                )
             )
+            if target == Stage.MQL:  # its team's queue until a rep takes it (_hand_off)
+                lead.team_id = self.assigner.team_for(lead.country)
             leads.append(lead)
-        self._route(leads, events)
         inserted = {id(lead) for lead in insert_new(leads)}
-        made = []
-        for lead, lead_events, (_, group) in zip(leads, events, new, strict=True):
-            made.append(id(lead) in inserted)
-            if made[-1]:
-                self.events.extend(lead_events)
+        made: list[Lead | None] = []
+        for lead, event, (_, group) in zip(leads, events, new, strict=True):
+            made.append(lead if id(lead) in inserted else None)
+            if made[-1] is not None:
+                self.events.append(event)
                 for n, index in enumerate(group):
                     results[index] = IngestResult(lead, "created" if n == 0 else "updated")
         return made
 
-    def _route(self, leads: list[Lead], events: list[list[LeadEvent]]) -> None:
-        """The team covering each new MQL and its next rep (a hand-off step each)."""
-        mqls = [(lead, e) for lead, e in zip(leads, events, strict=True) if lead.stage == Stage.MQL]
-        self.assigner.lock_teams(
-            {t for lead, _ in mqls if (t := self.assigner.team_for(lead.country)) is not None}
-        )
-        for lead, lead_events in mqls:
+    def _hand_off(self, created: list[Lead]) -> None:
+        """Each new MQL to the next rep of its team (a hand-off step each), written
+        in one statement; the cursors are locked after the leads (the lock order)."""
+        mqls = [lead for lead in created if lead.stage == Stage.MQL and lead.team_id]
+        self.assigner.lock_teams({lead.team_id for lead in mqls})
+        handed = []
+        for lead in mqls:
             changes = self.assigner.hand_off_changes(lead, self.now)
-            if changes is None:
-                continue
-            lead.team_id = changes["team_id"]  # queued in its team when nobody can take it
-            if changes["owner"] is not None:
-                lead_events.append(
-                    machine.step(
-                        lead,
-                        Action.HAND_OFF,
-                        by=None,
-                        now=self.now,
-                        changes=changes,
-                        data=hand_off_data(changes),
-                    )
+            if changes["owner"] is None:
+                continue  # nobody of the team can take it now: it waits in their queue
+            self.events.append(
+                machine.step(
+                    lead,
+                    Action.HAND_OFF,
+                    by=None,
+                    now=self.now,
+                    changes=changes,
+                    data=hand_off_data(changes),
                 )
+            )
+            handed.append(lead)
+        save_fields(handed, ["owner", "handed_off_at", "version", "updated_at"])
 
     def _update(self, known: list[tuple[Lead, list[int]]], results: list) -> None:
         changed = []
@@ -295,8 +325,7 @@ class _Batch:
                 changed.append(lead)
             for index in group:
                 results[index] = IngestResult(lead, "updated")
-        if changed:
-            Lead.objects.bulk_update(changed, MERGED_FIELDS)
+        save_fields(changed, MERGED_FIELDS)
 
     def _rescore(self, known: list[Lead]) -> None:
         """An updated inquiry may qualify on its new data (one by one: rare)."""

@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
+from alignment.bulk import update_rows
 from alignment.models import User
 from alignment.roles import perm
 from glossary.models import RejectionReason
@@ -373,14 +374,7 @@ def leads_set_deadlines(
     if connection.vendor == "postgresql":
         # The scan's batch of a thousand: one UPDATE … FROM unnest. bulk_update's CASE
         # costs seconds of Python and SQL at that size (a branch per lead, per column).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE leads_lead SET action_due_at = u.due, action_warn_at = u.warn, "
-                "stale_since = u.stale FROM unnest(%s::bigint[], %s::timestamptz[], "
-                "%s::timestamptz[], %s::timestamptz[]) AS u(id, due, warn, stale) "
-                "WHERE leads_lead.id = u.id",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
+        update_rows(Lead, ("id", "action_due_at", "action_warn_at", "stale_since"), rows)
         return
     Lead.objects.bulk_update(
         [
