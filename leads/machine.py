@@ -228,41 +228,31 @@ def _open_dispute(lead: Lead) -> bool:
     return Dispute.objects.filter(lead_id=lead.pk, status=DisputeStatus.OPEN).exists()
 
 
-def _needs_owner(lead: Lead, case_id: int | None) -> Exception | None:
+def _needs_owner(lead: Lead, case_id: int | None) -> str | None:
     if lead.owner_id is None:
-        return TransitionNotAllowed(
-            Action.ACCEPT,
-            lead.stage,
-            "Nobody holds this lead yet: its team's manager gives it to a rep first.",
-        )
+        return "Nobody holds this lead yet: its team's manager gives it to a rep first."
     return None
 
 
-def _closable(lead: Lead, case_id: int | None) -> Exception | None:
+def _closable(lead: Lead, case_id: int | None) -> str | None:
     if lead.stage == Stage.MQL and case_id is None:
-        return TransitionNotAllowed(
-            Action.CLOSE, lead.stage, "Accept or reject a new lead; it cannot be closed yet."
-        )
+        return "Accept or reject a new lead; it cannot be closed yet."
     return None
 
 
-def _disputable(lead: Lead, case_id: int | None) -> Exception | None:
+def _disputable(lead: Lead, case_id: int | None) -> str | Exception | None:
     if lead.rejection_reason_id is None:
-        return TransitionNotAllowed(
-            Action.DISPUTE, lead.stage, "Only a rejected lead can be disputed."
-        )
+        return "Only a rejected lead can be disputed."
     if _open_dispute(lead):
         return ValidationError({"reason": ["This rejection is already disputed."]})
     return None
 
 
-def _recyclable(lead: Lead, case_id: int | None) -> Exception | None:
+def _recyclable(lead: Lead, case_id: int | None) -> str | None:
     if _open_dispute(lead):
-        return TransitionNotAllowed(
-            Action.RECYCLE,
-            lead.stage,
+        return (
             "Marketing disputed this rejection: the arbiter decides it first "
-            "(overturning it sends the lead to sales again).",
+            "(overturning it sends the lead to sales again)."
         )
     return None
 
@@ -273,8 +263,9 @@ class PersonRule:
     verb: str
     # None if this person may take the action on this lead, else why not (403).
     who: Callable[[Lead, User, int | None], str | None]
-    # Beyond the stage, what else stops the action now (409, or 400), or None.
-    blocker: Callable[[Lead, int | None], Exception | None] | None = None
+    # Beyond the stage, what else stops the action now, or None: why (a 409), or
+    # the exception to raise (a ValidationError where that was always a 400).
+    blocker: Callable[[Lead, int | None], str | Exception | None] | None = None
 
 
 # The actions a person takes, in the order a page offers them. Actions not
@@ -334,6 +325,8 @@ def _check_ready(lead: Lead, action: str, from_stage: str, case_id: int | None) 
     rule = PEOPLE.get(action)
     if rule is not None and rule.blocker is not None:
         blocked = rule.blocker(lead, case_id)
+        if isinstance(blocked, str):
+            raise TransitionNotAllowed(action, from_stage, blocked)
         if blocked is not None:
             raise blocked
 

@@ -20,6 +20,7 @@ from celery import current_app
 from django.core import mail
 from django.db import connection, transaction
 from django.db.models import Count, F
+from kombu import pools as kombu_pools
 
 from alignment import clock
 from alignment.celery import app as celery_app
@@ -158,6 +159,9 @@ def broker_at(settings):
             celery_app._pool.force_close_all()
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
+        # kombu keeps producer pools per broker URL for the whole process; one made
+        # before (an eager task in an earlier test) holds connections closed above.
+        kombu_pools.reset()
 
     def point(url: str) -> None:
         settings.CELERY_BROKER_URL = url
