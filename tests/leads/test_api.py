@@ -291,7 +291,7 @@ def test_a_nul_character_in_a_field_or_attribute_is_a_400_naming_it(integration,
         "/api/v1/leads/bulk/",
         {"leads": [{**QUALIFYING, "external_id": "N-1", "title": "\u0000"}, NOT_QUALIFYING]},
         format="json",
-    ).json()["results"]
-    assert [r["status"] for r in bulk] == ["error", "created"]
-    assert "title" in bulk[0]["errors"]
-    assert Lead.objects.count() == 1
+    )
+    assert bulk.status_code == 400
+    assert "leads[0].title" in bulk.json()
+    assert Lead.objects.count() == 0

@@ -112,9 +112,9 @@ def test_overlapping_bulk_requests_answer_every_item_and_make_each_lead_once(
     """Three integrations post bulks over the same keys at the same instant, round
     after round, through the real HTTP server (a thread and a database connection
     per request). On main before the fix, most runs had a round answering a 500."""
-    from rest_framework.authtoken.models import Token
+    from alignment import tokens
 
-    token = Token.objects.create(user=org["leo"]).key
+    _, token = tokens.token_create(user=org["leo"], name="overlapping bulks")
     rng = random.Random(16)
     rounds, writers = 8, 3
     bulks = {}  # (round, writer) -> items: part of the round's keys, in the writer's own order

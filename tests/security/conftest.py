@@ -60,7 +60,7 @@ def _world() -> World:
     from glossary import demo as glossary_demo
     from glossary import services as glossary_services
     from glossary.models import DefinitionVersion, RejectionReason, Term
-    from leads import imports
+    from leads import imports, ingest
     from leads import services as lead_services
     from leads.models import Lead, Territory
     from leads.validation import clean_lead_input
@@ -96,7 +96,7 @@ def _world() -> World:
             }
         )
         assert not errors, errors
-        made = lead_services.lead_ingest(data=data, by=org["leo"], now=now, via="api").lead
+        made = ingest.lead_ingest(data=data, by=org["leo"], now=now, via="api").lead
         return Lead.objects.select_related("owner").get(pk=made.pk)
 
     mine, theirs, rejected = lead("United States", 1), lead("Germany", 2), lead("United States", 3)
