@@ -116,7 +116,7 @@ def _clean_attributes(attributes: Any, errors: dict[str, list[str]]) -> dict[str
         errors.setdefault("attributes", []).append(f"At most {MAX_ATTRIBUTES} attributes.")
     clean = {}
     for key, value in attributes.items():
-        if NUL in str(key) or (type(value) is str and NUL in value):
+        if NUL in (key if type(key) is str else str(key)) or (type(value) is str and NUL in value):
             errors.setdefault(f"attributes.{str(key).replace(NUL, '')}", []).append(NUL_ERROR)
             continue
         if not isinstance(value, str | int | float | bool) and value is not None:
