@@ -12,7 +12,8 @@ def run_lead_import(import_id: int) -> None:
     lead_import_run(lead_import_id=import_id)
 
 
-@shared_task
+# Its own time limits, as every task sets (sla.tasks, alignment.tasks): a sweep only queues ids.
+@shared_task(soft_time_limit=60, time_limit=90)
 def sweep_lead_imports() -> None:
     """Ask again for the imports queued while the broker was down (or whose message was lost)."""
     lead_imports_sweep()
