@@ -65,6 +65,8 @@ TRANSITIONS: dict[str, Transition] = {
     Action.ACCEPT: Transition((Stage.MQL,), (Stage.SAL,)),
     Action.REJECT: Transition((Stage.MQL,), (Stage.NURTURE,)),
     Action.TOUCH: Transition(SALES_WORKING, None),
+    # An agreed condition ("waiting on the prospect") holds the lead's clocks (sla.pauses).
+    Action.PAUSE: Transition(SALES_WORKING, None),
     Action.QUALIFY: Transition((Stage.SAL,), (Stage.SQL,)),
     Action.CONVERT: Transition((Stage.SQL,), (Stage.OPPORTUNITY,)),
     # From MQL only by the arbiter deciding a case ("close as no decision").
@@ -240,6 +242,15 @@ def _closable(lead: Lead, case_id: int | None) -> str | None:
     return None
 
 
+def _pausable(lead: Lead, case_id: int | None) -> str | None:
+    # The SLA app keeps both fields on the lead (leads knows no clocks).
+    if lead.paused_until is not None:
+        return "This lead is paused already; a touch ends the pause."
+    if lead.action_due_at is None:
+        return "Nothing is due on this lead now: there is no deadline to pause."
+    return None
+
+
 def _disputable(lead: Lead, case_id: int | None) -> str | Exception | None:
     if lead.rejection_reason_id is None:
         return "Only a rejected lead can be disputed."
@@ -259,7 +270,9 @@ def _recyclable(lead: Lead, case_id: int | None) -> str | None:
 
 @dataclass(frozen=True)
 class PersonRule:
-    # What a page or the API calls it: the URL names leads:<verb>, /api/v1/leads/{id}/<verb>/.
+    # What a page or the API calls it: the URL names leads:<verb>, /api/v1/leads/{id}/<verb>/
+    # (but a pause, whose conditions the agreement names: sla:lead_pause and
+    # /api/v1/sla/leads/{id}/pause/).
     verb: str
     # None if this person may take the action on this lead, else why not (403).
     who: Callable[[Lead, User, int | None], str | None]
@@ -274,6 +287,7 @@ PEOPLE: dict[str, PersonRule] = {
     Action.ACCEPT: PersonRule("accept", _sales_on_own_lead, _needs_owner),
     Action.REJECT: PersonRule("reject", _sales_on_own_lead, _needs_owner),
     Action.TOUCH: PersonRule("touch", _sales_on_own_lead),
+    Action.PAUSE: PersonRule("pause", _sales_on_own_lead, _pausable),
     Action.QUALIFY: PersonRule("qualify", _sales_on_own_lead),
     Action.CONVERT: PersonRule("convert", _sales_on_own_lead),
     Action.CLOSE: PersonRule("close", _closer, _closable),
@@ -308,6 +322,17 @@ def allowed_actions(lead: Lead, user: User) -> list[str]:
             continue
         allowed.append(rule.verb)
     return allowed
+
+
+def refusal(lead: Lead, user: User, action: str) -> Exception | None:
+    """Why `user` may not take `action` on `lead` now, outside any case (PermissionDenied,
+    a Conflict, or what a blocker raises), or None: what a page says instead of its form."""
+    try:
+        _check_who(lead, action, user, None)
+        _check_ready(lead, action, lead.stage, None)
+    except (PermissionDenied, Conflict, ValidationError) as refused:
+        return refused
+    return None
 
 
 def _check_who(lead: Lead, action: str, by: User | None, case_id: int | None) -> None:

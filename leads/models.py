@@ -126,6 +126,11 @@ class Lead(models.Model):
     action_due_at = models.DateTimeField(null=True, blank=True)
     action_warn_at = models.DateTimeField(null=True, blank=True)
     stale_since = models.DateTimeField(null=True, blank=True)
+    # The attempts the agreement asks before the lead may be abandoned, and an
+    # agreed pause of its clocks (until when, and why).
+    attempts_agreed = models.PositiveSmallIntegerField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=100, blank=True)
 
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

@@ -363,24 +363,36 @@ def leads_set_deadlines(
 ) -> None:
     """For the SLA app (leads knows no clocks): per lead id, the deadline the
     inbox counts down to, when it turns amber, and since when the lead is stale."""
+    # The scan's batch of a thousand: one UPDATE … FROM unnest (bulk_update's CASE
+    # costs seconds of Python and SQL at that size: a branch per lead, per column).
+    _set_columns(("id", "action_due_at", "action_warn_at", "stale_since"), rows)
+
+
+def leads_set_attempts(*, rows: list[tuple[int, int | None]]) -> None:
+    """For the SLA app: per lead id, the attempts the agreement asks before it may be
+    abandoned (what "attempt 2 of 3" counts to)."""
+    _set_columns(("id", "attempts_agreed"), rows)
+
+
+def leads_set_pause(*, rows: list[tuple[int, datetime | None, str]]) -> None:
+    """For the SLA app: per lead id, until when an agreed pause holds its clocks, and why
+    (None and "" once it ends)."""
+    _set_columns(("id", "paused_until", "pause_reason"), rows)
+
+
+def _set_columns(columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Per row (the lead's id first), set these columns: a plain UPDATE for one lead, one
+    UPDATE … FROM unnest for many on PostgreSQL, bulk_update on SQLite."""
     if not rows:
         return
-    if len(rows) == 1:  # one lead: a plain UPDATE, not bulk_update's CASE
-        lead_id, due, warn, stale = rows[0]
-        Lead.objects.filter(pk=lead_id).update(
-            action_due_at=due, action_warn_at=warn, stale_since=stale
+    if len(rows) == 1:
+        lead_id, *values = rows[0]
+        Lead.objects.filter(pk=lead_id).update(**dict(zip(columns[1:], values, strict=True)))
+    elif connection.vendor == "postgresql":
+        update_rows(Lead, columns, rows)
+    else:
+        Lead.objects.bulk_update(
+            [Lead(pk=row[0], **dict(zip(columns[1:], row[1:], strict=True))) for row in rows],
+            list(columns[1:]),
+            batch_size=500,
         )
-        return
-    if connection.vendor == "postgresql":
-        # The scan's batch of a thousand: one UPDATE … FROM unnest. bulk_update's CASE
-        # costs seconds of Python and SQL at that size (a branch per lead, per column).
-        update_rows(Lead, ("id", "action_due_at", "action_warn_at", "stale_since"), rows)
-        return
-    Lead.objects.bulk_update(
-        [
-            Lead(pk=lead_id, action_due_at=due, action_warn_at=warn, stale_since=stale)
-            for lead_id, due, warn, stale in rows
-        ],
-        ["action_due_at", "action_warn_at", "stale_since"],
-        batch_size=500,
-    )

@@ -35,6 +35,7 @@ class Action(models.TextChoices):
     ACCEPT = "accepted", "Accepted"
     REJECT = "rejected", "Rejected"
     TOUCH = "touched", "Touch logged"
+    PAUSE = "paused", "Paused"
     QUALIFY = "qualified", "Qualified (SQL)"
     CONVERT = "converted", "Converted to opportunity"
     CLOSE = "closed", "Closed"

@@ -35,6 +35,8 @@ from sla.models import (
     AgreementEvent,
     AgreementSignature,
     AgreementStatus,
+    FollowUpThrough,
+    PauseCondition,
     SalesGoal,
     TeamCommitment,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "Conflict",
     "EventKind",
     "GOAL_FIELDS",
+    "PAUSE_CONDITION_FIELDS",
     "agreement_discard",
     "agreement_draft_create",
     "agreement_draft_update",
@@ -52,6 +55,7 @@ __all__ = [
     "agreement_sign",
     "can_draft",
     "clean_agreement",
+    "clean_pause_conditions",
     "signing_sides",
 ]
 
@@ -98,8 +102,14 @@ GOAL_FIELDS: dict[str, Any] = {
     "min_attempts": 3,
     "attempt_days": 5,
     "followup_days": None,
+    "followup_through": FollowUpThrough.OPPORTUNITY,
     "warn_percent": 75,
 }
+
+# A condition that pauses a lead's clocks (besides its rep being away).
+PAUSE_CONDITION_FIELDS: dict[str, Any] = {"label": "", "max_days": None}
+MAX_PAUSE_CONDITIONS = 10
+MAX_PAUSE_DAYS = 60
 
 MAX_HOURS = Decimal(1000)
 MAX_MONTHLY_MQLS = 100_000
@@ -251,6 +261,13 @@ def _clean_goal(raw: Any, index: int, errors: _Errors) -> dict[str, Any]:
         cleaned["followup_days"] = _whole(
             followup, errors, f"{key}.followup_days", 1, 60, f"{name}: the follow-up cadence"
         )
+    through = str(goal["followup_through"] or "").strip()
+    if through not in FollowUpThrough.values:
+        errors.add(
+            f"{key}.followup_through",
+            f"{name}: the follow-up applies through one of {', '.join(FollowUpThrough.values)}.",
+        )
+    cleaned["followup_through"] = through
     cleaned["warn_percent"] = _whole(
         goal["warn_percent"], errors, f"{key}.warn_percent", 1, 99, f"{name}: warn at (percent)"
     )
@@ -346,6 +363,52 @@ def _clean_commitments(commitments: Any, errors: _Errors) -> list[dict[str, Any]
     return cleaned
 
 
+def clean_pause_conditions(conditions: Any) -> list[dict[str, Any]]:
+    """Check the conditions that pause a lead's clocks; every problem at once, keyed
+    `pause_conditions[1].max_days`. Names are unique (case aside)."""
+    errors = _Errors()
+    if not isinstance(conditions, list | tuple):
+        errors.add("pause_conditions", "needs a list of {label, max_days}.")
+        errors.raise_if_any()
+    if len(conditions) > MAX_PAUSE_CONDITIONS:
+        errors.add("pause_conditions", f"At most {MAX_PAUSE_CONDITIONS} conditions.")
+    cleaned: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(conditions):
+        key = f"pause_conditions[{i}]"
+        if not isinstance(raw, Mapping):
+            errors.add(key, "needs a label and max_days.")
+            continue
+        unknown = set(raw) - set(PAUSE_CONDITION_FIELDS)
+        if unknown:
+            errors.add(key, f"unknown fields: {', '.join(sorted(unknown))}.")
+        label = str(raw.get("label") or "").strip()
+        name = f"Pause condition {i + 1}" + (f" (“{label}”)" if label else "")
+        if not label:
+            errors.add(
+                f"{key}.label", f"{name}: say when it applies, e.g. “Waiting on the prospect”."
+            )
+        elif len(label) > 100:
+            errors.add(f"{key}.label", f"{name}: the name is longer than 100 characters.")
+        elif label.casefold() in seen:
+            errors.add(
+                f"{key}.label", f"{name}: condition {seen[label.casefold()] + 1} has this name."
+            )
+        else:
+            seen[label.casefold()] = i
+        days = _whole(
+            raw.get("max_days"),
+            errors,
+            f"{key}.max_days",
+            1,
+            MAX_PAUSE_DAYS,
+            f"{name}: the longest pause (business days)",
+        )
+        cleaned.append({"label": label, "max_days": days})
+    errors.raise_if_any()
+    return cleaned
+
+
 def clean_agreement(
     *, fields: Mapping[str, Any], goals: Any, commitments: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -404,6 +467,40 @@ def _commitments_of(agreement: Agreement) -> list[dict[str, Any]]:
     return [
         {"team": c.team_id, "monthly_mqls": c.monthly_mqls} for c in agreement.commitments.all()
     ]
+
+
+def _conditions_of(agreement: Agreement) -> list[dict[str, Any]]:
+    return [
+        {name: getattr(c, name) for name in PAUSE_CONDITION_FIELDS}
+        for c in agreement.pause_conditions.all()
+    ]
+
+
+def _clean_whole(
+    *, fields: Mapping[str, Any], goals: Any, commitments: Any, conditions: Any
+) -> tuple[dict[str, Any], list[dict], list[dict], list[dict]]:
+    """The agreement and its pause conditions, checked together: every problem at once."""
+    problems: dict[str, list[str]] = {}
+    parts: tuple = ({}, [], [])
+    try:
+        parts = clean_agreement(fields=fields, goals=goals, commitments=commitments)
+    except ValidationError as error:
+        problems.update(error.message_dict)
+    cleaned_conditions: list[dict] = []
+    try:
+        cleaned_conditions = clean_pause_conditions(conditions)
+    except ValidationError as error:
+        problems.update(error.message_dict)
+    if problems:
+        raise ValidationError(problems)
+    return (*parts, cleaned_conditions)
+
+
+def _write_pause_conditions(agreement: Agreement, conditions: Sequence[Mapping]) -> None:
+    PauseCondition.objects.filter(agreement=agreement).delete()
+    PauseCondition.objects.bulk_create(
+        [PauseCondition(agreement=agreement, position=i, **c) for i, c in enumerate(conditions)]
+    )
 
 
 def _write_content(
@@ -470,28 +567,31 @@ def agreement_draft_create(
     based_on: Agreement | None = None,
     goals: Sequence[Mapping[str, Any]] | None = None,
     commitments: Sequence[Mapping[str, Any]] | None = None,
+    pause_conditions: Sequence[Mapping[str, Any]] | None = None,
     **fields: Any,
 ) -> Agreement:
     """A new draft, by default a copy of the agreement in force, with any changes given."""
     _require_drafter(by)
     now = now or clock.now()
     _lock_agreements()
+    parts = ("goals", "commitments", "pause_conditions")
     if based_on is None:
         based_on = (
-            Agreement.objects.filter(status=AgreementStatus.AGREED)
-            .prefetch_related("goals", "commitments")
-            .first()
+            Agreement.objects.filter(status=AgreementStatus.AGREED).prefetch_related(*parts).first()
         )
     else:
-        based_on = Agreement.objects.prefetch_related("goals", "commitments").get(pk=based_on.pk)
+        based_on = Agreement.objects.prefetch_related(*parts).get(pk=based_on.pk)
     base_fields = _fields_of(based_on) if based_on else dict(AGREEMENT_FIELDS)
     base_fields["summary"] = ""
-    cleaned, cleaned_goals, cleaned_commitments = clean_agreement(
+    cleaned, cleaned_goals, cleaned_commitments, cleaned_conditions = _clean_whole(
         fields={**base_fields, **fields},
         goals=(_goals_of(based_on) if based_on else []) if goals is None else goals,
         commitments=(_commitments_of(based_on) if based_on else [])
         if commitments is None
         else commitments,
+        conditions=(_conditions_of(based_on) if based_on else [])
+        if pause_conditions is None
+        else pause_conditions,
     )
     number = (Agreement.objects.aggregate(n=Max("number"))["n"] or 0) + 1
     agreement = Agreement.objects.create(
@@ -503,6 +603,7 @@ def agreement_draft_create(
         **cleaned,
     )
     _write_content(agreement, cleaned_goals, cleaned_commitments)
+    _write_pause_conditions(agreement, cleaned_conditions)
     _event(
         agreement=agreement,
         kind=EventKind.CREATED,
@@ -521,6 +622,7 @@ def agreement_draft_update(
     expected_revision: int,
     goals: Sequence[Mapping[str, Any]] | None = None,
     commitments: Sequence[Mapping[str, Any]] | None = None,
+    pause_conditions: Sequence[Mapping[str, Any]] | None = None,
     now: datetime | None = None,
     **fields: Any,
 ) -> Agreement:
@@ -529,16 +631,17 @@ def agreement_draft_update(
     now = now or clock.now()
     current = (
         Agreement.objects.select_for_update()
-        .prefetch_related("goals", "commitments")
+        .prefetch_related("goals", "commitments", "pause_conditions")
         .filter(pk=agreement.pk)
         .first()
     )
     if current is None or current.status != AgreementStatus.DRAFT:
         _raise_stale(current, expected_revision, "edit")
-    cleaned, cleaned_goals, cleaned_commitments = clean_agreement(
+    cleaned, cleaned_goals, cleaned_commitments, cleaned_conditions = _clean_whole(
         fields={**_fields_of(current), **fields},
         goals=_goals_of(current) if goals is None else goals,
         commitments=_commitments_of(current) if commitments is None else commitments,
+        conditions=_conditions_of(current) if pause_conditions is None else pause_conditions,
     )
     # Saved again, a draft sits on top of whatever is in force now (that is
     # what the signers compare it with).
@@ -550,6 +653,7 @@ def agreement_draft_update(
         _raise_stale(current, expected_revision, "edit")
     agreement.refresh_from_db()
     _write_content(agreement, cleaned_goals, cleaned_commitments)
+    _write_pause_conditions(agreement, cleaned_conditions)
     _event(agreement=agreement, kind=EventKind.EDITED, by=by, now=now, revision=agreement.revision)
     return agreement
 
@@ -569,9 +673,14 @@ def agreement_propose(
     ):
         _raise_stale(current, expected_revision, "propose")
     # What gets signed is what is proposed: check it whole once more.
-    current = Agreement.objects.prefetch_related("goals", "commitments").get(pk=current.pk)
-    clean_agreement(
-        fields=_fields_of(current), goals=_goals_of(current), commitments=_commitments_of(current)
+    current = Agreement.objects.prefetch_related("goals", "commitments", "pause_conditions").get(
+        pk=current.pk
+    )
+    _clean_whole(
+        fields=_fields_of(current),
+        goals=_goals_of(current),
+        commitments=_commitments_of(current),
+        conditions=_conditions_of(current),
     )
     Agreement.objects.filter(pk=current.pk).update(
         status=AgreementStatus.PROPOSED, proposed_at=now, revision=F("revision") + 1

@@ -26,6 +26,8 @@ from sla.models import (
     AgreementStatus,
     BusinessCalendar,
     Closure,
+    FollowUpThrough,
+    PauseCondition,
     SalesGoal,
     TeamCommitment,
     WorkingInterval,
@@ -51,9 +53,16 @@ class SlaGoalSerializer(serializers.ModelSerializer):
             "min_attempts",
             "attempt_days",
             "followup_days",
+            "followup_through",
             "warn_percent",
             "is_catch_all",
         ]
+
+
+class SlaPauseConditionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PauseCondition
+        fields = ["id", "position", "label", "max_days"]
 
 
 class SlaCommitmentSerializer(serializers.ModelSerializer):
@@ -90,6 +99,7 @@ class SlaAgreementSerializer(serializers.ModelSerializer):
     based_on = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     goals = SlaGoalSerializer(many=True, read_only=True)
     commitments = SlaCommitmentSerializer(many=True, read_only=True)
+    pause_conditions = SlaPauseConditionSerializer(many=True, read_only=True)
     signatures = SlaSignatureSerializer(many=True, read_only=True)
 
     class Meta:
@@ -108,6 +118,7 @@ class SlaAgreementSerializer(serializers.ModelSerializer):
             "restart_on_reassign",
             "goals",
             "commitments",
+            "pause_conditions",
             "signatures",
             "created_by",
             "created_at",
@@ -130,7 +141,17 @@ class SlaGoalInputSerializer(StrictFieldsMixin, serializers.Serializer):
     min_attempts = serializers.IntegerField(required=False, default=3)
     attempt_days = serializers.IntegerField(required=False, default=5)
     followup_days = serializers.IntegerField(required=False, allow_null=True)
+    followup_through = serializers.ChoiceField(
+        choices=FollowUpThrough.choices, required=False, default=FollowUpThrough.OPPORTUNITY
+    )
     warn_percent = serializers.IntegerField(required=False, default=75)
+
+
+class SlaPauseConditionInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Documents a pause condition's shape (errors keyed pause_conditions[i].x)."""
+
+    label = serializers.CharField(max_length=100)
+    max_days = serializers.IntegerField(help_text="The longest pause, in business days, 1-60.")
 
 
 class SlaCommitmentInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -159,6 +180,11 @@ class SlaAgreementDraftSerializer(StrictFieldsMixin, serializers.Serializer):
         required=False,
         help_text="List of {team, monthly_mqls} for sales teams. Errors are keyed "
         "commitments[i].name.",
+    )
+    pause_conditions = serializers.JSONField(
+        required=False,
+        help_text="List of {label, max_days} (see SlaPauseConditionInput): what else pauses "
+        "a lead's clocks. Errors are keyed pause_conditions[i].name.",
     )
 
 
@@ -266,6 +292,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_queryset(self):
         versions = Agreement.objects.select_related("created_by").prefetch_related(
             "goals",
+            "pause_conditions",
             Prefetch("commitments", queryset=TeamCommitment.objects.select_related("team")),
             Prefetch("signatures", queryset=AgreementSignature.objects.select_related("signed_by")),
         )
@@ -294,7 +321,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         payload = SlaAgreementDraftSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        for name in ("goals", "commitments"):
+        for name in ("goals", "commitments", "pause_conditions"):
             if name in data and not isinstance(data[name], list):
                 raise ValidationError({name: [f"needs a list of {name}."]})
         agreement, conflict = _call(agreements.agreement_draft_create, by=request.user, **data)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
@@ -19,8 +19,17 @@ from alignment.models import User
 from alignment.permissions import HasCapability
 from alignment.roles import perm
 from leads import selectors as lead_selectors
+from sla import pauses
 from sla.arbiter import case_decide
-from sla.models import ArbiterCase, CaseKind, Clock, ClockState, Decision
+from sla.models import (
+    ArbiterCase,
+    CaseKind,
+    Clock,
+    ClockState,
+    Decision,
+    Pause,
+    PauseCondition,
+)
 
 
 class ClockSerializer(serializers.ModelSerializer):
@@ -47,8 +56,56 @@ class ClockSerializer(serializers.ModelSerializer):
             "resolved_at",
             "escalation_due_at",
             "escalated_at",
+            "paused_at",
+            "resume_at",
+            "paused_by",
             "extended",
         ]
+
+
+class PauseSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
+    set_by = serializers.CharField(source="set_by.username")
+    ended_by = serializers.CharField(source="ended_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = Pause
+        fields = [
+            "id",
+            "lead",
+            "condition",
+            "reason",
+            "note",
+            "owner",
+            "set_by",
+            "started_at",
+            "ends_at",
+            "ended_at",
+            "ended_by",
+            "end_reason",
+            "held_seconds",
+        ]
+
+
+class PauseConditionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PauseCondition
+        fields = ["id", "label", "max_days"]
+
+
+class LeadPausesSerializer(serializers.Serializer):
+    conditions = PauseConditionSerializer(many=True, help_text="What may pause it now.")
+    pauses = PauseSerializer(many=True, help_text="Its pauses, newest first.")
+
+
+class PauseInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    condition = serializers.IntegerField(help_text="The id of one of the conditions offered.")
+    note = serializers.CharField(max_length=2000, help_text="What the lead waits for.")
+
+
+class PauseConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    stage = serializers.CharField(allow_null=True)
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -87,6 +144,50 @@ class LeadClocks(APIView):
             raise exceptions.NotFound("No such lead.")
         clocks = Clock.objects.filter(lead_id=lead_id).select_related("goal", "owner")
         return Response(ClockSerializer(clocks.order_by("started_at"), many=True).data)
+
+
+class LeadPause(APIView):
+    """An agreed pause of a lead's deadlines ("waiting on the prospect"): the conditions
+    that may pause it now and its pauses (GET); pause it (POST, its rep or their manager)."""
+
+    def _lead(self, request, lead_id: int):
+        lead = lead_selectors.visible_leads(request.user).filter(pk=lead_id).first()
+        if lead is None:
+            raise exceptions.NotFound("No such lead.")
+        return lead
+
+    @extend_schema(responses=LeadPausesSerializer)
+    def get(self, request, lead_id: int):
+        lead = self._lead(request, lead_id)
+        found = Pause.objects.filter(lead_id=lead.pk).select_related("owner", "set_by", "ended_by")
+        return Response(
+            LeadPausesSerializer(
+                {"conditions": pauses.conditions_for(lead), "pauses": found.order_by("-started_at")}
+            ).data
+        )
+
+    @extend_schema(
+        request=PauseInputSerializer,
+        responses={
+            201: PauseSerializer,
+            409: OpenApiResponse(
+                PauseConflictSerializer, "Paused already, or nothing due to pause in its stage"
+            ),
+        },
+    )
+    def post(self, request, lead_id: int):
+        lead = self._lead(request, lead_id)
+        payload = PauseInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        # Refusals (403, 400, 409) are answered by alignment.errors.api_exception_handler.
+        made = pauses.lead_pause(
+            lead=lead,
+            by=request.user,
+            condition=payload.validated_data["condition"],
+            note=payload.validated_data["note"],
+            now=clock.now(),
+        )
+        return Response(PauseSerializer(made).data, status=201)
 
 
 class BreachPagination(CursorPagination):

@@ -150,6 +150,18 @@ class CalendarSpec:
                 total += datetime.combine(date.min, end) - datetime.combine(date.min, start)
         return total
 
+    @property
+    def business_day(self) -> timedelta:
+        """A business day as business time: the average open time of a working weekday.
+
+        On a calendar whose working days are alike (Mon-Fri 09:00-17:00) "two
+        business days" from Monday 10:00 is Wednesday 10:00, holidays skipped.
+        """
+        working = [intervals for intervals in self.week.values() if intervals]
+        if not working:
+            raise NoWorkingTime("The calendar has no working day, so a business day has no length.")
+        return self.weekly_hours / len(working)
+
     def day_intervals(self, day: date) -> tuple[UtcInterval, ...]:
         """The open intervals of one local date, as UTC instants, in order."""
         key = day.toordinal()

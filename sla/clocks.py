@@ -12,16 +12,23 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db.models import Q
 
 from alignment import clock as time
-from leads.machine import Action, GuardRefused, Stage
+from alignment.models import User
+from leads.machine import SALES_WORKING, Action, GuardRefused, Stage
 from leads.models import Lead, LeadEvent
-from leads.services import leads_set_deadlines
+from leads.services import leads_set_attempts, leads_set_deadlines, leads_set_pause
 from sla import selectors
-from sla.calendars import CalendarSpec, add_business_time, business_time_between
+from sla.calendars import CalendarSpec, business_time_between
+from sla.deadlines import (  # noqa: F401 - deadlines and hours: the engine's arithmetic, here too
+    clock_plan,
+    deadlines,
+    followup_applies,
+    hours,
+    resumed_deadlines,
+)
 from sla.models import (
     DECISION_AGAINST,
     Agreement,
@@ -33,26 +40,15 @@ from sla.models import (
     ClockKind,
     ClockState,
     Decision,
+    Pause,
+    PauseEnd,
     SalesGoal,
 )
 
 OPEN = (ClockState.RUNNING, ClockState.PAUSED)
 CONTACT_FIELDS = ("email", "first_name", "last_name", "company", "title", "country", "phone")
-
-
-def hours(value: Decimal | float) -> timedelta:
-    return timedelta(seconds=float(value) * 3600)
-
-
-def deadlines(
-    spec: CalendarSpec, start: datetime, goal_hours: Decimal, warn_percent: int
-) -> tuple[datetime, datetime]:
-    """(warn_at, due_at) for a goal started at `start`, in business time."""
-    total = hours(goal_hours)
-    return (
-        add_business_time(spec, start, total * warn_percent / 100),
-        add_business_time(spec, start, total),
-    )
+# The clocks a rep's touches answer: the first one, then each next one.
+TOUCH_KINDS = (ClockKind.FIRST_TOUCH, ClockKind.FOLLOW_UP)
 
 
 def _goal(agreement: Agreement, lead: Lead) -> SalesGoal:
@@ -70,9 +66,11 @@ def _new_clock(
     goal: SalesGoal,
     spec: CalendarSpec,
     start: datetime,
-) -> Clock:
-    goal_hours = goal.accept_hours if kind == ClockKind.ACCEPT else goal.first_touch_hours
-    warn_at, due_at = deadlines(spec, start, goal_hours, goal.warn_percent)
+) -> Clock | None:
+    """The clock the goal gives this lead now, or None (no follow-up due in its stage)."""
+    plan = clock_plan(spec, goal, kind, start, stage=lead.stage, touches=lead.touch_count)
+    if plan is None:
+        return None
     return Clock(
         lead_id=lead.pk,
         kind=kind,
@@ -81,10 +79,10 @@ def _new_clock(
         goal=goal,
         owner_id=lead.owner_id,
         team_id=lead.team_id,
-        hours=goal_hours,
+        hours=plan.hours,
         started_at=start,
-        warn_at=warn_at,
-        due_at=due_at,
+        warn_at=plan.warn_at,
+        due_at=plan.due_at,
     )
 
 
@@ -109,18 +107,33 @@ def start_clocks(
         return []
     specs = selectors.calendars_for_teams({lead.team_id for lead, _, _ in starts if lead.team_id})
     default = selectors.default_spec("UTC")
-    clocks = [
-        _new_clock(
-            lead=lead,
-            kind=kind,
-            agreement=agreement,
-            goal=_goal(agreement, lead),
-            spec=specs.get(lead.team_id, default),
-            start=start,
+    made = [
+        (
+            lead,
+            _new_clock(
+                lead=lead,
+                kind=kind,
+                agreement=agreement,
+                goal=_goal(agreement, lead),
+                spec=specs.get(lead.team_id, default),
+                start=start,
+            ),
         )
         for lead, kind, start in starts
     ]
+    clocks = [c for _, c in made if c is not None]
     Clock.objects.bulk_create(clocks)
+    # What the lead shows while a rep works it: "attempt 2 of 3".
+    attempts = [
+        (lead.pk, c.goal.min_attempts)
+        for lead, c in made
+        if c is not None and c.kind in TOUCH_KINDS and lead.attempts_agreed != c.goal.min_attempts
+    ]
+    if attempts:
+        leads_set_attempts(rows=attempts)
+        for lead, c in made:
+            if c is not None and c.kind in TOUCH_KINDS:
+                lead.attempts_agreed = c.goal.min_attempts
     ClockEvent.objects.bulk_create(
         [
             _event(
@@ -187,6 +200,31 @@ def _close_worked_case(clock: Clock, *, at: datetime, actor, because: str) -> No
     )
 
 
+# What each lead event does to the lead's open clocks.
+STOPPED_BY = {
+    Action.TOUCH: TOUCH_KINDS,
+    Action.CLOSE: tuple(ClockKind.values),
+    Action.RETURN: tuple(ClockKind.values),
+    Action.RECYCLE: tuple(ClockKind.values),
+    Action.DISQUALIFY: tuple(ClockKind.values),
+}
+NEEDS_AGREEMENT = (Action.HAND_OFF, Action.ACCEPT, Action.REASSIGN, Action.TOUCH)
+NEEDS_OPEN_CLOCKS = (
+    Action.ACCEPT,
+    Action.REJECT,
+    Action.TOUCH,
+    Action.CLOSE,
+    Action.RETURN,
+    Action.RECYCLE,
+    Action.DISQUALIFY,
+    Action.REASSIGN,
+    Action.HAND_OFF,
+    Action.QUALIFY,
+    Action.CONVERT,
+    Action.PAUSE,
+)
+
+
 def on_lead_events(events: list[LeadEvent]) -> None:
     """The listener: what each lead event does to the lead's clocks."""
     relevant = [
@@ -197,32 +235,22 @@ def on_lead_events(events: list[LeadEvent]) -> None:
     if not relevant:
         return
     agreement = None
-    if any(e.kind in (Action.HAND_OFF, Action.ACCEPT, Action.REASSIGN) for e in relevant):
+    if any(e.kind in NEEDS_AGREEMENT for e in relevant):
         agreement = selectors.agreement_in_force()
     lead_ids = {e.lead_id for e in relevant}
-    stop_kinds = {
-        Action.ACCEPT,
-        Action.REJECT,
-        Action.TOUCH,
-        Action.CLOSE,
-        Action.RETURN,
-        Action.RECYCLE,
-        Action.DISQUALIFY,
-        Action.REASSIGN,
-        Action.HAND_OFF,
-    }
     open_clocks: dict[int, list[Clock]] = defaultdict(list)
-    if any(e.kind in stop_kinds for e in relevant):
+    if any(e.kind in NEEDS_OPEN_CLOCKS for e in relevant):
         # Breached-but-unresolved clocks count as open here: acting resolves them.
         for c in (
-            Clock.objects.select_for_update()
+            Clock.objects.select_for_update(of=("self",))
             .filter(
                 Q(state__in=OPEN) | Q(state=ClockState.BREACHED, resolved_at__isnull=True),
                 lead_id__in=lead_ids,
             )
-            .select_related("agreement")
+            .select_related("agreement", "goal")
         ):
             open_clocks[c.lead_id].append(c)
+    pauses = _open_pauses([e.lead for e in relevant])
     starts: list[tuple[Lead, str, datetime]] = []
     clock_events: list[ClockEvent] = []
     for event in relevant:
@@ -236,6 +264,11 @@ def on_lead_events(events: list[LeadEvent]) -> None:
                 clock_events.extend(_close(c, state=state, at=at, actor=actor, because=because))
                 mine.remove(c)
 
+        def end_pause(reason: str, lead=lead, mine=mine, at=at, actor=actor) -> None:
+            pause = pauses.pop(lead.pk, None)
+            if pause is not None:
+                clock_events.extend(_end_pause(pause, lead, mine, at=at, by=actor, reason=reason))
+
         if event.kind == Action.HAND_OFF:
             stop([ClockKind.ACCEPT], ClockState.CANCELLED)
             if agreement and lead.owner_id:
@@ -247,11 +280,38 @@ def on_lead_events(events: list[LeadEvent]) -> None:
         elif event.kind == Action.REJECT:
             stop([ClockKind.ACCEPT], ClockState.MET)
         elif event.kind == Action.TOUCH:
-            stop([ClockKind.FIRST_TOUCH], ClockState.MET)
-        elif event.kind in (Action.CLOSE, Action.RETURN, Action.RECYCLE, Action.DISQUALIFY):
-            stop([ClockKind.ACCEPT, ClockKind.FIRST_TOUCH], ClockState.CANCELLED)
+            # A touch meets the clock it answers and starts the next: the next attempt,
+            # or the agreed cadence. It ends an agreed pause.
+            stop(STOPPED_BY[event.kind], ClockState.MET)
+            end_pause(PauseEnd.TOUCH)
+            if agreement:
+                starts.append((lead, ClockKind.FOLLOW_UP, at))
+        elif event.kind in (Action.QUALIFY, Action.CONVERT):
+            # A stage the goal's follow-up does not cover stops it.
+            beyond = [
+                c
+                for c in mine
+                if c.kind == ClockKind.FOLLOW_UP and not followup_applies(c.goal, lead.stage)
+            ]
+            for c in beyond:
+                clock_events.extend(
+                    _close(c, state=ClockState.CANCELLED, at=at, actor=actor, because=event.kind)
+                )
+                mine.remove(c)
+            if lead.pk in pauses and not any(c.state == ClockState.PAUSED for c in mine):
+                end_pause(PauseEnd.NOTHING_HELD)
+        elif event.kind in STOPPED_BY:
+            stop(STOPPED_BY[event.kind], ClockState.CANCELLED)
+            end_pause(PauseEnd.CLOSED)
         elif event.kind == Action.REASSIGN:
-            _reassign(lead, mine, at, actor, starts, clock_events)
+            if _reassign(lead, mine, at, actor, starts, clock_events):
+                end_pause(PauseEnd.REASSIGNED)
+            elif lead.pk in pauses:
+                Pause.objects.filter(pk=pauses[lead.pk].pk).update(
+                    owner_id=lead.owner_id, team_id=lead.team_id
+                )
+        elif event.kind == Action.PAUSE:
+            clock_events.extend(_pause(lead, mine, event))
         elif event.kind == Action.DISPUTE and event.data.get("dispute"):
             ArbiterCase.objects.get_or_create(
                 dispute_id=event.data["dispute"],
@@ -266,7 +326,9 @@ def on_lead_events(events: list[LeadEvent]) -> None:
         sync_leads(lead_ids)
 
 
-def _reassign(lead, mine, at, actor, starts, clock_events) -> None:
+def _reassign(lead, mine, at, actor, starts, clock_events) -> bool:
+    """Move the lead's clocks to its new owner; True if they were restarted."""
+    restarted = False
     for c in list(mine):
         if c.state == ClockState.BREACHED or c.agreement.restart_on_reassign:
             # A breach moved to a new owner is resolved for the old one; the new
@@ -276,8 +338,131 @@ def _reassign(lead, mine, at, actor, starts, clock_events) -> None:
             )
             mine.remove(c)
             starts.append((lead, c.kind, at))
+            restarted = True
         else:
             Clock.objects.filter(pk=c.pk).update(owner_id=lead.owner_id, team_id=lead.team_id)
+    return restarted
+
+
+# -- agreed pauses: a condition the agreement names holds the lead's clocks ------------------
+
+
+def _open_pauses(leads: list[Lead]) -> dict[int, Pause]:
+    """The open pause of each of these leads that shows one (none read otherwise)."""
+    paused = {lead.pk for lead in leads if lead.paused_until is not None}
+    if not paused:
+        return {}
+    return {
+        p.lead_id: p
+        for p in Pause.objects.select_for_update().filter(lead_id__in=paused, ended_at__isnull=True)
+    }
+
+
+def _spec_of(team_id: int | None) -> CalendarSpec:
+    if team_id is None:
+        return selectors.default_spec("UTC")
+    return selectors.calendars_for_teams([team_id]).get(team_id) or selectors.default_spec("UTC")
+
+
+def _pause(lead: Lead, mine: list[Clock], event: LeadEvent) -> list[ClockEvent]:
+    """An agreed condition pauses the lead's running clocks until its maximum (the
+    condition, note and maximum are in the event: sla.pauses.lead_pause wrote them)."""
+    at, data = event.occurred_at, event.data
+    held = [c for c in mine if c.state == ClockState.RUNNING]
+    if not held:
+        raise GuardRefused("Nothing is due on this lead now: there is no deadline to pause.")
+    until = datetime.fromisoformat(data["until"])
+    pause = Pause.objects.create(
+        lead_id=lead.pk,
+        condition_id=data["condition"],
+        reason=data["reason"],
+        note=data["note"],
+        owner_id=lead.owner_id,
+        team_id=lead.team_id,
+        set_by=event.actor,
+        started_at=at,
+        ends_at=until,
+    )
+    spec = _spec_of(lead.team_id)
+    events = []
+    for c in held:
+        remaining = max(business_time_between(spec, at, c.due_at), timedelta(0))
+        Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
+            state=ClockState.PAUSED,
+            paused_at=at,
+            remaining=remaining,
+            paused_by=pause,
+            resume_at=until,
+        )
+        c.state = ClockState.PAUSED
+        events.append(
+            _event(
+                c,
+                ClockEventKind.PAUSED,
+                at,
+                actor=event.actor,
+                pause=pause.pk,
+                reason=pause.reason,
+                note=pause.note,
+                until=data["until"],
+                remaining=str(remaining),
+            )
+        )
+    leads_set_pause(rows=[(lead.pk, until, pause.reason)])
+    lead.paused_until, lead.pause_reason = until, pause.reason
+    return events
+
+
+def _end_pause(
+    pause: Pause, lead: Lead, mine: list[Clock], *, at: datetime, by, reason: str
+) -> list[ClockEvent]:
+    """End an agreed pause before its maximum: the clocks it still holds (those the
+    event did not meet or cancel) run again with the time they had left, or stay
+    paused if their rep is away and the agreement pauses for that."""
+    spec = _spec_of(pause.team_id)
+    Pause.objects.filter(pk=pause.pk, ended_at__isnull=True).update(
+        ended_at=at,
+        ended_by=by,
+        end_reason=reason,
+        held_seconds=int(business_time_between(spec, pause.started_at, at).total_seconds()),
+    )
+    leads_set_pause(rows=[(lead.pk, None, "")])
+    lead.paused_until, lead.pause_reason = None, ""
+    held = [c for c in mine if c.state == ClockState.PAUSED and c.paused_by_id == pause.pk]
+    return [_resume(c, spec, at=at, by=by, why=reason) for c in held]
+
+
+def _resume(c: Clock, spec: CalendarSpec, *, at: datetime, by, why: str) -> ClockEvent:
+    pause_id = c.paused_by_id
+    away = c.agreement.pause_when_away and c.owner_id and _is_away(c.owner_id)
+    if away:
+        # Its rep is away: it stays paused, now for that reason (their return resumes it).
+        Clock.objects.filter(pk=c.pk).update(paused_by=None, resume_at=None)
+        return _event(c, ClockEventKind.PAUSED, at, actor=by, pause=pause_id, reason="rep away")
+    warn_at, due_at = resumed_deadlines(spec, at, c.remaining, c.hours, c.goal.warn_percent)
+    Clock.objects.filter(pk=c.pk, state=ClockState.PAUSED).update(
+        state=ClockState.RUNNING,
+        due_at=due_at,
+        warn_at=warn_at,
+        paused_at=None,
+        remaining=None,
+        paused_by=None,
+        resume_at=None,
+    )
+    c.state = ClockState.RUNNING
+    return _event(
+        c,
+        ClockEventKind.RESUMED,
+        at,
+        actor=by,
+        pause=pause_id,
+        why=PauseEnd(why).label,
+        due_at=due_at.isoformat(),
+    )
+
+
+def _is_away(user_id: int) -> bool:
+    return User.objects.filter(pk=user_id, is_away=True).exists()
 
 
 def sync_leads(lead_ids: Iterable[int]) -> None:
@@ -333,11 +518,14 @@ def on_member_away(*, member, away: bool, now: datetime) -> None:
             events.append(_event(c, ClockEventKind.PAUSED, now, remaining=str(remaining)))
             touched.append(c.lead_id)
     else:
-        for c in Clock.objects.select_for_update().filter(owner=member, state=ClockState.PAUSED):
-            total = hours(c.hours)
-            warn_left = c.remaining - total * (100 - c.goal.warn_percent) / 100
-            due_at = add_business_time(spec, now, c.remaining)
-            warn_at = add_business_time(spec, now, max(warn_left, timedelta(0)))
+        # Not the clocks an agreed pause holds: that pause's own end resumes them.
+        for c in (
+            Clock.objects.select_for_update(of=("self",))
+            .filter(owner=member, state=ClockState.PAUSED, paused_by__isnull=True)
+            .select_related("goal")
+        ):
+            goal = c.goal
+            warn_at, due_at = resumed_deadlines(spec, now, c.remaining, c.hours, goal.warn_percent)
             Clock.objects.filter(pk=c.pk, state=ClockState.PAUSED).update(
                 state=ClockState.RUNNING,
                 due_at=due_at,
@@ -413,11 +601,31 @@ def working_days_between(spec: CalendarSpec, start: datetime, end: datetime) -> 
     return count
 
 
+def abandon_problems(
+    goal, *, spec: CalendarSpec, touches: int, first_touch_at: datetime | None, now: datetime
+) -> list[str]:
+    """What the agreement still asks of a lead before it may be abandoned: its attempts,
+    spread over its business days ([] when none)."""
+    problems = []
+    if touches < goal.min_attempts:
+        problems.append(f"{goal.min_attempts} attempts (this lead has {touches})")
+    if goal.attempt_days and first_touch_at:
+        days = working_days_between(spec, first_touch_at, now)
+        if days < goal.attempt_days:
+            problems.append(
+                f"attempts spread over {goal.attempt_days} business days (so far {days})"
+            )
+    elif goal.attempt_days:
+        problems.append(f"attempts spread over {goal.attempt_days} business days (none yet)")
+    return problems
+
+
 def abandon_guard(*, lead, action, target, by, now) -> None:
-    """Closing an accepted lead as lost or no decision needs the agreed attempts first."""
+    """Closing a lead sales works (SAL, SQL or opportunity) as lost or no decision needs
+    the agreed attempts first."""
     if action != Action.CLOSE or target not in (Stage.LOST, Stage.NO_DECISION):
         return
-    if lead.stage not in (Stage.SAL, Stage.SQL):
+    if lead.stage not in SALES_WORKING:
         return
     if by is not None and by.has_perm("alignment.arbitrate"):
         return
@@ -430,22 +638,14 @@ def abandon_guard(*, lead, action, target, by, now) -> None:
         goal = _goal(agreement, lead) if agreement else None
     if goal is None:
         return
-    problems = []
-    if lead.touch_count < goal.min_attempts:
-        problems.append(f"{goal.min_attempts} attempts (this lead has {lead.touch_count})")
-    if goal.attempt_days and lead.first_touch_at:
-        spec = (
-            selectors.calendar_for_team(lead.team)
-            if lead.team_id
-            else selectors.default_spec("UTC")
-        )
-        days = working_days_between(spec, lead.first_touch_at, now)
-        if days < goal.attempt_days:
-            problems.append(
-                f"attempts spread over {goal.attempt_days} business days (so far {days})"
-            )
-    elif goal.attempt_days and not lead.first_touch_at:
-        problems.append(f"attempts spread over {goal.attempt_days} business days (none yet)")
+    spec = selectors.calendar_for_team(lead.team) if lead.team_id else None
+    problems = abandon_problems(
+        goal,
+        spec=spec or selectors.default_spec("UTC"),
+        touches=lead.touch_count,
+        first_touch_at=lead.first_touch_at,
+        now=now,
+    )
     if problems:
         raise GuardRefused(
             f"The agreement ({goal.label}) asks for "

@@ -37,6 +37,36 @@ def _working_days(spec, first: date, last: date) -> int:
     return days
 
 
+def committed_mqls(agreement, team_id: int) -> int:
+    """The MQLs a month marketing committed to this sales team (0: no commitment)."""
+    if agreement is None:
+        return 0
+    return next((c.monthly_mqls for c in agreement.commitments.all() if c.team_id == team_id), 0)
+
+
+def judge(
+    agreement,
+    *,
+    target: int,
+    expected: int,
+    delivered: int,
+    rate: Decimal | None,
+    incomplete: int,
+    is_final: bool,
+) -> str:
+    """Marketing's month against the agreement: the volume (the whole `target` once the
+    month is over, else most of what is `expected` by now), the acceptance rate and the
+    share of MQLs missing required fields."""
+    target_rate = agreement.min_acceptance_rate if agreement is not None else 0
+    rate_ok = rate is None or rate >= target_rate
+    # Quality also means the fields the definition requires (agreement's limit).
+    if agreement is not None and delivered:
+        rate_ok = rate_ok and incomplete * 100 <= agreement.max_incomplete_rate * delivered
+    if is_final:
+        return Pacing.MET if delivered >= target and rate_ok else Pacing.MISSED
+    return Pacing.ON_TRACK if delivered >= expected * ON_TRACK_SHARE and rate_ok else Pacing.AT_RISK
+
+
 def compute_month(*, team: Team, month: date, now: datetime | None = None) -> CommitmentResult:
     now = now or time.now()
     month = month_start(month)
@@ -45,13 +75,8 @@ def compute_month(*, team: Team, month: date, now: datetime | None = None) -> Co
     start = datetime.combine(month, datetime.min.time(), tzinfo=zone)
     end = datetime.combine(next_month(month), datetime.min.time(), tzinfo=zone)
     agreement = selectors.agreement_in_force()
-    target = 0
-    target_rate = 0
-    if agreement is not None:
-        target_rate = agreement.min_acceptance_rate
-        target = next(
-            (c.monthly_mqls for c in agreement.commitments.all() if c.team_id == team.pk), 0
-        )
+    target = committed_mqls(agreement, team.pk)
+    target_rate = agreement.min_acceptance_rate if agreement is not None else 0
     # The cohort: leads first handed to this team in the month.
     first_handoffs = (
         LeadEvent.objects.filter(kind=Action.HAND_OFF, data__team=team.pk)
@@ -80,18 +105,15 @@ def compute_month(*, team: Team, month: date, now: datetime | None = None) -> Co
     total_days = _working_days(spec, month, next_month(month) - timedelta(days=1)) or 1
     elapsed = _working_days(spec, month, last_day) if now >= start else 0
     expected = round(target * elapsed / total_days)
-    rate_ok = rate is None or rate >= target_rate
-    # Quality also means the fields the definition requires (agreement's limit).
-    if agreement is not None and delivered:
-        rate_ok = rate_ok and incomplete * 100 <= agreement.max_incomplete_rate * delivered
-    if is_final:
-        pacing = Pacing.MET if delivered >= target and rate_ok else Pacing.MISSED
-    else:
-        pacing = (
-            Pacing.ON_TRACK
-            if delivered >= expected * ON_TRACK_SHARE and rate_ok
-            else Pacing.AT_RISK
-        )
+    pacing = judge(
+        agreement,
+        target=target,
+        expected=expected,
+        delivered=delivered,
+        rate=rate,
+        incomplete=incomplete,
+        is_final=is_final,
+    )
     result, _ = CommitmentResult.objects.update_or_create(
         team=team,
         month=month,

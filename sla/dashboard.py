@@ -19,7 +19,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate, TruncWeek
 
 from alignment import clock
@@ -28,6 +39,7 @@ from alignment.models import Team, User
 from leads.models import Dispute, DisputeStatus, Lead
 from leads.report_filters import ReportFilters
 from leads.reports import revenue_won
+from sla import pauses
 from sla.calendars import business_time_between
 from sla.models import (
     ArbiterCase,
@@ -41,6 +53,7 @@ from sla.models import (
     CommitmentResult,
     Decision,
     Pacing,
+    Pause,
     RevenueTarget,
 )
 from sla.selectors import calendars_for_teams
@@ -541,6 +554,171 @@ def attainment(filters: ReportFilters) -> Report:
         figures,
         [table],
         [chart("attainment", table.title, chart_table, unit="%")],
+    )
+
+
+# --- the agreed follow-up, and the pauses that hold it ------------------------------------
+
+
+def _rates(cell: dict[str, int]) -> tuple[float | None, float | None, float | None]:
+    now_rate = rate(cell["met"], cell["met"] + cell["breached"])
+    before_rate = rate(cell["met_before"], cell["met_before"] + cell["breached_before"])
+    change = round(now_rate - before_rate, 1) if None not in (now_rate, before_rate) else None
+    return now_rate, before_rate, change
+
+
+def followup(filters: ReportFilters, teams: list[Team], *, now: datetime | None = None) -> Report:
+    """Follow-up attainment per team and rep (the share of follow-up clocks met on time,
+    this period against the last, as the attainment panel counts them), and the agreed
+    pauses: how many, how long they held the clocks, and which hold one now, so pausing
+    cannot quietly game the agreement (5 queries after the refresh)."""
+    now = now or clock.now()
+    previous = filters.previous()
+    met = (
+        ClockDuration.objects.filter(
+            _durations_q(filters, previous.start_at, filters.end_at),
+            kind=ClockKind.FOLLOW_UP,
+            on_time=True,
+        )
+        .values("team_id", "owner_id")
+        .annotate(
+            now=Count("clock_id", filter=Q(met_at__gte=filters.start_at)),
+            before=Count("clock_id", filter=Q(met_at__lt=filters.start_at)),
+        )
+    )
+    breached = (
+        Clock.objects.filter(
+            _clock_q(filters),
+            kind=ClockKind.FOLLOW_UP,
+            breached_at__gte=previous.start_at,
+            breached_at__lt=filters.end_at,
+        )
+        .values("team_id", "owner_id")
+        .annotate(
+            now=Count("id", filter=Q(breached_at__gte=filters.start_at)),
+            before=Count("id", filter=Q(breached_at__lt=filters.start_at)),
+        )
+    )
+    paused = (
+        Pause.objects.filter(
+            _clock_q(filters), started_at__gte=filters.start_at, started_at__lt=filters.end_at
+        )
+        .values("team_id", "owner_id")
+        .annotate(
+            n=Count("id"),
+            held=Sum("held_seconds"),
+            open=Count("id", filter=Q(ended_at__isnull=True)),
+        )
+    )
+
+    def blank() -> dict[str, int]:
+        return {"met": 0, "met_before": 0, "breached": 0, "breached_before": 0}
+
+    def add(cells, key, what, n, before):
+        cells[key][what] += n
+        cells[key][f"{what}_before"] += before
+
+    by_team: dict[int | None, dict[str, int]] = defaultdict(blank)
+    by_rep: dict[tuple, dict[str, int]] = defaultdict(blank)
+    for what, rows in (("met", met), ("breached", breached)):
+        for row in rows:
+            add(by_team, row["team_id"], what, row["now"], row["before"])
+            add(by_rep, (row["owner_id"], row["team_id"]), what, row["now"], row["before"])
+    pauses_by_rep = {(r["owner_id"], r["team_id"]): r for r in paused}
+    open_now = Pause.objects.filter(_clock_q(filters), ended_at__isnull=True).order_by(
+        "started_at", "id"
+    )
+    open_rows = pauses.paused_now(
+        open_now.select_related("lead", "owner", "team")[:OPEN_LIST_LIMIT], now=now
+    )
+    open_count = len(open_rows) if len(open_rows) < OPEN_LIST_LIMIT else open_now.count()
+    names = _names({owner for owner, _ in (*by_rep, *pauses_by_rep)})
+    team_names = {t.pk: t.name for t in teams}
+    table = Table(
+        "followup_attainment",
+        "Follow-up attainment (share of follow-ups made on time)",
+        ["Who", "Team", "On time", "Breached", "Attainment %", "Last period %", "Change (pts)"],
+    )
+    totals = blank()
+    for team_id, cell in sorted(by_team.items(), key=lambda kv: team_names.get(kv[0], "")):
+        for key in totals:
+            totals[key] += cell[key]
+        table.rows.append(
+            ["Whole team", team_names.get(team_id, "No team"), cell["met"], cell["breached"]]
+            + list(_rates(cell))
+        )
+    for (owner_id, team_id), cell in sorted(
+        by_rep.items(), key=lambda kv: (team_names.get(kv[0][1], ""), names.get(kv[0][0], ""))
+    ):
+        table.rows.append(
+            [
+                names.get(owner_id, "Unassigned"),
+                team_names.get(team_id, "No team"),
+                cell["met"],
+                cell["breached"],
+                *_rates(cell),
+            ]
+        )
+    pause_table = Table(
+        "pauses",
+        "Agreed pauses started in the period",
+        ["Rep", "Team", "Pauses", "Business hours held", "Holding now"],
+        [
+            [
+                names.get(owner_id, "Unassigned"),
+                team_names.get(team_id, "No team"),
+                r["n"],
+                _hours(r["held"] or 0),
+                r["open"],
+            ]
+            for (owner_id, team_id), r in sorted(
+                pauses_by_rep.items(), key=lambda kv: (-kv[1]["n"], names.get(kv[0][0], ""))
+            )
+        ],
+    )
+    # Open pauses' time so far counts too: a pause never hides.
+    held_open = sum(
+        row.held.total_seconds() for row in open_rows if row.pause.started_at >= filters.start_at
+    )
+    now_table = Table(
+        "paused_now",
+        "Paused now, oldest first",
+        ["Lead", "Rep", "Team", "Reason", "Note", "Since", "At most until", "Business h so far"],
+        [
+            [
+                str(row.pause.lead),
+                str(row.pause.owner) if row.pause.owner_id else "Unassigned",
+                row.pause.team.name if row.pause.team_id else "",
+                row.pause.reason,
+                row.pause.note,
+                row.pause.started_at,
+                row.pause.ends_at,
+                _hours(row.held.total_seconds()),
+            ]
+            for row in open_rows
+        ],
+    )
+    figures = {
+        "followup_attainment": _rates(totals)[0],
+        "followup_attainment_last_period": _rates(totals)[1],
+        "followups_on_time": totals["met"],
+        "followups_breached": totals["breached"],
+        "pauses": sum(r["n"] for r in pauses_by_rep.values()),
+        "paused_hours": _hours(sum(r["held"] or 0 for r in pauses_by_rep.values()) + held_open),
+        "paused_now": open_count,
+    }
+    chart_table = Table(
+        "followup_attainment",
+        "",
+        ["Team", "Attainment %"],
+        [[r[1], r[4]] for r in table.rows if r[0] == "Whole team"],
+    )
+    return Report(
+        "followup",
+        figures,
+        [table, pause_table, now_table],
+        [chart("followup_attainment", table.title, chart_table, unit="%")],
+        extra={"paused_lead_ids": [row.pause.lead_id for row in open_rows]},
     )
 
 

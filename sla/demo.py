@@ -84,6 +84,8 @@ DEMO_AGREEMENT_GOALS = [
         "first_touch_hours": 2,
         "min_attempts": 3,
         "attempt_days": 5,
+        "followup_days": 2,
+        "followup_through": "sql",
         "warn_percent": 75,
     },
     {
@@ -92,9 +94,12 @@ DEMO_AGREEMENT_GOALS = [
         "first_touch_hours": 16,
         "min_attempts": 3,
         "attempt_days": 5,
+        "followup_days": 3,
+        "followup_through": "sal",
         "warn_percent": 75,
     },
 ]
+DEMO_PAUSE_CONDITIONS = [{"label": "Waiting on the prospect", "max_days": 5}]
 DEMO_COMMITMENTS = {"Sales Americas": 40, "Sales EMEA": 60}
 
 
@@ -122,6 +127,7 @@ def seed_demo_agreement(*, stdout):
                 for name, mqls in DEMO_COMMITMENTS.items()
                 if name in teams
             ],
+            pause_conditions=DEMO_PAUSE_CONDITIONS,
             min_acceptance_rate=70,
             escalation_hours=4,
         )

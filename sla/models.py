@@ -9,6 +9,7 @@ import holidays as holidays_lib
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from alignment.models import validate_time_zone
@@ -233,6 +234,14 @@ class Agreement(models.Model):
         return self.status == AgreementStatus.DRAFT
 
 
+class FollowUpThrough(models.TextChoices):
+    """The working stages a goal's follow-up applies in: up to and including this one."""
+
+    SAL = "sal", "SAL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+
+
 class SalesGoal(models.Model):
     """Sales' promise for one segment of leads. First matching segment wins."""
 
@@ -262,6 +271,13 @@ class SalesGoal(models.Model):
     )
     followup_days = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Optional cadence: a touch at least every N business days."
+    )
+    followup_through = models.CharField(
+        max_length=20,
+        choices=FollowUpThrough.choices,
+        default=FollowUpThrough.OPPORTUNITY,
+        help_text="The last stage the cadence and the attempts' pace apply in: a lead "
+        "qualified beyond it has no follow-up clock.",
     )
     warn_percent = models.PositiveSmallIntegerField(
         default=75, help_text="Warn when this share of the time has passed."
@@ -306,6 +322,39 @@ class TeamCommitment(models.Model):
         return f"{self.monthly_mqls} MQLs/month for {self.team}"
 
 
+class PauseCondition(models.Model):
+    """A condition the agreement names that pauses a lead's clocks besides "rep away",
+    e.g. "waiting on the prospect", for at most `max_days` business days. The rep sets
+    it with a note; a touch or the maximum ends it (sla.pauses)."""
+
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="pause_conditions"
+    )
+    position = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=100, help_text="e.g. Waiting on the prospect.")
+    max_days = models.PositiveSmallIntegerField(
+        help_text="The longest such a pause holds the clocks, in business days."
+    )
+
+    class Meta:
+        ordering = ["agreement", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "position"], name="sla_pause_condition_position"
+            ),
+            models.UniqueConstraint(
+                "agreement", Lower("label"), name="sla_pause_condition_label_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_days__gte=1) & Q(max_days__lte=60),
+                name="sla_pause_condition_max_1_to_60",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class AgreementSignature(models.Model):
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatures")
     side = models.CharField(max_length=20, choices=[("marketing", "Marketing"), ("sales", "Sales")])
@@ -347,6 +396,7 @@ class AgreementEvent(models.Model):
 class ClockKind(models.TextChoices):
     ACCEPT = "accept", "Accept or reject"
     FIRST_TOUCH = "first_touch", "First touch"
+    FOLLOW_UP = "follow_up", "Follow-up"
 
 
 class ClockState(models.TextChoices):
@@ -389,6 +439,12 @@ class Clock(models.Model):
     remaining = models.DurationField(
         null=True, blank=True, help_text="Business time left when paused."
     )
+    # Paused by an agreed condition (not because its rep is away): the pause, and when
+    # its maximum resumes the clock (the scan's resume step).
+    paused_by = models.ForeignKey(
+        "Pause", null=True, blank=True, on_delete=models.PROTECT, related_name="clocks"
+    )
+    resume_at = models.DateTimeField(null=True, blank=True)
     extended = models.BooleanField(default=False)
 
     class Meta:
@@ -414,6 +470,11 @@ class Clock(models.Model):
                 fields=["escalation_due_at"],
                 name="sla_clock_escalation_due",
                 condition=Q(state="breached", escalated_at__isnull=True, resolved_at__isnull=True),
+            ),
+            models.Index(
+                fields=["resume_at"],
+                name="sla_clock_resume_due",
+                condition=Q(state="paused", resume_at__isnull=False),
             ),
             models.Index(fields=["lead", "kind"], name="sla_clock_lead"),
             models.Index(fields=["team", "breached_at"], name="sla_clock_team_breaches"),
@@ -466,6 +527,67 @@ class ClockEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.occurred_at}"
+
+
+class PauseEnd(models.TextChoices):
+    TOUCH = "touch", "Ended by a touch"
+    MAXIMUM = "maximum", "Its maximum was reached"
+    CLOSED = "closed", "The lead was closed or returned"
+    REASSIGNED = "reassigned", "The lead was reassigned"
+    NOTHING_HELD = "nothing_held", "No deadline was left to hold"
+
+
+class Pause(models.Model):
+    """One agreed pause of a lead's clocks: the condition, the rep's note, and how long.
+
+    A pause never hides a lead: open pauses are listed for the manager with their
+    reason and duration, and every pause counts in the dashboard's figures.
+    """
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    condition = models.ForeignKey(PauseCondition, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=100, help_text="The condition's words.")
+    note = models.TextField()
+    owner = models.ForeignKey(
+        "alignment.User", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.ForeignKey(
+        "alignment.Team", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    set_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    ends_at = models.DateTimeField(help_text="The agreed maximum.")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        "alignment.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    end_reason = models.CharField(max_length=20, choices=PauseEnd.choices, blank=True)
+    held_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Business time it held the clocks, once ended."
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(ended_at__isnull=True), name="sla_one_open_pause"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("started_at")), name="sla_pause_ends_after_start"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "started_at"], name="sla_pause_team_started"),
+            # Paused now, for the manager: few rows among all pauses ever.
+            models.Index(
+                fields=["team", "started_at"],
+                name="sla_pause_open",
+                condition=Q(ended_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} on lead {self.lead_id}"
 
 
 class ScanHold(models.Model):

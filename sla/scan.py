@@ -15,8 +15,8 @@ size:
    scan (or a second beat) took first no longer matches, so no clock is acted
    on twice;
 3. record the events (one multi-row INSERT), put the leads' deadlines right
-   (breaches only) and write the notifications (one INSERT … ON CONFLICT DO
-   NOTHING); email goes out after commit.
+   (breaches and resumes) and write the notifications (one INSERT … ON CONFLICT
+   DO NOTHING); email goes out after commit.
 
 A breach is recorded at its true time (`due_at`), however late the scan runs;
 `recorded_at` is when the row was written. A clock already due is breached,
@@ -27,7 +27,9 @@ it neither stalls the scan nor fills the log every 15 seconds. The counts a
 scan returns are what was committed.
 
 Steps are declared in one table (STEPS), generic over clock kinds: what a
-step claims and sets, the event it records and whom it tells.
+step claims and sets, the event it records and whom it tells. Besides the
+deadlines, one step ends the agreed pauses that reached their maximum (the
+clocks they hold resume with the time they had left).
 """
 
 from __future__ import annotations
@@ -51,14 +53,16 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.urls import reverse
 
 from alignment import clock as time
-from alignment.bulk import insert_rows
+from alignment.bulk import insert_rows, update_rows
 from alignment.models import Team, User
 from alignment.notifications import Notice, notify_many, queue_delivery
 from alignment.roles import ROLE_NAMES, Role
 from leads.models import Lead
+from leads.services import leads_set_pause
 from sla import selectors
-from sla.calendars import CalendarSpec, add_business_time
-from sla.clocks import hours, sync_leads
+from sla.calendars import CalendarSpec, add_business_time, business_time_between
+from sla.clocks import sync_leads
+from sla.deadlines import hours, resumed_deadlines
 from sla.models import (
     Agreement,
     ArbiterCase,
@@ -68,6 +72,8 @@ from sla.models import (
     ClockEventKind,
     ClockKind,
     ClockState,
+    Pause,
+    PauseEnd,
     ScanHold,
 )
 
@@ -90,10 +96,12 @@ class ScanResult:
     warned: int = 0
     breached: int = 0
     escalated: int = 0
+    resumed: int = 0  # clocks an agreed pause held until its maximum
     held: int = 0  # clocks that failed and were held back in this scan
 
     def __str__(self) -> str:
         text = f"warned {self.warned}, breached {self.breached}, escalated {self.escalated}"
+        text += f", resumed {self.resumed}" if self.resumed else ""
         return text + (f"; held back after an error: {self.held}" if self.held else "")
 
 
@@ -126,7 +134,10 @@ class Step:
     # Columns the claim also compares with what the batch read (a deadline moved meanwhile
     # means what `prepare` computed from it is stale: not claimed, found again later).
     expect: tuple[str, ...] = ()
-    after_claim: Callable[[list[dict], datetime], None] | None = None
+    # Columns the batch reads of each clock besides CANDIDATE's (for `prepare`, and for
+    # the events and notices as `row["before"]`: what the clock was before the claim).
+    reads: tuple[str, ...] = ()
+    after_claim: Callable[[list[dict], datetime, _Context], None] | None = None
     syncs_leads: bool = False  # does the claim change what the lead shows (deadline, stale)?
     moments: tuple[str, ...] = ()  # the clock's timestamps its events and notices need
 
@@ -178,20 +189,28 @@ def _breach_notices(row: dict, batch: _Batch) -> list[Notice]:
     ]
 
 
+def _warning_title(row: dict, lead: Lead) -> str:
+    agreed, made = lead.attempts_agreed, lead.touch_count
+    if row["kind"] == ClockKind.FOLLOW_UP and agreed and made < agreed:
+        # The agreed attempts fall behind: flagged to the rep before anything breaches.
+        return f"Attempt {made + 1} of {agreed} due soon: {lead}"
+    return f"{_kind_label(row)} due soon: {lead}"
+
+
 def _warning_notices(row: dict, batch: _Batch) -> list[Notice]:
     return [
         Notice(
             recipients=[batch.ctx.user(row["owner_id"])],
             key=f"clock:{row['id']}:warning",
             kind="sla_warning",
-            title=f"{_kind_label(row)} due soon: {batch.lead(row)}",
+            title=_warning_title(row, batch.lead(row)),
             body=f"Due {_when(row['due_at'])}.",
             url=_lead_url(row, batch),
         )
     ]
 
 
-def _open_cases(rows: list[dict], at: datetime) -> None:
+def _open_cases(rows: list[dict], at: datetime, ctx: _Context) -> None:
     """One arbiter case per escalated clock (a case that exists already is kept)."""
     ArbiterCase.objects.bulk_create(
         [
@@ -287,8 +306,101 @@ ESCALATION = Step(
     moments=("breached_at", "escalation_due_at"),
 )
 
-# Breaches first: a burst's breaches are what is promised soonest after the deadline.
-STEPS = (BREACH, WARNING, ESCALATION)
+
+def _resumed(row: dict, ctx: _Context) -> dict[str, Any]:
+    warn_at, due_at = resumed_deadlines(
+        ctx.spec(row["team_id"]),
+        row["resume_at"],
+        row["remaining"],
+        row["hours"],
+        row["goal__warn_percent"],
+    )
+    return {"due_at": due_at, "warn_at": warn_at}
+
+
+def _end_pauses(rows: list[dict], at: datetime, ctx: _Context) -> None:
+    """The pauses whose clocks resumed end at their maximum; the leads no longer show
+    them; a clock whose rep is away meanwhile pauses again for that (as the agreement
+    says), until the rep is back."""
+    ends = list(
+        Pause.objects.filter(
+            pk__in={row["before"]["paused_by_id"] for row in rows}, ended_at__isnull=True
+        ).values_list("pk", "lead_id", "team_id", "started_at", "ends_at")
+    )
+    held = {
+        pk: int(business_time_between(ctx.spec(team_id), started, ends).total_seconds())
+        for pk, _, team_id, started, ends in ends
+    }
+    # Under the leads' locks (the batch took them): nothing else ends these meanwhile.
+    ended = [(pk, ends_at, PauseEnd.MAXIMUM, held[pk]) for pk, _, _, _, ends_at in ends]
+    if connection.vendor == "postgresql":
+        update_rows(Pause, ("id", "ended_at", "end_reason", "held_seconds"), ended)
+    else:
+        for pk, ended_at, reason, seconds in ended:
+            Pause.objects.filter(pk=pk).update(
+                ended_at=ended_at, end_reason=reason, held_seconds=seconds
+            )
+    leads_set_pause(rows=[(lead_id, None, "") for _, lead_id, _, _, _ in ends])
+    away = Clock.objects.filter(
+        pk__in=[row["id"] for row in rows],
+        state=ClockState.RUNNING,
+        owner__is_away=True,
+        agreement__pause_when_away=True,
+    ).values_list("pk", "team_id", "due_at")
+    for pk, team_id, due_at in away:
+        remaining = max(business_time_between(ctx.spec(team_id), at, due_at), timedelta(0))
+        Clock.objects.filter(pk=pk, state=ClockState.RUNNING).update(
+            state=ClockState.PAUSED, paused_at=at, remaining=remaining
+        )
+
+
+def _resume_notices(row: dict, batch: _Batch) -> list[Notice]:
+    return [
+        Notice(
+            recipients=[batch.ctx.user(row["owner_id"])],
+            key=f"pause:{row['before']['paused_by_id']}:ended",
+            kind="pause_ended",
+            title=f"Pause over: {batch.lead(row)}",
+            body=f"The agreed pause reached its maximum: the {_kind_label(row).lower()} is "
+            f"due {_when(row['due_at'])}.",
+            url=_lead_url(row, batch),
+        )
+    ]
+
+
+RESUME = Step(
+    name="resume",
+    counter="resumed",
+    due_field="resume_at",
+    due=lambda at: Q(state=ClockState.PAUSED, resume_at__isnull=False, resume_at__lte=at),
+    sets={
+        "state": ClockState.RUNNING,
+        "due_at": PER_CLOCK,
+        "warn_at": PER_CLOCK,
+        "paused_at": None,
+        "remaining": None,
+        "resume_at": None,
+        "paused_by_id": None,
+    },
+    prepare=_resumed,
+    expect=("resume_at",),
+    reads=("remaining", "hours", "goal__warn_percent", "paused_by_id"),
+    after_claim=_end_pauses,
+    event_kind=ClockEventKind.RESUMED,
+    event_at=lambda row, at: row["before"]["resume_at"],
+    event_data=lambda row, at: {
+        "pause": row["before"]["paused_by_id"],
+        "why": PauseEnd.MAXIMUM,
+        "due_at": row["due_at"].isoformat(),
+    },
+    notices=_resume_notices,
+    syncs_leads=True,
+    moments=("due_at",),
+)
+
+# Pauses over first (a resumed clock may be due at once: the breach step then sees it);
+# then breaches: a burst's breaches are what is promised soonest after the deadline.
+STEPS = (RESUME, BREACH, WARNING, ESCALATION)
 
 # What a claim returns of each clock (its values after the claim), and each step's
 # moments of the clock besides: converting timestamps is much of a big claim's cost.
@@ -349,7 +461,7 @@ def _due(step: Step, at: datetime, after: tuple[datetime, int] | None, batch: in
             Q(**{f"{field_name}__gt": moment}) | Q(**{field_name: moment, "pk__gt": pk}),
             **{f"{field_name}__gte": moment},
         )
-    columns = dict.fromkeys((*CANDIDATE, step.due_field, "held"))
+    columns = dict.fromkeys((*CANDIDATE, *step.reads, step.due_field, "held"))
     return list(due.order_by(step.due_field, "pk").values(*columns)[:batch])
 
 
@@ -395,7 +507,17 @@ def _batch(
         for lead in Lead.objects.select_for_update(skip_locked=True)
         .filter(pk__in={c["lead_id"] for c in candidates})
         .order_by("pk")
-        .only("pk", "first_name", "last_name", "email", "company", "source", "external_id")
+        .only(
+            "pk",
+            "first_name",
+            "last_name",
+            "email",
+            "company",
+            "source",
+            "external_id",
+            "touch_count",
+            "attempts_agreed",
+        )
     }
     on_batch("locked", step.name, list(by_id))
     mine = [c for c in candidates if c["lead_id"] in leads]
@@ -412,8 +534,10 @@ def _batch(
     rows = _claim(step, ready, values, at) if ready else []
     if not rows:
         return 0, failed
+    for row in rows:
+        row["before"] = by_id[row["id"]]
     if step.after_claim is not None:
-        step.after_claim(rows, at)
+        step.after_claim(rows, at, ctx)
     insert_rows(
         ClockEvent,
         ("clock_id", "lead_id", "kind", "occurred_at", "recorded_at", "data"),

@@ -222,6 +222,7 @@ from typing import Any  # noqa: E402
 from django.db.models import Count, Exists, OuterRef, Q  # noqa: E402
 from django.shortcuts import get_object_or_404  # noqa: E402
 
+from sla.deadlines import attempt_pace_days  # noqa: E402
 from sla.models import (  # noqa: E402
     Agreement,
     AgreementEvent,
@@ -311,6 +312,7 @@ def agreement_with_details(pk: int) -> QuerySet[Agreement]:
         .select_related("created_by", "based_on")
         .prefetch_related(
             "goals",
+            "pause_conditions",
             Prefetch("commitments", queryset=_agreement_commitments()),
             Prefetch("signatures", queryset=_agreement_signatures()),
             Prefetch("events", queryset=AgreementEvent.objects.select_related("actor")),
@@ -328,6 +330,7 @@ def agreement_in_force_with_details() -> Agreement | None:
         Agreement.objects.filter(status=AgreementStatus.AGREED)
         .prefetch_related(
             "goals",
+            "pause_conditions",
             Prefetch("commitments", queryset=_agreement_commitments()),
             Prefetch("signatures", queryset=_agreement_signatures()),
         )
@@ -374,8 +377,16 @@ def hours_text(hours: Decimal | int | float | None) -> str:
     return f"{text} business hour{'' if number == 1 else 's'}"
 
 
-def days_text(days: int | None) -> str:
-    return f"{days} business day{'' if days == 1 else 's'}"
+def days_text(days: int | Decimal | None) -> str:
+    number = Decimal(str(days)).quantize(Decimal("0.01")).normalize()
+    return f"{number:f} business day{'' if number == 1 else 's'}"
+
+
+FOLLOWUP_SCOPE_TEXT = {
+    "sal": "while the lead is SAL",
+    "sql": "while the lead is SAL or SQL",
+    "opportunity": "while the lead is SAL, SQL or an opportunity",
+}
 
 
 def goal_segment_text(goal: SalesGoal, *, only: bool = False) -> str:
@@ -399,8 +410,13 @@ def goal_promise_text(goal: SalesGoal) -> str:
     if goal.attempt_days:
         text += f" over {days_text(goal.attempt_days)}"
     text += " before abandoning a lead"
+    pace = attempt_pace_days(goal)
+    if pace is not None:
+        text += f", each next attempt within {days_text(pace)} of the last until they are made"
     if goal.followup_days:
         text += f"; a touch at least every {days_text(goal.followup_days)}"
+    if pace is not None or goal.followup_days:
+        text += f" {FOLLOWUP_SCOPE_TEXT.get(goal.followup_through, '')}"
     return text + f". Warning at {goal.warn_percent}% of the time."
 
 
@@ -429,12 +445,25 @@ def marketing_promises(agreement: Agreement) -> list[str]:
     return lines
 
 
+def pause_rules(agreement: Agreement) -> list[str]:
+    """What else pauses a lead's clocks (reads `agreement.pause_conditions.all()`)."""
+    conditions = list(agreement.pause_conditions.all())
+    if not conditions:
+        return ["Nothing else pauses a lead's clocks."]
+    return [
+        f"{c.label}: the rep may pause the lead's clocks, with a note, for at most "
+        f"{days_text(c.max_days)}; the next touch ends the pause."
+        for c in conditions
+    ]
+
+
 def shared_rules(agreement: Agreement) -> list[str]:
     return [
         f"A breach still open after {hours_text(agreement.escalation_hours)} goes to the arbiter.",
         "A rep marked away: their running clocks pause."
         if agreement.pause_when_away
         else "A rep marked away: their clocks keep running.",
+        *pause_rules(agreement),
         "A reassigned lead: the new owner gets a fresh deadline."
         if agreement.restart_on_reassign
         else "A reassigned lead: the new owner inherits the deadline.",
@@ -462,6 +491,7 @@ GOAL_FIELD_LABELS = {
     "min_attempts": "attempts",
     "attempt_days": "attempt days",
     "followup_days": "follow-up cadence",
+    "followup_through": "follow-up through",
     "warn_percent": "warning at",
 }
 
@@ -556,7 +586,7 @@ def _goal_changes(old_goals: list[SalesGoal], new_goals: list[SalesGoal]) -> lis
 
 
 def agreement_diff(old: Agreement, new: Agreement) -> AgreementDiff:
-    """Reads prefetched goals and commitments (`agreement_with_details`)."""
+    """Reads prefetched goals, commitments and pause conditions (`agreement_with_details`)."""
     terms = [
         {
             "label": label,
@@ -566,6 +596,15 @@ def agreement_diff(old: Agreement, new: Agreement) -> AgreementDiff:
         }
         for name, label in AGREEMENT_TERMS
     ]
+    old_rules, new_rules = pause_rules(old), pause_rules(new)
+    terms.append(
+        {
+            "label": "Conditions that pause a lead's clocks",
+            "old": " ".join(old_rules),
+            "new": " ".join(new_rules),
+            "changed": old_rules != new_rules,
+        }
+    )
     old_commitments = {c.team_id: c for c in old.commitments.all()}
     new_commitments = {c.team_id: c for c in new.commitments.all()}
     teams = {c.team_id: c.team for c in [*old_commitments.values(), *new_commitments.values()]}
@@ -596,7 +635,11 @@ def agreements_for_diff(a: int, b: int) -> tuple[Agreement, Agreement]:
         agreement.pk: agreement
         for agreement in Agreement.objects.filter(pk__in=[a, b])
         .select_related("created_by")
-        .prefetch_related("goals", Prefetch("commitments", queryset=_agreement_commitments()))
+        .prefetch_related(
+            "goals",
+            "pause_conditions",
+            Prefetch("commitments", queryset=_agreement_commitments()),
+        )
     }
     if a not in found or b not in found:
         from django.http import Http404

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sla import views, views_arbiter
+from sla import views, views_arbiter, views_pauses
 from sla import views_agreements as agreements
 from sla import views_dashboard as dash
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("arbiter/cases/<int:pk>/", views_arbiter.case_detail, name="case_detail"),
     path("arbiter/cases/<int:pk>/decide/", views_arbiter.case_decide_view, name="case_decide"),
     path("leads/<int:lead_id>/clocks/", views_arbiter.lead_clocks, name="lead_clocks"),
+    path("leads/<int:lead_id>/pause/", views_pauses.lead_pause, name="lead_pause"),
     path("calendars/", views.calendar_list, name="calendars"),
     path("calendars/new/", views.calendar_create, name="calendar_create"),
     path("calendars/<int:pk>/", views.calendar_detail, name="calendar_detail"),

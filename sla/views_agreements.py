@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from alignment.models import Side, Team
 from sla import agreements, selectors
 from sla.agreements import Conflict, EventKind
-from sla.models import Agreement, AgreementStatus
+from sla.models import Agreement, AgreementStatus, FollowUpThrough
 
 VERSIONS_PER_PAGE = 20
 PROPOSALS_PER_PAGE = 20
@@ -40,11 +40,14 @@ ROW_FIELDS = (
     "min_attempts",
     "attempt_days",
     "followup_days",
+    "followup_through",
     "warn_percent",
 )
 _ROW_NAME = re.compile(r"^goals-([A-Za-z0-9]+)-(" + "|".join(ROW_FIELDS) + r")$")
 _ERROR_KEY = re.compile(r"^goals\[(\d+)\](?:\.(\w+))?$")
 _COMMITMENT_KEY = re.compile(r"^commitments\[(\d+)\](?:\.(\w+))?$")
+_CONDITION_NAME = re.compile(r"^pause-([A-Za-z0-9]+)-(label|max_days)$")
+_CONDITION_KEY = re.compile(r"^pause_conditions\[(\d+)\](?:\.(\w+))?$")
 FIRST_GOAL = {"label": "Everyone else", "accept_hours": 8, "first_touch_hours": 16}
 REST_KEY = "rest"  # the catch-all row, always last in the editor
 TERMS = (
@@ -105,6 +108,7 @@ class GoalRow:
     min_attempts: str = "3"
     attempt_days: str = "5"
     followup_days: str = ""
+    followup_through: str = FollowUpThrough.OPPORTUNITY
     warn_percent: str = "75"
     errors: dict[str, list[str]] = dc_field(default_factory=dict)
 
@@ -166,23 +170,73 @@ def goals_from_rows(rows: list[GoalRow]) -> list[dict]:
     return goals
 
 
+@dataclass
+class ConditionRow:
+    """One condition that pauses a lead's clocks, as the editor shows it."""
+
+    key: str
+    label: str = ""
+    max_days: str = ""
+    errors: dict[str, list[str]] = dc_field(default_factory=dict)
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.label.strip() and not self.max_days.strip()
+
+
+def conditions_from_agreement(agreement: Agreement) -> list[ConditionRow]:
+    return [
+        ConditionRow(key=secrets.token_hex(4), label=c.label, max_days=str(c.max_days))
+        for c in agreement.pause_conditions.all()
+    ]
+
+
+def conditions_from_post(data: QueryDict) -> list[ConditionRow]:
+    rows: dict[str, ConditionRow] = {}
+    for name in data:
+        match = _CONDITION_NAME.match(name)
+        if match:
+            key, attr = match.groups()
+            setattr(rows.setdefault(key, ConditionRow(key=key)), attr, data.get(name, ""))
+    remove = data.get("remove_condition")
+    return [row for key, row in rows.items() if key != remove]
+
+
+def conditions_from_rows(rows: list[ConditionRow]) -> list[dict]:
+    return [
+        {"label": row.label.strip(), "max_days": row.max_days.strip()}
+        for row in rows
+        if not row.is_blank
+    ]
+
+
 def attach_errors(
-    rows: list[GoalRow], teams: list[int], message_dict: dict[str, list[str]]
+    rows: list[GoalRow],
+    teams: list[int],
+    message_dict: dict[str, list[str]],
+    conditions: list[ConditionRow] = (),
 ) -> tuple[list[str], dict[int, list[str]]]:
-    """Put `goals[i].x` errors on their rows and `commitments[i]` on their team's row."""
+    """Put `goals[i].x` errors on their rows, `commitments[i]` on their team's row and
+    `pause_conditions[i].x` on their condition's row."""
     counted = [row for row in rows if not row.is_blank]
+    counted_conditions = [row for row in conditions if not row.is_blank]
     summary: list[str] = []
     by_team: dict[int, list[str]] = {}
     for key, problems in message_dict.items():
         goal = _ERROR_KEY.match(key)
         commitment = _COMMITMENT_KEY.match(key)
+        condition = _CONDITION_KEY.match(key)
         if goal and int(goal.group(1)) < len(counted):
             counted[int(goal.group(1))].errors.setdefault(goal.group(2) or "goal", []).extend(
                 problems
             )
         elif commitment and int(commitment.group(1)) < len(teams):
             by_team.setdefault(teams[int(commitment.group(1))], []).extend(problems)
-        summary += problems if (goal or commitment) else [f"{_label(key)}: {m}" for m in problems]
+        elif condition and int(condition.group(1)) < len(counted_conditions):
+            row = counted_conditions[int(condition.group(1))]
+            row.errors.setdefault(condition.group(2) or "condition", []).extend(problems)
+        placed = goal or commitment or condition
+        summary += problems if placed else [f"{_label(key)}: {m}" for m in problems]
     return summary, by_team
 
 
@@ -286,7 +340,9 @@ def agreement_new(request: HttpRequest) -> HttpResponse:
     return redirect("sla:agreement_edit", pk=draft.pk)
 
 
-def _editor_context(agreement, rows, rest, data, commitments, errors, summary, team_errors):
+def _editor_context(
+    agreement, rows, rest, data, commitments, errors, summary, team_errors, conditions
+):
     teams = _sales_teams()
     return {
         "agreement": agreement,
@@ -298,6 +354,8 @@ def _editor_context(agreement, rows, rest, data, commitments, errors, summary, t
         "teams": [
             (team, commitments.get(team.pk, ""), team_errors.get(team.pk, [])) for team in teams
         ],
+        "conditions": conditions,
+        "followup_through_choices": FollowUpThrough.choices,
     }
 
 
@@ -315,6 +373,7 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     data["revision"] = found.revision
     commitments = {c.team_id: str(c.monthly_mqls) for c in found.commitments.all()}
     rows, rest = rows_from_agreement(found)
+    conditions = conditions_from_agreement(found)
     errors: dict[str, list[str]] = {}
     summary: list[str] = []
     team_errors: dict[int, list[str]] = {}
@@ -331,12 +390,15 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "revision": _int(post.get("revision"), 0),
         }
         rows, rest = rows_from_post(post)
+        conditions = conditions_from_post(post)
         teams = _sales_teams()
         commitments = {t.pk: post.get(f"commit-{t.pk}", "").strip() for t in teams}
-        if "add_goal" in post or "remove" in post:
+        if {"add_goal", "remove", "add_condition", "remove_condition"} & set(post):
             # Without JavaScript, add and remove re-render the editor unsaved.
             if "add_goal" in post:
                 rows.append(GoalRow(key=secrets.token_hex(4)))
+            if "add_condition" in post:
+                conditions.append(ConditionRow(key=secrets.token_hex(4)))
         else:
             committed = [t.pk for t in teams if commitments[t.pk]]
             try:
@@ -346,11 +408,12 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     expected_revision=data["revision"],
                     goals=goals_from_rows([*rows, rest]),
                     commitments=[{"team": pk, "monthly_mqls": commitments[pk]} for pk in committed],
+                    pause_conditions=conditions_from_rows(conditions),
                     **{name: data[name] for name in TERMS},
                 )
             except ValidationError as error:
                 errors = error.message_dict
-                summary, team_errors = attach_errors([*rows, rest], committed, errors)
+                summary, team_errors = attach_errors([*rows, rest], committed, errors, conditions)
                 status = 400
             except Conflict as conflict:
                 messages.error(request, str(conflict))
@@ -361,7 +424,9 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "sla/agreement_edit.html",
-        _editor_context(found, rows, rest, data, commitments, errors, summary, team_errors),
+        _editor_context(
+            found, rows, rest, data, commitments, errors, summary, team_errors, conditions
+        ),
         status=status,
     )
 
@@ -370,7 +435,12 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def agreement_goal_row(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "sla/agreement_edit.html#goal-row", {"row": GoalRow(key=secrets.token_hex(4))}
+        request,
+        "sla/agreement_edit.html#goal-row",
+        {
+            "row": GoalRow(key=secrets.token_hex(4)),
+            "followup_through_choices": FollowUpThrough.choices,
+        },
     )
 
 

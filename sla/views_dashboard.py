@@ -34,6 +34,7 @@ SLA_PANELS = [
     ("open", "Open breaches and stale leads, now"),
     ("speed", "Time to accept and to first touch"),
     ("attainment", "SLA attainment"),
+    ("followup", "Follow-up and agreed pauses"),
     ("decisions", "Escalations and the arbiter's decisions"),
     ("commitment", "Marketing's commitment"),
     ("revenue", "One goal for both sides: revenue"),
@@ -53,6 +54,11 @@ def _build_speed(filters, teams) -> Report:
 def _build_attainment(filters, teams) -> Report:
     dashboard.refresh_durations()
     return dashboard.attainment(filters)
+
+
+def _build_followup(filters, teams) -> Report:
+    dashboard.refresh_durations()
+    return dashboard.followup(filters, teams)
 
 
 PANELS = {
@@ -84,6 +90,16 @@ PANELS = {
         lambda r: [
             ("Met on time", _pct(r.figures["attainment"])),
             ("Last period", _pct(r.figures["attainment_last_period"])),
+        ],
+    ),
+    "followup": (
+        _build_followup,
+        lambda r: [
+            ("Follow-ups on time", _pct(r.figures["followup_attainment"])),
+            ("Last period", _pct(r.figures["followup_attainment_last_period"])),
+            ("Pauses", str(r.figures["pauses"])),
+            ("Business hours paused", _hours(r.figures["paused_hours"])),
+            ("Paused now", str(r.figures["paused_now"])),
         ],
     ),
     "decisions": (

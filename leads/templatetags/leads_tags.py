@@ -1,8 +1,10 @@
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django import template
 
 from leads import machine
+from leads.stages import SALES_WORKING
 
 register = template.Library()
 
@@ -44,6 +46,54 @@ def time_left(lead, now: datetime):
     warn = lead.action_warn_at
     state = "warning" if warn and now >= warn else "ok"
     return {"state": state, "text": f"{_span(left)} left", "due": due}
+
+
+def _viewer_zone(user) -> ZoneInfo:
+    """The viewer's time: their team's zone (read once per request's user)."""
+    team = getattr(user, "team", None) if getattr(user, "team_id", None) else None
+    return ZoneInfo(team.time_zone if team is not None else "UTC")
+
+
+def _moment(value: datetime, zone: ZoneInfo, now: datetime) -> str:
+    local = value.astimezone(zone)
+    if abs(value - now) < timedelta(days=6):
+        return f"{local:%a %H:%M}"
+    return f"{local:%a %d %b %H:%M}"
+
+
+@register.inclusion_tag("leads/_followup.html", takes_context=True)
+def followup(context, lead, now: datetime, actions=()):
+    """While a rep works a lead: which of the agreed attempts is next and when it is due,
+    or the agreed pause that holds its deadlines, in the viewer's time (the SLA app keeps
+    the fields: leads knows no clocks); and the way to pause it, if `actions` allow."""
+    user = context["request"].user
+    zone = _viewer_zone(user)
+    shown = {
+        "lead": lead,
+        "zone": zone.key,
+        "may_pause": "pause" in actions,
+        "next_url": context.get("next_url", ""),
+    }
+    if lead.paused_until is not None:
+        shown["pause"] = {
+            "reason": lead.pause_reason,
+            "until": _moment(lead.paused_until, zone, now),
+        }
+    agreed, made = lead.attempts_agreed, lead.touch_count
+    if agreed and made < agreed and lead.stage in SALES_WORKING:
+        due = lead.action_due_at
+        state = "ok"
+        if due is not None and due <= now:
+            state = "breached"
+        elif lead.action_warn_at is not None and lead.action_warn_at <= now:
+            state = "warning"  # behind: flagged before anything breaches
+        shown["attempt"] = {
+            "number": made + 1,
+            "of": agreed,
+            "due": _moment(due, zone, now) if due is not None else None,
+            "state": state,
+        }
+    return shown
 
 
 @register.filter

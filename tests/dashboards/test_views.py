@@ -16,7 +16,16 @@ from tests.dashboards.conftest import at
 from tests.dashboards.factories import LeadFactory, make_clock
 
 NOW = "2025-03-31 12:00"
-SLA_PANELS = ["breaches", "open", "speed", "attainment", "decisions", "commitment", "revenue"]
+SLA_PANELS = [
+    "breaches",
+    "open",
+    "speed",
+    "attainment",
+    "followup",
+    "decisions",
+    "commitment",
+    "revenue",
+]
 LEADS_PANELS = ["funnel", "handoff", "scoring"]
 QUERY = "?start=2025-03-01&end=2025-03-31&team=all"
 
@@ -106,6 +115,8 @@ PANEL_QUERY_BOUNDS = {
     "open": 5 + 4,
     "speed": 5 + 5,  # the durations refresh (2), percentiles, rep names, histogram
     "attainment": 5 + 4,  # the durations refresh (2), met, breached
+    # The refresh (2), met, breached, pauses, paused now, rep names, calendars.
+    "followup": 5 + 8,
     "decisions": 5 + 2,
     "commitment": 5 + 1,
     "revenue": 5 + 3,  # the target, revenue, per team

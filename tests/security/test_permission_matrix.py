@@ -254,6 +254,14 @@ SLA = {
         GET=NOT_OFFERED,
         POST=only("arbiter", "admin"),
     ),
+    # Pausing a lead's deadlines: its rep and their manager (the machine's rule); the page
+    # says why not when the lead cannot be paused now (ravi's lead is an MQL: a 409 on POST).
+    "sla:lead_pause": row(
+        args=lambda w: {"lead_id": w.lead.pk},
+        data=lambda w: {"condition": "1", "note": "Waiting."},
+        GET=only(*WORKERS, other_rep="hidden"),
+        POST=only(*WORKERS, other_rep="hidden"),
+    ),
     "sla:lead_clocks": row(
         args=lambda w: {"lead_id": w.lead.pk},
         GET=EVERYONE | {"other_rep": "hidden"},
@@ -438,6 +446,12 @@ API = {
         GET=EVERYONE | {"other_rep": "hidden"},
         POST=API_NOT_OFFERED,
     ),
+    "api-sla-lead-pause": row(
+        args=lambda w: {"lead_id": w.lead.pk},
+        data=lambda w: {"condition": 1, "note": "Waiting."},
+        GET=EVERYONE | {"other_rep": "hidden"},
+        POST=only(*WORKERS, other_rep="hidden"),
+    ),
     # Reps see their own breaches; marketers have no say over sales' clocks.
     "api-sla-breaches": row(GET=only(*DASHBOARDS, "sales_rep", "other_rep"), POST=API_NOT_OFFERED),
     "api-sla-cases": row(
@@ -458,6 +472,7 @@ API = {
             "open",
             "speed",
             "attainment",
+            "followup",
             "decisions",
             "commitment",
             "revenue",

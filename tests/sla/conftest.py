@@ -28,4 +28,4 @@ def heard():
 # The clock engine's fixtures (an agreement in force, a frozen Monday) and the
 # leads fixtures they stand on, for every test module here.
 from tests.leads.conftest import mql_in_force, reasons, territories  # noqa: E402, F401
-from tests.sla.engine import agreement, at_monday, refuse  # noqa: E402, F401
+from tests.sla.engine import agreement, at_monday, cadence, refuse  # noqa: E402, F401

@@ -11,7 +11,7 @@ from django.db import connection
 from alignment import clock
 from leads import ingest
 from leads.validation import clean_lead_input
-from sla.models import Agreement, AgreementStatus, SalesGoal, TeamCommitment
+from sla.models import Agreement, AgreementStatus, PauseCondition, SalesGoal, TeamCommitment
 from tests.leads.conftest import QUALIFYING
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -55,6 +55,40 @@ def agreement(org, mql_in_force):
     )
     TeamCommitment.objects.create(agreement=agreement, team=org["sam"].team, monthly_mqls=20)
     # In force only once complete: the database freezes an agreed agreement's goals.
+    Agreement.objects.filter(pk=agreement.pk).update(status=AgreementStatus.AGREED, agreed_at=now)
+    agreement.refresh_from_db()
+    return agreement
+
+
+@pytest.fixture
+def cadence(org, mql_in_force):
+    """Agreement v1 in force with a follow-up cadence: for every lead, accept within 1 h,
+    first touch within 2 h, 3 attempts over 4 business days (so one every 2 at most),
+    then a touch every business day while SAL or SQL; "Waiting on the prospect" pauses
+    the clocks for 2 business days at most."""
+    now = clock.now()
+    agreement = Agreement.objects.create(
+        number=1,
+        created_by=org["maya"],
+        created_at=now,
+        updated_at=now,
+        escalation_hours=Decimal("4"),
+    )
+    SalesGoal.objects.create(
+        agreement=agreement,
+        position=0,
+        label="Everyone",
+        accept_hours=1,
+        first_touch_hours=2,
+        min_attempts=3,
+        attempt_days=4,
+        followup_days=1,
+        followup_through="sql",
+        warn_percent=75,
+    )
+    PauseCondition.objects.create(
+        agreement=agreement, position=0, label="Waiting on the prospect", max_days=2
+    )
     Agreement.objects.filter(pk=agreement.pk).update(status=AgreementStatus.AGREED, agreed_at=now)
     agreement.refresh_from_db()
     return agreement

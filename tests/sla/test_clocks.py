@@ -57,7 +57,10 @@ def test_accepting_meets_the_accept_clock_and_starts_the_first_touch_clock(
     touch.refresh_from_db()
     assert touch.state == "met"
     lead.refresh_from_db()
-    assert lead.action_due_at is None
+    # The next attempt is due now: 3 attempts over 2 business days, one a day.
+    follow_up = Clock.objects.get(lead=lead, kind="follow_up")
+    assert lead.action_due_at == follow_up.due_at
+    assert follow_up.due_at == MONDAY_10_NY + dt.timedelta(days=1, minutes=20)
 
 
 def test_rejecting_stops_the_accept_clock(org, agreement, territories, at_monday):

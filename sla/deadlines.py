@@ -1,0 +1,153 @@
+"""How long each kind of clock runs under a goal, and when it warns and falls due.
+
+The one place the agreement's numbers become deadlines: the clock engine
+(sla.clocks) starts every clock through `clock_plan`, pauses and resumes them
+with `resumed_deadlines`, and a replay of an agreement over past leads can call
+the same functions and get the same answers. Pure: a goal (or anything with
+its fields), a calendar spec and times in, times out; no query, no clock.
+
+Business days are business time on the clock's calendar: a business day is the
+calendar's average working day (`CalendarSpec.business_day`), so "a touch at
+least every 2 business days" from Monday 10:00 falls due on Wednesday 10:00 on
+a Monday-to-Friday calendar, a holiday in between skipped, and a paused or
+recomputed follow-up clock behaves like every other clock (it keeps `hours`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
+
+from leads.stages import Stage
+from sla.calendars import CalendarSpec, add_business_time
+from sla.models import ClockKind, FollowUpThrough
+
+# A goal's `followup_through` -> the working stages its follow-up applies in.
+FOLLOWUP_STAGES: dict[str, tuple[str, ...]] = {
+    FollowUpThrough.SAL: (Stage.SAL,),
+    FollowUpThrough.SQL: (Stage.SAL, Stage.SQL),
+    FollowUpThrough.OPPORTUNITY: (Stage.SAL, Stage.SQL, Stage.OPPORTUNITY),
+}
+CENT = Decimal("0.01")
+
+
+class Goal(Protocol):
+    """What a deadline needs of a SalesGoal (a replay may pass its own objects)."""
+
+    accept_hours: Decimal
+    first_touch_hours: Decimal
+    min_attempts: int
+    attempt_days: int
+    followup_days: int | None
+    followup_through: str
+    warn_percent: int
+
+
+def hours(value: Decimal | float) -> timedelta:
+    return timedelta(seconds=float(value) * 3600)
+
+
+def deadlines(
+    spec: CalendarSpec, start: datetime, goal_hours: Decimal, warn_percent: int
+) -> tuple[datetime, datetime]:
+    """(warn_at, due_at) for a goal started at `start`, in business time."""
+    total = hours(goal_hours)
+    return (
+        add_business_time(spec, start, total * warn_percent / 100),
+        add_business_time(spec, start, total),
+    )
+
+
+def resumed_deadlines(
+    spec: CalendarSpec,
+    at: datetime,
+    remaining: timedelta,
+    goal_hours: Decimal,
+    warn_percent: int,
+) -> tuple[datetime, datetime]:
+    """(warn_at, due_at) of a paused clock resumed at `at` with `remaining` business time
+    left: its warning keeps its place before the deadline (at once if already past)."""
+    warn_left = remaining - hours(goal_hours) * (100 - warn_percent) / 100
+    return (
+        add_business_time(spec, at, max(warn_left, timedelta(0))),
+        add_business_time(spec, at, remaining),
+    )
+
+
+def attempt_pace_days(goal: Goal) -> Decimal | None:
+    """Business days from one attempt to the next while the agreed attempts are under
+    way: the K attempts spread evenly over their D days. None: no pace (K < 2 or D = 0)."""
+    if goal.min_attempts < 2 or not goal.attempt_days:
+        return None
+    return Decimal(goal.attempt_days) / (goal.min_attempts - 1)
+
+
+def followup_applies(goal: Goal, stage: str) -> bool:
+    return stage in FOLLOWUP_STAGES.get(goal.followup_through, ())
+
+
+def followup_days(goal: Goal, *, stage: str, touches: int) -> Decimal | None:
+    """Business days to the next touch after `touches` touches, in `stage`: the cadence,
+    or sooner the attempts' pace until the agreed attempts are made. None: nothing due
+    (no cadence and the attempts made, or a stage the goal's follow-up does not cover)."""
+    if not followup_applies(goal, stage):
+        return None
+    candidates = []
+    if goal.followup_days:
+        candidates.append(Decimal(goal.followup_days))
+    pace = attempt_pace_days(goal)
+    if pace is not None and touches < goal.min_attempts:
+        candidates.append(pace)
+    return min(candidates) if candidates else None
+
+
+def business_days_hours(spec: CalendarSpec, days: Decimal | int) -> Decimal:
+    """`days` business days of `spec` in business hours (to the hundredth)."""
+    day = Decimal(spec.business_day.total_seconds()) / 3600
+    return (Decimal(days) * day).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def goal_hours(
+    goal: Goal, kind: str, *, spec: CalendarSpec, stage: str = Stage.SAL, touches: int = 0
+) -> Decimal | None:
+    """The business hours a clock of `kind` gets under `goal`; None when the goal asks
+    for no such clock now."""
+    if kind == ClockKind.ACCEPT:
+        return goal.accept_hours
+    if kind == ClockKind.FIRST_TOUCH:
+        return goal.first_touch_hours
+    if kind == ClockKind.FOLLOW_UP:
+        days = followup_days(goal, stage=stage, touches=touches)
+        return None if days is None else business_days_hours(spec, days)
+    raise ValueError(f"No goal gives a {kind!r} clock its hours.")
+
+
+@dataclass(frozen=True)
+class ClockPlan:
+    kind: str
+    hours: Decimal
+    warn_at: datetime
+    due_at: datetime
+
+
+def clock_plan(
+    spec: CalendarSpec,
+    goal: Goal,
+    kind: str,
+    start: datetime,
+    *,
+    stage: str = Stage.SAL,
+    touches: int = 0,
+) -> ClockPlan | None:
+    """The clock of `kind` a lead gets at `start` under `goal`: its hours, warning and
+    deadline on `spec`; None when the goal asks for none (e.g. no follow-up in `stage`).
+
+    `stage` and `touches` are the lead's after the event that starts the clock (a
+    follow-up clock starts after a touch: `touches` counts it)."""
+    goal_hours_ = goal_hours(goal, kind, spec=spec, stage=stage, touches=touches)
+    if goal_hours_ is None:
+        return None
+    warn_at, due_at = deadlines(spec, start, goal_hours_, goal.warn_percent)
+    return ClockPlan(kind, goal_hours_, warn_at, due_at)
