@@ -150,15 +150,15 @@ class LeadPause(APIView):
     """An agreed pause of a lead's deadlines ("waiting on the prospect"): the conditions
     that may pause it now and its pauses (GET); pause it (POST, its rep or their manager)."""
 
-    def _lead(self, request, lead_id: int):
-        lead = lead_selectors.visible_leads(request.user).filter(pk=lead_id).first()
+    def _lead(self, request, pk: int):
+        lead = lead_selectors.visible_leads(request.user).filter(pk=pk).first()
         if lead is None:
             raise exceptions.NotFound("No such lead.")
         return lead
 
     @extend_schema(responses=LeadPausesSerializer)
-    def get(self, request, lead_id: int):
-        lead = self._lead(request, lead_id)
+    def get(self, request, pk: int):
+        lead = self._lead(request, pk)
         found = Pause.objects.filter(lead_id=lead.pk).select_related("owner", "set_by", "ended_by")
         return Response(
             LeadPausesSerializer(
@@ -175,8 +175,8 @@ class LeadPause(APIView):
             ),
         },
     )
-    def post(self, request, lead_id: int):
-        lead = self._lead(request, lead_id)
+    def post(self, request, pk: int):
+        lead = self._lead(request, pk)
         payload = PauseInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         # Refusals (403, 400, 409) are answered by alignment.errors.api_exception_handler.

@@ -12,7 +12,7 @@ urlpatterns = [
     path(
         "leads/<int:lead_id>/clocks/", api_engine.LeadClocks.as_view(), name="api-sla-lead-clocks"
     ),
-    path("leads/<int:lead_id>/pause/", api_engine.LeadPause.as_view(), name="api-sla-lead-pause"),
+    path("leads/<int:pk>/pause/", api_engine.LeadPause.as_view(), name="api-sla-lead-pause"),
     path("breaches/", api_engine.Breaches.as_view(), name="api-sla-breaches"),
     path("cases/", api_engine.Cases.as_view(), name="api-sla-cases"),
     path("cases/<int:pk>/decide/", api_engine.CaseDecide.as_view(), name="api-sla-case-decide"),

@@ -447,7 +447,7 @@ API = {
         POST=API_NOT_OFFERED,
     ),
     "api-sla-lead-pause": row(
-        args=lambda w: {"lead_id": w.lead.pk},
+        args=lead,
         data=lambda w: {"condition": 1, "note": "Waiting."},
         GET=EVERYONE | {"other_rep": "hidden"},
         POST=only(*WORKERS, other_rep="hidden"),
