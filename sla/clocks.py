@@ -386,15 +386,7 @@ def _pause(lead: Lead, mine: list[Clock], event: LeadEvent) -> list[ClockEvent]:
     spec = _spec_of(lead.team_id)
     events = []
     for c in held:
-        remaining = max(business_time_between(spec, at, c.due_at), timedelta(0))
-        Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
-            state=ClockState.PAUSED,
-            paused_at=at,
-            remaining=remaining,
-            paused_by=pause,
-            resume_at=until,
-        )
-        c.state = ClockState.PAUSED
+        remaining = _hold(c, spec, at, paused_by=pause, resume_at=until)
         events.append(
             _event(
                 c,
@@ -439,6 +431,31 @@ def _resume(c: Clock, spec: CalendarSpec, *, at: datetime, by, why: str) -> Cloc
         # Its rep is away: it stays paused, now for that reason (their return resumes it).
         Clock.objects.filter(pk=c.pk).update(paused_by=None, resume_at=None)
         return _event(c, ClockEventKind.PAUSED, at, actor=by, pause=pause_id, reason="rep away")
+    due_at = _release(c, spec, at)
+    return _event(
+        c,
+        ClockEventKind.RESUMED,
+        at,
+        actor=by,
+        pause=pause_id,
+        why=PauseEnd(why).label,
+        due_at=due_at.isoformat(),
+    )
+
+
+def _hold(c: Clock, spec: CalendarSpec, at: datetime, **also) -> timedelta:
+    """Pause a running clock at `at`: the business time it has left."""
+    remaining = max(business_time_between(spec, at, c.due_at), timedelta(0))
+    Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
+        state=ClockState.PAUSED, paused_at=at, remaining=remaining, **also
+    )
+    c.state = ClockState.PAUSED
+    return remaining
+
+
+def _release(c: Clock, spec: CalendarSpec, at: datetime) -> datetime:
+    """Run a paused clock again from `at` with the business time it had left (reads
+    `c.goal`): its new deadline."""
     warn_at, due_at = resumed_deadlines(spec, at, c.remaining, c.hours, c.goal.warn_percent)
     Clock.objects.filter(pk=c.pk, state=ClockState.PAUSED).update(
         state=ClockState.RUNNING,
@@ -450,15 +467,7 @@ def _resume(c: Clock, spec: CalendarSpec, *, at: datetime, by, why: str) -> Cloc
         resume_at=None,
     )
     c.state = ClockState.RUNNING
-    return _event(
-        c,
-        ClockEventKind.RESUMED,
-        at,
-        actor=by,
-        pause=pause_id,
-        why=PauseEnd(why).label,
-        due_at=due_at.isoformat(),
-    )
+    return due_at
 
 
 def _is_away(user_id: int) -> bool:
@@ -508,13 +517,10 @@ def on_member_away(*, member, away: bool, now: datetime) -> None:
     events = []
     _lock_leads(Clock.objects.filter(owner=member, state__in=OPEN))
     if away:
-        for c in Clock.objects.select_for_update().filter(
+        for c in Clock.objects.select_for_update(of=("self",)).filter(
             owner=member, state=ClockState.RUNNING, agreement__pause_when_away=True
         ):
-            remaining = max(business_time_between(spec, now, c.due_at), timedelta(0))
-            Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
-                state=ClockState.PAUSED, paused_at=now, remaining=remaining
-            )
+            remaining = _hold(c, spec, now)
             events.append(_event(c, ClockEventKind.PAUSED, now, remaining=str(remaining)))
             touched.append(c.lead_id)
     else:
@@ -524,15 +530,7 @@ def on_member_away(*, member, away: bool, now: datetime) -> None:
             .filter(owner=member, state=ClockState.PAUSED, paused_by__isnull=True)
             .select_related("goal")
         ):
-            goal = c.goal
-            warn_at, due_at = resumed_deadlines(spec, now, c.remaining, c.hours, goal.warn_percent)
-            Clock.objects.filter(pk=c.pk, state=ClockState.PAUSED).update(
-                state=ClockState.RUNNING,
-                due_at=due_at,
-                warn_at=warn_at,
-                paused_at=None,
-                remaining=None,
-            )
+            due_at = _release(c, spec, now)
             events.append(_event(c, ClockEventKind.RESUMED, now, due_at=due_at.isoformat()))
             touched.append(c.lead_id)
     ClockEvent.objects.bulk_create(events)

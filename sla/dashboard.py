@@ -466,15 +466,15 @@ def speed(filters: ReportFilters, teams: list[Team]) -> Report:
 # --- attainment per goal ---------------------------------------------------------------
 
 
-def attainment(filters: ReportFilters) -> Report:
-    """Share of decided clocks met on time, per goal and kind, this period against the
-    last. A clock is decided when met on time or when breached (2 queries)."""
+def _decided(filters: ReportFilters, by: tuple[str, ...], **where: Any) -> tuple[list, list]:
+    """Clocks met on time and clocks breached, in the period (`now`) and the one before
+    (`before`), grouped `by`: what every attainment figure is made of (2 queries)."""
     previous = filters.previous()
     met = (
         ClockDuration.objects.filter(
-            _durations_q(filters, previous.start_at, filters.end_at), on_time=True
+            _durations_q(filters, previous.start_at, filters.end_at), on_time=True, **where
         )
-        .values("goal__label", "kind")
+        .values(*by)
         .annotate(
             now=Count("clock_id", filter=Q(met_at__gte=filters.start_at)),
             before=Count("clock_id", filter=Q(met_at__lt=filters.start_at)),
@@ -485,13 +485,28 @@ def attainment(filters: ReportFilters) -> Report:
             _clock_q(filters),
             breached_at__gte=previous.start_at,
             breached_at__lt=filters.end_at,
+            **where,
         )
-        .values("goal__label", "kind")
+        .values(*by)
         .annotate(
             now=Count("id", filter=Q(breached_at__gte=filters.start_at)),
             before=Count("id", filter=Q(breached_at__lt=filters.start_at)),
         )
     )
+    return list(met), list(breached)
+
+
+def _rates(cell: dict[str, int]) -> tuple[float | None, float | None, float | None]:
+    now_rate = rate(cell["met"], cell["met"] + cell["breached"])
+    before_rate = rate(cell["met_before"], cell["met_before"] + cell["breached_before"])
+    change = round(now_rate - before_rate, 1) if None not in (now_rate, before_rate) else None
+    return now_rate, before_rate, change
+
+
+def attainment(filters: ReportFilters) -> Report:
+    """Share of decided clocks met on time, per goal and kind, this period against the
+    last. A clock is decided when met on time or when breached (2 queries)."""
+    met, breached = _decided(filters, ("goal__label", "kind"))
     cells: dict[tuple[str, str], dict[str, int]] = defaultdict(
         lambda: {"met": 0, "met_before": 0, "breached": 0, "breached_before": 0}
     )
@@ -523,9 +538,7 @@ def attainment(filters: ReportFilters) -> Report:
     ):
         for key in totals:
             totals[key] += cell[key]
-        now_rate = rate(cell["met"], cell["met"] + cell["breached"])
-        before_rate = rate(cell["met_before"], cell["met_before"] + cell["breached_before"])
-        change = round(now_rate - before_rate, 1) if None not in (now_rate, before_rate) else None
+        now_rate, before_rate, change = _rates(cell)
         table.rows.append(
             [
                 label,
@@ -560,45 +573,13 @@ def attainment(filters: ReportFilters) -> Report:
 # --- the agreed follow-up, and the pauses that hold it ------------------------------------
 
 
-def _rates(cell: dict[str, int]) -> tuple[float | None, float | None, float | None]:
-    now_rate = rate(cell["met"], cell["met"] + cell["breached"])
-    before_rate = rate(cell["met_before"], cell["met_before"] + cell["breached_before"])
-    change = round(now_rate - before_rate, 1) if None not in (now_rate, before_rate) else None
-    return now_rate, before_rate, change
-
-
 def followup(filters: ReportFilters, teams: list[Team], *, now: datetime | None = None) -> Report:
     """Follow-up attainment per team and rep (the share of follow-up clocks met on time,
     this period against the last, as the attainment panel counts them), and the agreed
     pauses: how many, how long they held the clocks, and which hold one now, so pausing
     cannot quietly game the agreement (5 queries after the refresh)."""
     now = now or clock.now()
-    previous = filters.previous()
-    met = (
-        ClockDuration.objects.filter(
-            _durations_q(filters, previous.start_at, filters.end_at),
-            kind=ClockKind.FOLLOW_UP,
-            on_time=True,
-        )
-        .values("team_id", "owner_id")
-        .annotate(
-            now=Count("clock_id", filter=Q(met_at__gte=filters.start_at)),
-            before=Count("clock_id", filter=Q(met_at__lt=filters.start_at)),
-        )
-    )
-    breached = (
-        Clock.objects.filter(
-            _clock_q(filters),
-            kind=ClockKind.FOLLOW_UP,
-            breached_at__gte=previous.start_at,
-            breached_at__lt=filters.end_at,
-        )
-        .values("team_id", "owner_id")
-        .annotate(
-            now=Count("id", filter=Q(breached_at__gte=filters.start_at)),
-            before=Count("id", filter=Q(breached_at__lt=filters.start_at)),
-        )
-    )
+    met, breached = _decided(filters, ("team_id", "owner_id"), kind=ClockKind.FOLLOW_UP)
     paused = (
         Pause.objects.filter(
             _clock_q(filters), started_at__gte=filters.start_at, started_at__lt=filters.end_at

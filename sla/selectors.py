@@ -411,7 +411,8 @@ def goal_promise_text(goal: SalesGoal) -> str:
         text += f" over {days_text(goal.attempt_days)}"
     text += " before abandoning a lead"
     pace = attempt_pace_days(goal)
-    if pace is not None:
+    if pace is not None and not (goal.followup_days and goal.followup_days <= pace):
+        # Said only where it asks more than the cadence does.
         text += f", each next attempt within {days_text(pace)} of the last until they are made"
     if goal.followup_days:
         text += f"; a touch at least every {days_text(goal.followup_days)}"

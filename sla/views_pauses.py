@@ -7,6 +7,8 @@ conditions offered are those of the agreement the lead's clocks run under.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -54,10 +56,11 @@ def lead_pause(request: HttpRequest, lead_id: int) -> HttpResponse:
             )
         )
         if refused is None:
+            zone = ZoneInfo(request.user.team.time_zone if request.user.team_id else "UTC")
             messages.success(
                 request,
                 f"{lead}: paused ({pause.reason}) until the next touch, at most until "
-                f"{pause.ends_at:%a %d %b %H:%M} UTC.",
+                f"{pause.ends_at.astimezone(zone):%a %d %b %H:%M} (your time).",
             )
             return redirect(_back(request, lead))
         if refused.status == 403:

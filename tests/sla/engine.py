@@ -19,9 +19,9 @@ NEW_YORK = ZoneInfo("America/New_York")
 MONDAY_10_NY = dt.datetime(2026, 11, 16, 10, 0, tzinfo=NEW_YORK)
 
 
-@pytest.fixture
-def agreement(org, mql_in_force):
-    """Agreement v1 in force. Built as rows: this file tests the clocks, not signing."""
+def in_force(org, goals: list[dict], conditions: tuple[dict, ...] = ()) -> Agreement:
+    """Agreement v1 in force, built as rows (these tests are about the clocks, not
+    signing): its goals in order, a commitment to Sales Americas, its pause conditions."""
     now = clock.now()
     agreement = Agreement.objects.create(
         number=1,
@@ -32,27 +32,10 @@ def agreement(org, mql_in_force):
         escalation_hours=Decimal("4"),
         min_acceptance_rate=70,
     )
-    SalesGoal.objects.create(
-        agreement=agreement,
-        position=0,
-        label="Hot",
-        min_score=85,
-        accept_hours=1,
-        first_touch_hours=2,
-        min_attempts=3,
-        attempt_days=2,
-        warn_percent=75,
-    )
-    SalesGoal.objects.create(
-        agreement=agreement,
-        position=1,
-        label="Everyone else",
-        accept_hours=8,
-        first_touch_hours=16,
-        min_attempts=3,
-        attempt_days=2,
-        warn_percent=75,
-    )
+    for position, goal in enumerate(goals):
+        SalesGoal.objects.create(agreement=agreement, position=position, **goal)
+    for position, condition in enumerate(conditions):
+        PauseCondition.objects.create(agreement=agreement, position=position, **condition)
     TeamCommitment.objects.create(agreement=agreement, team=org["sam"].team, monthly_mqls=20)
     # In force only once complete: the database freezes an agreed agreement's goals.
     Agreement.objects.filter(pk=agreement.pk).update(status=AgreementStatus.AGREED, agreed_at=now)
@@ -60,38 +43,42 @@ def agreement(org, mql_in_force):
     return agreement
 
 
+ATTEMPTS = {"min_attempts": 3, "attempt_days": 2, "warn_percent": 75}
+
+
+@pytest.fixture
+def agreement(org, mql_in_force):
+    """Hot leads (score 85 or more) accepted within 1 business hour, others within 8."""
+    return in_force(
+        org,
+        [
+            {"label": "Hot", "min_score": 85, "accept_hours": 1, "first_touch_hours": 2} | ATTEMPTS,
+            {"label": "Everyone else", "accept_hours": 8, "first_touch_hours": 16} | ATTEMPTS,
+        ],
+    )
+
+
 @pytest.fixture
 def cadence(org, mql_in_force):
-    """Agreement v1 in force with a follow-up cadence: for every lead, accept within 1 h,
-    first touch within 2 h, 3 attempts over 4 business days (so one every 2 at most),
-    then a touch every business day while SAL or SQL; "Waiting on the prospect" pauses
-    the clocks for 2 business days at most."""
-    now = clock.now()
-    agreement = Agreement.objects.create(
-        number=1,
-        created_by=org["maya"],
-        created_at=now,
-        updated_at=now,
-        escalation_hours=Decimal("4"),
+    """For every lead: accept within 1 h, first touch within 2 h, 3 attempts over 4
+    business days (so one every 2 at most), then a touch every business day while SAL
+    or SQL; "Waiting on the prospect" pauses the clocks for 2 business days at most."""
+    return in_force(
+        org,
+        [
+            {
+                "label": "Everyone",
+                "accept_hours": 1,
+                "first_touch_hours": 2,
+                "min_attempts": 3,
+                "attempt_days": 4,
+                "followup_days": 1,
+                "followup_through": "sql",
+                "warn_percent": 75,
+            }
+        ],
+        conditions=({"label": "Waiting on the prospect", "max_days": 2},),
     )
-    SalesGoal.objects.create(
-        agreement=agreement,
-        position=0,
-        label="Everyone",
-        accept_hours=1,
-        first_touch_hours=2,
-        min_attempts=3,
-        attempt_days=4,
-        followup_days=1,
-        followup_through="sql",
-        warn_percent=75,
-    )
-    PauseCondition.objects.create(
-        agreement=agreement, position=0, label="Waiting on the prospect", max_days=2
-    )
-    Agreement.objects.filter(pk=agreement.pk).update(status=AgreementStatus.AGREED, agreed_at=now)
-    agreement.refresh_from_db()
-    return agreement
 
 
 @pytest.fixture
