@@ -169,7 +169,43 @@ def after_demo(*, stdout) -> None:
     if fresh:
         stdout.write(f"SLA: {fresh} fresh leads so that every rep's inbox shows every state.\n")
     stdout.write(f"SLA: first scan {result}; monthly commitment computed.\n")
+    paused = seed_demo_pauses(now=clock.now())
+    if paused:
+        stdout.write(f"SLA: {paused} leads paused, waiting on the prospect.\n")
     seed_demo_review(stdout=stdout)
+
+
+def seed_demo_pauses(*, now: datetime) -> int:
+    """One worked lead of each sales team waits on the prospect (an agreed pause), so the
+    team's leads and the dashboard show one; none added while one is open."""
+    from leads.machine import Stage
+    from leads.models import Lead
+    from sla.models import Clock, ClockState, Pause
+    from sla.pauses import conditions_for, lead_pause
+
+    made = 0
+    for team in Team.objects.filter(name__in=FRESH_COUNTRY):
+        if Pause.objects.filter(team=team, ended_at__isnull=True).exists():
+            continue
+        running = Clock.objects.filter(state=ClockState.RUNNING, team=team, kind="follow_up")
+        lead = (
+            Lead.objects.filter(stage=Stage.SAL, pk__in=running.values("lead_id"))
+            .select_related("owner", "team")
+            .order_by("pk")
+            .first()
+        )
+        offered = conditions_for(lead) if lead is not None else []
+        if not offered:
+            continue
+        lead_pause(
+            lead=lead,
+            by=lead.owner,
+            condition=offered[0].pk,
+            note="At a trade fair this week; asked us to call back after it.",
+            now=now,
+        )
+        made += 1
+    return made
 
 
 # --- a fresh inbox at every `make run` ----------------------------------------------

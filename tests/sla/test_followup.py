@@ -393,3 +393,13 @@ def test_the_resume_step_reads_through_its_partial_index(org, cadence, territori
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "sla_clock_resume_due" in plan
+
+
+def test_the_demo_shows_a_paused_lead_once(org, cadence, territories, at_monday):
+    from sla.demo import seed_demo_pauses
+
+    lead = accepted(org, "D-1")
+    touch(lead)
+    assert seed_demo_pauses(now=clock.now()) == 1
+    assert seed_demo_pauses(now=clock.now()) == 0  # one is open already
+    assert Pause.objects.get().lead == lead
