@@ -359,13 +359,20 @@ def dispute_decide(
 
 
 def leads_set_deadlines(
-    *, rows: list[tuple[int, datetime | None, datetime | None, datetime | None]]
+    *,
+    rows: list[tuple[int, datetime | None, datetime | None, datetime | None]],
+    unpaused: bool = False,
 ) -> None:
     """For the SLA app (leads knows no clocks): per lead id, the deadline the
-    inbox counts down to, when it turns amber, and since when the lead is stale."""
+    inbox counts down to, when it turns amber, and since when the lead is stale;
+    `unpaused`: and no agreed pause (one statement for a batch whose pauses ended)."""
     # The scan's batch of a thousand: one UPDATE … FROM unnest (bulk_update's CASE
     # costs seconds of Python and SQL at that size: a branch per lead, per column).
-    _set_columns(("id", "action_due_at", "action_warn_at", "stale_since"), rows)
+    columns = ("id", "action_due_at", "action_warn_at", "stale_since")
+    if unpaused:
+        columns += ("paused_until", "pause_reason")
+        rows = [(*row, None, "") for row in rows]
+    _set_columns(columns, rows)
 
 
 def leads_set_attempts(*, rows: list[tuple[int, int | None]]) -> None:

@@ -474,8 +474,9 @@ def _is_away(user_id: int) -> bool:
     return User.objects.filter(pk=user_id, is_away=True).exists()
 
 
-def sync_leads(lead_ids: Iterable[int]) -> None:
-    """Put each lead's nearest deadline and staleness on the lead (two queries in all)."""
+def sync_leads(lead_ids: Iterable[int], *, unpaused: bool = False) -> None:
+    """Put each lead's nearest deadline and staleness on the lead (two queries in all);
+    `unpaused`: in the same statement, the leads no longer show an agreed pause."""
     lead_ids = list(set(lead_ids))
     if not lead_ids:
         return
@@ -494,7 +495,8 @@ def sync_leads(lead_ids: Iterable[int]) -> None:
         rows=[
             (lead_id, *(due.get(lead_id) or (None, None)), stale.get(lead_id))
             for lead_id in lead_ids
-        ]
+        ],
+        unpaused=unpaused,
     )
 
 

@@ -58,7 +58,6 @@ from alignment.models import Team, User
 from alignment.notifications import Notice, notify_many, queue_delivery
 from alignment.roles import ROLE_NAMES, Role
 from leads.models import Lead
-from leads.services import leads_set_pause
 from sla import selectors
 from sla.calendars import CalendarSpec, add_business_time, business_time_between
 from sla.clocks import sync_leads
@@ -319,9 +318,9 @@ def _resumed(row: dict, ctx: _Context) -> dict[str, Any]:
 
 
 def _end_pauses(rows: list[dict], at: datetime, ctx: _Context) -> None:
-    """The pauses whose clocks resumed end at their maximum; the leads no longer show
-    them; a clock whose rep is away meanwhile pauses again for that (as the agreement
-    says), until the rep is back."""
+    """The pauses whose clocks resumed end at their maximum; a clock whose rep is away
+    meanwhile pauses again for that (as the agreement says), until the rep is back; the
+    leads show their deadlines again, and no pause."""
     ends = list(
         Pause.objects.filter(
             pk__in={row["before"]["paused_by_id"] for row in rows}, ended_at__isnull=True
@@ -340,7 +339,6 @@ def _end_pauses(rows: list[dict], at: datetime, ctx: _Context) -> None:
             Pause.objects.filter(pk=pk).update(
                 ended_at=ended_at, end_reason=reason, held_seconds=seconds
             )
-    leads_set_pause(rows=[(lead_id, None, "") for _, lead_id, _, _, _ in ends])
     away = Clock.objects.filter(
         pk__in=[row["id"] for row in rows],
         state=ClockState.RUNNING,
@@ -352,6 +350,8 @@ def _end_pauses(rows: list[dict], at: datetime, ctx: _Context) -> None:
         Clock.objects.filter(pk=pk, state=ClockState.RUNNING).update(
             state=ClockState.PAUSED, paused_at=at, remaining=remaining
         )
+    # The leads' deadlines back, and their pauses gone, in one statement.
+    sync_leads({row["lead_id"] for row in rows}, unpaused=True)
 
 
 def _resume_notices(row: dict, batch: _Batch) -> list[Notice]:
@@ -394,8 +394,7 @@ RESUME = Step(
         "due_at": row["due_at"].isoformat(),
     },
     notices=_resume_notices,
-    syncs_leads=True,
-    moments=("due_at",),
+    moments=("due_at",),  # its leads are put right by _end_pauses
 )
 
 # Pauses over first (a resumed clock may be due at once: the breach step then sees it);
