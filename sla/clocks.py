@@ -371,6 +371,11 @@ def _pause(lead: Lead, mine: list[Clock], event: LeadEvent) -> list[ClockEvent]:
     held = [c for c in mine if c.state == ClockState.RUNNING]
     if not held:
         raise GuardRefused("Nothing is due on this lead now: there is no deadline to pause.")
+    if any(c.due_at <= at for c in held):
+        # Late is late: a pause holds what is still in time, it does not hide a breach.
+        raise GuardRefused(
+            "Its deadline has passed already, so it cannot be paused: touch the lead instead."
+        )
     until = datetime.fromisoformat(data["until"])
     pause = Pause.objects.create(
         lead_id=lead.pk,

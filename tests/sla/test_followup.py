@@ -25,9 +25,9 @@ from tests.sla.engine import NEW_YORK, hand_off
 pytestmark = pytest.mark.django_db
 
 
-def ny(day: int, hour: int, minute: int = 0) -> dt.datetime:
+def ny(day: int, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
     """A time in New York in the week of MONDAY_10_NY (16 = Monday)."""
-    return dt.datetime(2026, 11, day, hour, minute, tzinfo=NEW_YORK)
+    return dt.datetime(2026, 11, day, hour, minute, second, tzinfo=NEW_YORK)
 
 
 def accepted(org, external_id: str):
@@ -403,3 +403,13 @@ def test_the_demo_shows_a_paused_lead_once(org, cadence, territories, at_monday)
     assert seed_demo_pauses(now=clock.now()) == 1
     assert seed_demo_pauses(now=clock.now()) == 0  # one is open already
     assert Pause.objects.get().lead == lead
+
+
+def test_a_deadline_already_passed_cannot_be_paused_away(org, cadence, territories, at_monday):
+    lead = accepted(org, "P-7")
+    touch(lead)
+    at_monday.move_to(ny(17, 10, 0, 5))  # the follow-up fell due five seconds ago
+    with pytest.raises(GuardRefused, match="passed already"):
+        pause(lead)
+    assert not Pause.objects.exists()
+    assert follow_up(lead).state == "running"  # the scan breaches it at its true time
