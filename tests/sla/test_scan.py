@@ -33,6 +33,8 @@ pytestmark = pytest.mark.django_db
 
 MONDAY_DUE = MONDAY_10_NY + dt.timedelta(hours=1)  # the 1-hour "Hot" deadline
 NOTIFICATION_TESTS = str(ROOT / "tests" / "alignment" / "test_notifications.py")
+# Pauses end in the scan too: its claim and writes take SQLite's path there.
+FOLLOWUP_TESTS = str(ROOT / "tests" / "sla" / "test_followup.py")
 
 
 def kinds(notifications):
@@ -358,7 +360,17 @@ def test_the_scan_and_email_delivery_work_the_same_on_sqlite(tmp_path):
     )
     env.pop("TEST_DATABASE_NAME", None)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", __file__, NOTIFICATION_TESTS, "-q", "-m", "not slow"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            __file__,
+            NOTIFICATION_TESTS,
+            FOLLOWUP_TESTS,
+            "-q",
+            "-m",
+            "not slow",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
