@@ -33,6 +33,10 @@ from alignment.roles import perm
 SIDES = ("marketing", "sales")
 
 
+class FourEyes(Conflict):
+    """One person tried to sign a version for both sides (409)."""
+
+
 def signing_sides(user) -> list[str]:
     """The sides this person may sign for (a manager signs for one)."""
     sides = []
@@ -112,13 +116,25 @@ def sign(spec: Cosigned, *, version, by, expected_revision: int, side: str | Non
             f"{existing[side].signed_by} already signed {current} for "
             f"{existing[side].get_side_display().lower()}."
         )
-    spec.signature_model.objects.create(
-        **{spec.owner_field: current},
-        side=side,
-        signed_by=by,
-        signed_at=now,
-        revision=current.revision,
-    )
+    # Four eyes: whatever one may sign for, the two signatures come from two people
+    # (the unique (version, signed_by) constraint is the last line behind this).
+    mine = next((s for s in existing.values() if s.signed_by_id == by.pk), None)
+    if mine is not None:
+        raise FourEyes(
+            f"You already signed {current} for {mine.get_side_display().lower()}; "
+            f"the {side} signature must come from someone else."
+        )
+    try:
+        with transaction.atomic():
+            spec.signature_model.objects.create(
+                **{spec.owner_field: current},
+                side=side,
+                signed_by=by,
+                signed_at=now,
+                revision=current.revision,
+            )
+    except IntegrityError as error:  # a second session of the same person, racing
+        raise FourEyes(f"You already signed {current}; the other side signs it.") from error
     spec.record(current, "signed", by, now, side=side)
     if len(existing) + 1 < len(SIDES):
         return current

@@ -198,6 +198,10 @@ class Signature(models.Model):
         ordering = ["signed_at"]
         constraints = [
             models.UniqueConstraint(fields=["version", "side"], name="glossary_one_signature_side"),
+            # Four eyes: one person never signs one version twice, for either side.
+            models.UniqueConstraint(
+                fields=["version", "signed_by"], name="glossary_signatures_by_two_people"
+            ),
         ]
 
     def __str__(self) -> str:

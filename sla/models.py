@@ -365,7 +365,11 @@ class AgreementSignature(models.Model):
     class Meta:
         ordering = ["signed_at"]
         constraints = [
-            models.UniqueConstraint(fields=["agreement", "side"], name="sla_one_signature_side")
+            models.UniqueConstraint(fields=["agreement", "side"], name="sla_one_signature_side"),
+            # Four eyes: one person never signs one agreement twice, for either side.
+            models.UniqueConstraint(
+                fields=["agreement", "signed_by"], name="sla_signatures_by_two_people"
+            ),
         ]
 
     def __str__(self) -> str:
