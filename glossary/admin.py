@@ -29,8 +29,8 @@ class TermAdmin(admin.ModelAdmin):
 
 @admin.register(RejectionReason)
 class RejectionReasonAdmin(admin.ModelAdmin):
-    list_display = ["code", "label", "requires_note", "is_active", "position"]
-    list_filter = ["is_active", "requires_note"]
+    list_display = ["code", "label", "requires_note", "position"]
+    list_filter = ["requires_note"]
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from alignment.inputs import query_choice
 from alignment.permissions import HasCapability
 from glossary import selectors, services
-from glossary.models import DefinitionVersion, FunnelStage, RejectionReason, Term
+from glossary.models import DefinitionVersion, FunnelStage, Term
 from glossary.serializers import (
     GlossaryConflictSerializer,
     GlossaryDraftCreateSerializer,
@@ -74,7 +74,7 @@ class TermViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class RejectionReasonViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = RejectionReason.objects.all()
+    queryset = selectors.rejection_reasons()
     serializer_class = GlossaryRejectionReasonSerializer
     lookup_field = "code"
     pagination_class = _ordered_by("position")

@@ -60,9 +60,9 @@ class RejectionReason(models.Model):
     code = models.SlugField(max_length=40, unique=True)
     label = models.CharField(max_length=120)
     description = models.TextField(blank=True)
-    requires_note = models.BooleanField(default=False)
-    is_active = models.BooleanField(
-        default=True, help_text="Retired reasons stay on the leads that used them."
+    requires_note = models.BooleanField(
+        default=False,
+        help_text="Suggested when a draft lists this reason; the definition in force decides.",
     )
     position = models.PositiveIntegerField(default=0)
 
@@ -98,7 +98,13 @@ class DefinitionVersion(models.Model):
     handling = models.TextField("How to handle it", blank=True)
     threshold = models.IntegerField(default=0)
     required_fields = models.JSONField(default=list, blank=True)
+    # Which reasons a rep may reject with, and which of them need a note, are part of
+    # the signed text: neither side retires or adds a reason alone. A reason no
+    # version in force lists stays readable on the leads that were rejected with it.
     rejection_reasons = models.ManyToManyField(RejectionReason, blank=True, related_name="+")
+    notes_required = models.JSONField(
+        default=list, blank=True, help_text="Codes of the listed reasons that need a note."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -119,7 +119,37 @@ def search_terms(query: str = "") -> QuerySet[Term]:
 
 
 def rejection_reasons() -> QuerySet[RejectionReason]:
-    return RejectionReason.objects.all()
+    """The catalogue, each reason marked `in_force` when a definition in force lists it."""
+    listed = DefinitionVersion.rejection_reasons.through.objects.filter(
+        rejectionreason_id=OuterRef("pk"), definitionversion__status=VersionStatus.AGREED
+    )
+    return RejectionReason.objects.annotate(in_force=Exists(listed))
+
+
+@dataclass(frozen=True)
+class ReasonInForce:
+    reason: RejectionReason
+    needs_note: bool
+
+
+def reasons_in_force() -> list[ReasonInForce]:
+    """The reasons a rep may reject with: those the definitions in force list (co-signed,
+    so neither side retires one alone). A reason needs a note where a version in force
+    that lists it says so."""
+    found: dict[int, ReasonInForce] = {}
+    listed = (
+        DefinitionVersion.rejection_reasons.through.objects.filter(
+            definitionversion__status=VersionStatus.AGREED
+        )
+        .select_related("rejectionreason")
+        .annotate(notes=F("definitionversion__notes_required"))
+    )
+    for row in listed:  # one query: the inbox renders these on every page
+        reason = row.rejectionreason
+        needs = reason.code in (row.notes or [])
+        before = found.get(reason.pk)
+        found[reason.pk] = ReasonInForce(reason, needs or bool(before and before.needs_note))
+    return sorted(found.values(), key=lambda r: (r.reason.position, r.reason.label))
 
 
 def known_fields() -> list[str]:
@@ -172,6 +202,7 @@ class VersionDiff:
     required_removed: list[str]
     reasons_added: list[RejectionReason]
     reasons_removed: list[RejectionReason]
+    notes_changed: list[str]  # codes whose "needs a note" changed
     rules: list[RuleChange]
 
     @property
@@ -202,6 +233,7 @@ class VersionDiff:
             or self.required_removed
             or self.reasons_added
             or self.reasons_removed
+            or self.notes_changed
             or any(p["changed"] for p in self.prose)
             or any(r.status != "same" for r in self.rules)
         )
@@ -254,6 +286,7 @@ def version_diff(old: DefinitionVersion, new: DefinitionVersion) -> VersionDiff:
         required_removed=[f for f in old_required if f not in new_required],
         reasons_added=[r for pk, r in new_reasons.items() if pk not in old_reasons],
         reasons_removed=[r for pk, r in old_reasons.items() if pk not in new_reasons],
+        notes_changed=sorted(set(old.notes_required) ^ set(new.notes_required)),
         rules=changes,
     )
 

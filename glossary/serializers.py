@@ -29,9 +29,16 @@ class GlossaryTermSerializer(serializers.ModelSerializer):
 
 
 class GlossaryRejectionReasonSerializer(serializers.ModelSerializer):
+    in_force = serializers.BooleanField(
+        read_only=True, help_text="A definition in force lists it: reps may reject with it."
+    )
+
     class Meta:
         model = RejectionReason
-        fields = ["code", "label", "description", "requires_note", "is_active"]
+        fields = ["code", "label", "description", "requires_note", "in_force"]
+        extra_kwargs = {
+            "requires_note": {"help_text": "Suggested for drafts; each version decides."}
+        }
 
 
 class GlossaryRuleSerializer(serializers.ModelSerializer):
@@ -57,6 +64,7 @@ class GlossaryVersionSerializer(serializers.ModelSerializer):
     rules = GlossaryRuleSerializer(many=True, read_only=True)
     signatures = GlossarySignatureSerializer(many=True, read_only=True)
     rejection_reasons = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    notes_required = serializers.ListField(child=serializers.CharField(), read_only=True)
     required_fields = serializers.ListField(child=serializers.CharField())
 
     class Meta:
@@ -76,6 +84,7 @@ class GlossaryVersionSerializer(serializers.ModelSerializer):
             "required_fields",
             "rules",
             "rejection_reasons",
+            "notes_required",
             "signatures",
             "created_by",
             "created_at",
@@ -128,7 +137,15 @@ class GlossaryDraftCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         "defaults to the rules in force. Errors are keyed rules[i].name.",
     )
     rejection_reasons = serializers.ListField(
-        child=serializers.SlugField(), required=False, help_text="Reason codes."
+        child=serializers.SlugField(),
+        required=False,
+        help_text="Reason codes; defaults to the version in force.",
+    )
+    notes_required = serializers.ListField(
+        child=serializers.SlugField(),
+        required=False,
+        help_text="Which of those reasons need a note; defaults to the version in force, "
+        "or to each reason's suggestion when the reasons are given.",
     )
 
 

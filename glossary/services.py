@@ -97,6 +97,23 @@ def _reasons(codes_or_reasons: Iterable[Any] | None) -> list[RejectionReason]:
     return found + [i for i in items if isinstance(i, RejectionReason)]
 
 
+def _notes(notes_required: Iterable[Any] | None, reasons: list[RejectionReason]) -> list[str]:
+    """The codes of the listed reasons that need a note: as given, else each reason's
+    suggestion from the catalogue."""
+    listed = {r.code for r in reasons}
+    if notes_required is None:
+        return sorted(r.code for r in reasons if r.requires_note)
+    if isinstance(notes_required, str) or not all(isinstance(c, str) for c in notes_required):
+        raise ValidationError({"notes_required": ["Give a list of reason codes."]})
+    codes = sorted(set(notes_required))
+    unlisted = [c for c in codes if c not in listed]
+    if unlisted:
+        raise ValidationError(
+            {"notes_required": [f"not among this version's reasons: {', '.join(unlisted)}"]}
+        )
+    return codes
+
+
 PROSE = ("summary", "good_lead", "not_a_lead", "handling")
 
 
@@ -111,6 +128,7 @@ def draft_create(
     threshold: int | None = None,
     required_fields: list[str] | None = None,
     rejection_reasons: Iterable[Any] | None = None,
+    notes_required: Iterable[str] | None = None,
     **prose: str,
 ) -> DefinitionVersion:
     """A new draft, by default a copy of the version in force, with any changes given."""
@@ -139,11 +157,14 @@ def draft_create(
         if required_fields is None
         else required_fields,
     )
-    reasons = (
-        list(based_on.rejection_reasons.all())
-        if rejection_reasons is None and based_on
-        else _reasons(rejection_reasons)
-    )
+    if rejection_reasons is None and based_on:
+        reasons = list(based_on.rejection_reasons.all())
+        notes = _notes(
+            based_on.notes_required if notes_required is None else notes_required, reasons
+        )
+    else:
+        reasons = _reasons(rejection_reasons)
+        notes = _notes(notes_required, reasons)
     number = (
         DefinitionVersion.objects.filter(stage=stage).aggregate(n=Max("number"))["n"] or 0
     ) + 1
@@ -156,6 +177,7 @@ def draft_create(
         based_on=based_on,
         threshold=threshold,
         required_fields=required_fields,
+        notes_required=notes,
         created_by=by,
         created_at=now,
         updated_at=now,
@@ -183,6 +205,7 @@ def draft_update(
     threshold: Any,
     required_fields: Any,
     rejection_reasons: Iterable[Any] = (),
+    notes_required: Iterable[str] | None = None,
     now: datetime | None = None,
     **prose: str,
 ) -> DefinitionVersion:
@@ -193,6 +216,7 @@ def draft_update(
         rules=rules, threshold=threshold, required_fields=required_fields
     )
     reasons = _reasons(rejection_reasons)
+    notes = _notes(notes_required, reasons)
     unknown = set(prose) - set(PROSE)
     if unknown:
         raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
@@ -202,6 +226,7 @@ def draft_update(
         revision=F("revision") + 1,
         threshold=threshold,
         required_fields=required_fields,
+        notes_required=notes,
         updated_at=now,
         **{k: (v or "").strip() for k, v in prose.items()},
     )
@@ -337,7 +362,7 @@ def proposal_send_back(
     )
 
 
-# -- terms and rejection reasons -----------------------------------------------
+# -- terms -----------------------------------------------
 
 
 TERM_FIELDS = ["name", "acronym_of", "definition", "stage"]
@@ -390,22 +415,3 @@ def term_save(
     )
     transaction.on_commit(terms_cache.clear)
     return term
-
-
-@transaction.atomic
-def rejection_reason_set_active(*, reason: RejectionReason, by, active: bool) -> RejectionReason:
-    """Retire or bring back a reason; leads that used a retired one keep it."""
-    _require(by, "edit_definitions")
-    if (
-        RejectionReason.objects.filter(pk=reason.pk)
-        .exclude(is_active=active)
-        .update(is_active=active)
-    ):
-        audit.record(
-            by=by,
-            action="reason.active",
-            target=reason,
-            changes={"is_active": [not active, active]},
-        )
-    reason.refresh_from_db()
-    return reason

@@ -10,7 +10,6 @@ urlpatterns = [
     path("terms/new/", views.term_edit, name="term_new"),
     path("terms/<slug:slug>/", views.term, name="term"),
     path("terms/<slug:slug>/edit/", views.term_edit, name="term_edit"),
-    path("reasons/<slug:code>/active/", views.reason_active, name="reason_active"),
     path("stages/<slug:key>/", views.stage, name="stage"),
     path("stages/<slug:key>/drafts/", views.draft_new, name="draft_new"),
     path("versions/<int:pk>/", views.version, name="version"),

@@ -124,22 +124,6 @@ def term_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     )
 
 
-@require_POST
-@capability_required("edit_definitions")
-def reason_active(request: HttpRequest, code: str) -> HttpResponse:
-    reason = get_object_or_404(RejectionReason, code=code)
-    if request.POST.get("active") not in ("0", "1"):
-        return HttpResponse("Field 'active' must be 1 or 0.", status=400)
-    services.rejection_reason_set_active(
-        reason=reason, by=request.user, active=request.POST["active"] == "1"
-    )
-    if request.htmx:
-        return render(request, "glossary/index.html#reason-row", {"reason": reason})
-    state = "back in use" if reason.is_active else "retired"
-    messages.success(request, f"“{reason.label}” is {state}.")
-    return redirect(reverse("glossary:index") + "#reasons")
-
-
 @login_required
 def stage(request: HttpRequest, key: str) -> HttpResponse:
     funnel_stage = get_object_or_404(FunnelStage, key=key)
@@ -202,10 +186,7 @@ def version(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _editor_context(version, rows, data, errors, summary) -> dict:
-    reasons = list(
-        RejectionReason.objects.filter(is_active=True)
-        | RejectionReason.objects.filter(pk__in=data["rejection_reasons"])
-    )
+    reasons = list(RejectionReason.objects.all())
     return {
         "version": version,
         "rows": rows,
@@ -236,6 +217,7 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "threshold": str(found.threshold),
         "required_fields": ", ".join(found.required_fields),
         "rejection_reasons": [r.pk for r in found.rejection_reasons.all()],
+        "notes_required": list(found.notes_required),
         "revision": found.revision,
     }
     rows = editor.rows_from_version(found)
@@ -250,6 +232,7 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "rejection_reasons": [
                 p for p in (_int(v) for v in request.POST.getlist("rejection_reasons")) if p
             ],
+            "notes_required": request.POST.getlist("notes_required"),
             "revision": _int(request.POST.get("revision"), 0),
         }
         rows = editor.rows_from_post(request.POST)
@@ -270,6 +253,7 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     rejection_reasons=RejectionReason.objects.filter(
                         pk__in=data["rejection_reasons"]
                     ),
+                    notes_required=data["notes_required"],
                     **{name: data[name] for name in services.PROSE},
                 )
             except ValidationError as error:

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from alignment.bulk import update_rows
 from alignment.models import User
 from alignment.roles import perm
-from glossary.models import RejectionReason
+from glossary.selectors import reasons_in_force
 from leads import machine
 from leads.assignment import lead_hand_off, team_reps
 from leads.machine import Change, TransitionNotAllowed
@@ -63,12 +63,18 @@ def lead_reject(
 ):
     def prepare(current: Lead) -> Change:
         code = (reason or "").strip()
-        reason_obj = RejectionReason.objects.filter(code=code, is_active=True).first()
-        if reason_obj is None:
-            message = f"'{code}' is not an active rejection reason." if code else "Choose a reason."
+        # The reasons that apply are those the definitions in force list (co-signed).
+        listed = next((r for r in reasons_in_force() if r.reason.code == code), None)
+        if listed is None:
+            message = (
+                f"'{code}' is not a rejection reason of the definition in force."
+                if code
+                else "Choose a reason."
+            )
             raise ValidationError({"reason": [message]})
+        reason_obj = listed.reason
         text = _note(note)
-        if reason_obj.requires_note and not text:
+        if listed.needs_note and not text:
             raise ValidationError({"note": [f"The reason '{reason_obj.label}' needs a note."]})
         return Change(
             changes={"rejected_at": now, "rejection_reason": reason_obj, "rejection_note": text},

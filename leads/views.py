@@ -21,7 +21,8 @@ from alignment import clock, errors
 from alignment.http import page_url
 from alignment.models import User
 from alignment.permissions import capability_required
-from glossary.models import DefinitionVersion, RejectionReason
+from glossary.models import DefinitionVersion
+from glossary.selectors import reasons_in_force
 from leads import machine, selectors, services
 from leads.assignment import team_reps
 from leads.machine import Stage
@@ -46,9 +47,11 @@ def _options(choices, selected: str = "") -> str:
 
 
 def _reason_options(selected: str = "") -> str:
-    reasons = RejectionReason.objects.filter(is_active=True).order_by("position", "label")
     return _options(
-        ((r.code, f"{r.label} (note needed)" if r.requires_note else r.label) for r in reasons),
+        (
+            (r.reason.code, f"{r.reason.label} (note needed)" if r.needs_note else r.reason.label)
+            for r in reasons_in_force()
+        ),
         selected,
     )
 

@@ -226,13 +226,15 @@ def test_a_stage_without_definitions_refuses_drafts(org):
         draft(stage, org["leo"])
 
 
-def test_retiring_a_reason_keeps_it_on_versions_that_list_it(org, mql):
+def test_a_draft_copies_the_reasons_and_notes_in_force_unless_given(org, mql):
     from tests.glossary.factories import ReasonFactory
 
-    reason = ReasonFactory()
+    reason = ReasonFactory(requires_note=True)
     version = draft(mql, org["leo"], rejection_reasons=[reason.code])
-    services.rejection_reason_set_active(reason=reason, by=org["maya"], active=False)
-    assert list(version.rejection_reasons.all()) == [reason]
+    assert (list(version.rejection_reasons.all()), version.notes_required) == (
+        [reason],
+        [reason.code],
+    )
 
 
 # -- real concurrent sessions -----------------------------------------------------

@@ -293,19 +293,6 @@ def test_a_marketer_adds_a_term_and_a_duplicate_is_refused(client, org):
     assert "already in the glossary" in again.content.decode()
 
 
-def test_retiring_a_reason_by_htmx_swaps_its_row(client, org):
-    reason = ReasonFactory()
-    client.force_login(org["maya"])
-    response = client.post(
-        reverse("glossary:reason_active", args=[reason.code]), {"active": "0"}, **HTMX
-    )
-    assert b"Retired" in response.content
-    reason.refresh_from_db()
-    assert reason.is_active is False
-    bad = client.post(reverse("glossary:reason_active", args=[reason.code]), {"active": "x"})
-    assert bad.status_code == 400
-
-
 def test_the_signatures_panel_counts_what_waits(client, org, mql):
     proposal(mql, org["leo"])
     client.force_login(org["sam"])

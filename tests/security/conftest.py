@@ -59,7 +59,8 @@ class World:
 def _world() -> World:
     from glossary import demo as glossary_demo
     from glossary import services as glossary_services
-    from glossary.models import DefinitionVersion, RejectionReason, Term
+    from glossary.models import DefinitionVersion, Term
+    from glossary.selectors import reasons_in_force
     from leads import imports, ingest
     from leads import services as lead_services
     from leads.models import Lead, Territory
@@ -106,7 +107,7 @@ def _world() -> World:
                 lead=made, by=org[owner].team.manager, to=org[owner], now=now
             )
     rejected.refresh_from_db()
-    reason = RejectionReason.objects.filter(is_active=True, requires_note=False).first()
+    reason = next(r.reason for r in reasons_in_force() if not r.needs_note)
     lead_services.lead_reject(lead=rejected, by=org["ravi"], reason=reason.code, now=now)
     rejected.refresh_from_db()
     lead_services.lead_dispute(lead=rejected, by=org["leo"], reason="They fit.", now=now)

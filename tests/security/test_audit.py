@@ -71,16 +71,13 @@ def test_calendar_changes_are_audited_and_a_refused_one_is_not(world):
     assert trail[1].changes["week"][1] == {"Monday": "08:00-12:00"}
 
 
-def test_terms_and_reasons_are_audited(world):
+def test_terms_are_audited(world):
     leo = world.person("marketer")
     term = glossary_services.term_save(by=leo, name="ICP", definition="Ideal customer profile")
     glossary_services.term_save(by=leo, term=term, name="ICP", definition="Who we sell to")
-    glossary_services.rejection_reason_set_active(reason=world.reason, by=leo, active=False)
     made, edited = entries(target_type="glossary.term", target_id=str(term.pk))
     assert (made.action, edited.action) == ("term.create", "term.update")
     assert edited.changes == {"definition": ["Ideal customer profile", "Who we sell to"]}
-    [retired] = entries(action="reason.active")
-    assert (retired.actor, retired.changes) == (leo, {"is_active": [True, False]})
 
 
 def test_an_admin_changing_capacity_team_and_role_is_audited(world):

@@ -149,12 +149,6 @@ GLOSSARY = {
     "glossary:term_edit": row(
         args=lambda w: {"slug": w.term.slug}, GET=only(*DRAFTERS), POST=only(*DRAFTERS)
     ),
-    "glossary:reason_active": row(
-        args=lambda w: {"code": w.reason.code},
-        data=lambda w: {"active": "1"},
-        GET=NOT_OFFERED,
-        POST=only(*DRAFTERS),
-    ),
     "glossary:stage": row(args=lambda w: {"key": "mql"}, GET=EVERYONE, POST=EVERYONE),
     "glossary:draft_new": row(args=lambda w: {"key": "mql"}, GET=NOT_OFFERED, POST=only(*DRAFTERS)),
     "glossary:version": row(args=draft, GET=EVERYONE, POST=EVERYONE),
