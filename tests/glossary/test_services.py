@@ -202,7 +202,6 @@ def test_the_database_refuses_a_second_agreed_version(org, mql):
         )
 
 
-@pytest.mark.postgres
 def test_the_database_refuses_edits_of_an_agreed_version(org, mql):
     version = agreed(mql, org)
     with pytest.raises(IntegrityError), transaction.atomic():

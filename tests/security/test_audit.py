@@ -131,8 +131,7 @@ def test_the_trail_cannot_be_edited_or_deleted(world):
         AuditEntry.objects.update(actor_label="someone else")
 
 
-@pytest.mark.postgres
-def test_the_trail_cannot_be_deleted_on_postgresql(world):
+def test_the_trail_cannot_be_deleted(world):
     org_services.member_set_away(
         member=world.person("sales_rep"), away=True, by=world.person("sales_manager")
     )

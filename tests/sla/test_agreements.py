@@ -743,7 +743,6 @@ def test_someone_who_may_sign_for_both_sides_says_which(org):
     assert [s.side for s in version.signatures.all()] == ["sales"]
 
 
-@pytest.mark.postgres
 def test_the_database_refuses_to_edit_an_agreement_in_force_or_its_goals(agreement):
     from django.db import IntegrityError, transaction
 
