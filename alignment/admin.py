@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 
 from alignment import audit
 from alignment.models import ApiToken, AuditEntry, Notification, Team, User, WorkerHeartbeat
@@ -66,6 +68,15 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
     fieldsets = BaseUserAdmin.fieldsets + (
         ("Alignment", {"fields": ("team", "is_away", "capacity")}),
     )
+
+
+# A role is a Group with permissions: changing what a role may do is configuration too.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedModelAdmin, BaseGroupAdmin):
+    pass
 
 
 @admin.register(Team)

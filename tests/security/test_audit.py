@@ -172,3 +172,63 @@ def test_an_admin_moving_a_territory_is_audited(world):
     assert response.status_code == 302
     [entry] = entries(action="territory.update", target_id=str(territory.pk))
     assert entry.changes == {"team": ["Sales EMEA", "Sales Americas"]}
+
+
+def test_an_admin_editing_a_term_in_the_admin_is_audited(world):
+    term = world.term
+    response = admin_client(world).post(
+        f"/admin/glossary/term/{term.pk}/change/",
+        {
+            "name": term.name,
+            "acronym_of": term.acronym_of,
+            "slug": term.slug,
+            "definition": "Rewritten in the admin.",
+            "stage": term.stage_id or "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [entry] = entries(action="term.update", target_id=str(term.pk))
+    assert entry.actor == world.person("admin")
+    assert entry.changes["definition"][1] == "Rewritten in the admin."
+
+
+def test_changing_what_a_role_may_do_in_the_admin_is_audited(world):
+    from django.contrib.auth.models import Permission
+
+    group = Group.objects.get(name=ROLE_NAMES[Role.SALES_REP])
+    before = sorted(str(p) for p in group.permissions.all())
+    extra = Permission.objects.get(codename="sign_for_sales")
+    response = admin_client(world).post(
+        f"/admin/auth/group/{group.pk}/change/",
+        {
+            "name": group.name,
+            "permissions": [*group.permissions.values_list("pk", flat=True), extra.pk],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [entry] = entries(action="group.update", target_id=str(group.pk))
+    assert entry.actor == world.person("admin")
+    assert entry.changes["permissions"] == [before, sorted([*before, str(extra)])]
+
+
+def test_adding_someone_to_a_role_in_the_admin_is_audited(world):
+    ravi = world.person("sales_rep")
+    arbiter = Group.objects.get(name=ROLE_NAMES[Role.ARBITER])
+    response = admin_client(world).post(
+        f"/admin/alignment/user/{ravi.pk}/change/",
+        {
+            "username": ravi.username,
+            "first_name": ravi.first_name,
+            "last_name": ravi.last_name,
+            "email": ravi.email,
+            "is_active": "on",
+            "groups": [*ravi.groups.values_list("pk", flat=True), arbiter.pk],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "09:00:00",
+            "team": ravi.team_id,
+            "capacity": str(ravi.capacity),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [entry] = entries(action="user.update", target_id=str(ravi.pk))
+    assert entry.changes["groups"] == [["Sales rep"], sorted(["Arbiter", "Sales rep"])]
