@@ -18,6 +18,7 @@ from alignment.inputs import StrictFieldsMixin, query_choice, query_datetime
 from alignment.models import User
 from alignment.permissions import HasCapability
 from alignment.roles import perm
+from alignment.schema import ErrorSerializer
 from leads import selectors as lead_selectors
 from sla import pauses
 from sla.arbiter import case_decide
@@ -274,7 +275,13 @@ class Cases(ListAPIView):
 class CaseDecide(APIView):
     permission_classes = [HasCapability("arbitrate")]
 
-    @extend_schema(request=DecideSerializer, responses={200: CaseSerializer})
+    @extend_schema(
+        request=DecideSerializer,
+        responses={
+            200: CaseSerializer,
+            409: OpenApiResponse(ErrorSerializer, "The case was decided already"),
+        },
+    )
     def post(self, request, pk: int):
         case = get_object_or_404(ArbiterCase.objects.select_related("lead", "clock"), pk=pk)
         serializer = DecideSerializer(data=request.data)
