@@ -104,6 +104,31 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def read_only_inlines(*models) -> list[type[ReadOnlyInline]]:
+    """One read-only inline per model (a version's parts, signatures and events)."""
+    return [type(f"{m.__name__}Inline", (ReadOnlyInline,), {"model": m}) for m in models]
+
+
+class CosignedVersionAdmin(ReadOnlyModelAdmin):
+    """Versions of a co-signed document only read here, whatever their status: agreed and
+    superseded ones are frozen, and drafts change through the app's editor, which records
+    each step (alignment.cosign). Deleting is refused too: history points at them."""
+
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyModelAdmin):
     """The trail is append-only (the database refuses edits too); /audit/ has filters and CSV."""

@@ -27,10 +27,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from alignment.documents import Side
 from alignment.errors import Conflict
 from alignment.roles import perm
 
-SIDES = ("marketing", "sales")
+SIDES = tuple(Side.values)
 
 
 class FourEyes(Conflict):

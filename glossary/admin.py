@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.db import transaction
 
-from alignment.admin import AuditedModelAdmin
+from alignment.admin import AuditedModelAdmin, CosignedVersionAdmin, read_only_inlines
 from glossary import terms_cache
 from glossary.models import (
     DefinitionVersion,
@@ -46,43 +46,9 @@ class RejectionReasonAdmin(AuditedModelAdmin):
     list_filter = ["requires_note"]
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class RuleInline(ReadOnlyInline):
-    model = ScoringRule
-
-
-class SignatureInline(ReadOnlyInline):
-    model = Signature
-
-
-class EventInline(ReadOnlyInline):
-    model = VersionEvent
-
-
 @admin.register(DefinitionVersion)
-class DefinitionVersionAdmin(admin.ModelAdmin):
-    """Read-only: drafting, signing and superseding go through glossary.services."""
-
+class DefinitionVersionAdmin(CosignedVersionAdmin):
     list_display = ["__str__", "status", "threshold", "created_by", "agreed_at"]
     list_filter = ["stage", "status"]
     list_select_related = ["stage", "created_by"]
-    inlines = [RuleInline, SignatureInline, EventInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    inlines = read_only_inlines(ScoringRule, Signature, VersionEvent)

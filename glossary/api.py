@@ -1,26 +1,20 @@
 """The glossary API: read stages, terms, reasons and definitions; marketers write drafts."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from alignment.cosign_api import cosign_actions
 from alignment.inputs import query_choice
 from alignment.permissions import HasCapability
 from glossary import selectors, services
 from glossary.models import DefinitionVersion, FunnelStage, Term
 from glossary.serializers import (
-    GlossaryConflictSerializer,
     GlossaryDraftCreateSerializer,
-    GlossaryProposeSerializer,
     GlossaryRejectionReasonSerializer,
-    GlossarySendBackSerializer,
-    GlossarySignSerializer,
     GlossaryStageDetailSerializer,
     GlossaryStageSerializer,
     GlossaryTermSerializer,
@@ -28,21 +22,10 @@ from glossary.serializers import (
 )
 
 VERSION_STATUSES = ["draft", "proposed", "agreed", "superseded"]
-WRITE_RESPONSES = {200: GlossaryVersionSerializer, 409: GlossaryConflictSerializer}
 
 
 def _ordered_by(field: str) -> type[CursorPagination]:
     return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
-
-
-def _call(action_fn, **kwargs):
-    """Run one service; its refusals become 400 (field-level) or 409 (someone was first)."""
-    try:
-        return action_fn(**kwargs), None
-    except DjangoValidationError as error:
-        raise ValidationError(error.message_dict) from error
-    except services.Conflict as conflict:
-        return None, Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
 
 
 class StageViewSet(viewsets.ReadOnlyModelViewSet):
@@ -80,7 +63,18 @@ class RejectionReasonViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = _ordered_by("position")
 
 
-class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DefinitionViewSet(
+    cosign_actions(
+        model=DefinitionVersion,
+        read=GlossaryVersionSerializer,
+        propose=lambda version, **kw: services.draft_propose(version=version, **kw),
+        sign=lambda version, **kw: services.proposal_sign(version=version, **kw),
+        send_back=lambda version, **kw: services.proposal_send_back(version=version, **kw),
+    ),
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Versions of stage definitions, with their rules and signatures."""
 
     serializer_class = GlossaryVersionSerializer
@@ -127,61 +121,5 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         stage = data.pop("stage")
         if "rules" in data and not isinstance(data["rules"], list):
             raise ValidationError({"rules": ["needs a list of rules"]})
-        version, conflict = _call(services.draft_create, stage=stage, by=request.user, **data)
-        if conflict:
-            return conflict
+        version = services.draft_create(stage=stage, by=request.user, **data)
         return Response(self._fresh(version.pk), status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        request=GlossaryProposeSerializer,
-        responses={200: GlossaryVersionSerializer, 409: GlossaryConflictSerializer},
-    )
-    @action(detail=True, methods=["post"])
-    def propose(self, request, pk=None):
-        version = get_object_or_404(DefinitionVersion, pk=pk)
-        payload = GlossaryProposeSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        _, conflict = _call(
-            services.draft_propose,
-            version=version,
-            by=request.user,
-            expected_revision=payload.validated_data["revision"],
-        )
-        return conflict or Response(self._fresh(version.pk))
-
-    @extend_schema(
-        request=GlossarySignSerializer,
-        responses={200: GlossaryVersionSerializer, 409: GlossaryConflictSerializer},
-    )
-    @action(detail=True, methods=["post"])
-    def sign(self, request, pk=None):
-        """Sign for one's side (managers); the second side's signature puts it in force."""
-        version = get_object_or_404(DefinitionVersion, pk=pk)
-        payload = GlossarySignSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        _, conflict = _call(
-            services.proposal_sign,
-            version=version,
-            by=request.user,
-            expected_revision=payload.validated_data["revision"],
-            side=payload.validated_data.get("side"),
-        )
-        return conflict or Response(self._fresh(version.pk))
-
-    @extend_schema(
-        request=GlossarySendBackSerializer,
-        responses={200: GlossaryVersionSerializer, 409: GlossaryConflictSerializer},
-    )
-    @action(detail=True, methods=["post"], url_path="send-back")
-    def send_back(self, request, pk=None):
-        version = get_object_or_404(DefinitionVersion, pk=pk)
-        payload = GlossarySendBackSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        _, conflict = _call(
-            services.proposal_send_back,
-            version=version,
-            by=request.user,
-            comment=payload.validated_data["comment"],
-            expected_revision=payload.validated_data.get("revision"),
-        )
-        return conflict or Response(self._fresh(version.pk))

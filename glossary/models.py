@@ -11,6 +11,16 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from alignment.documents import (
+    CosignedSignature,
+    CosignedVersion,
+    EventKind,
+    Side,
+    Status,
+    one_in_force,
+    signature_constraints,
+)
+
 
 class StageSide(models.TextChoices):
     MARKETING = "marketing", "Marketing"
@@ -73,22 +83,15 @@ class RejectionReason(models.Model):
         return self.label
 
 
-class VersionStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PROPOSED = "proposed", "Proposed"
-    AGREED = "agreed", "In force"
-    SUPERSEDED = "superseded", "Superseded"
+# Statuses, sides and history kinds are alignment's, defined once for every
+# co-signed document; these names stay for the code that reads them from here.
+VersionStatus = Status
+SignatureSide = Side
 
 
-class DefinitionVersion(models.Model):
+class DefinitionVersion(CosignedVersion):
     stage = models.ForeignKey(FunnelStage, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
-    status = models.CharField(
-        max_length=20, choices=VersionStatus.choices, default=VersionStatus.DRAFT
-    )
-    # Every edit bumps the revision; a signature holds the revision it read, so
-    # an edit racing a signature is caught by compare-and-set, not by luck.
-    revision = models.PositiveIntegerField(default=1)
     based_on = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -108,21 +111,12 @@ class DefinitionVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-    proposed_at = models.DateTimeField(null=True, blank=True)
-    agreed_at = models.DateTimeField(null=True, blank=True)
-    superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["stage__position", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["stage", "number"], name="glossary_version_number"),
-            models.UniqueConstraint(
-                fields=["stage"],
-                condition=Q(status="agreed"),
-                name="glossary_one_agreed_version_per_stage",
-            ),
+            one_in_force(fields=["stage"], name="glossary_one_agreed_version_per_stage"),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "proposed", "agreed", "superseded"]),
                 name="glossary_version_status_valid",
@@ -136,15 +130,6 @@ class DefinitionVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage.name} v{self.number}"
-
-    @property
-    def is_editable(self) -> bool:
-        return self.status == VersionStatus.DRAFT
-
-    @property
-    def is_frozen(self) -> bool:
-        """Agreed and superseded versions are history: never edited."""
-        return self.status in (VersionStatus.AGREED, VersionStatus.SUPERSEDED)
 
 
 class Operator(models.TextChoices):
@@ -184,44 +169,16 @@ class ScoringRule(models.Model):
         return self.label or f"{self.field} {self.operator} {self.value!r}"
 
 
-class SignatureSide(models.TextChoices):
-    MARKETING = "marketing", "Marketing"
-    SALES = "sales", "Sales"
-
-
-class Signature(models.Model):
+class Signature(CosignedSignature):
     version = models.ForeignKey(
         DefinitionVersion, on_delete=models.CASCADE, related_name="signatures"
     )
-    side = models.CharField(max_length=20, choices=SignatureSide.choices)
-    signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    signed_at = models.DateTimeField()
-    revision = models.PositiveIntegerField(help_text="The version's revision that was signed.")
 
-    class Meta:
-        ordering = ["signed_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["version", "side"], name="glossary_one_signature_side"),
-            # Four eyes: one person never signs one version twice, for either side.
-            models.UniqueConstraint(
-                fields=["version", "signed_by"], name="glossary_signatures_by_two_people"
-            ),
-        ]
+    class Meta(CosignedSignature.Meta):
+        constraints = signature_constraints(owner="version", prefix="glossary")
 
-    def __str__(self) -> str:
-        return f"{self.get_side_display()} signature on {self.version_id}"
-
-
-class EventKind(models.TextChoices):
-    CREATED = "created", "Drafted"
-    EDITED = "edited", "Edited"
-    PROPOSED = "proposed", "Proposed for signature"
-    SIGNED = "signed", "Signed"
-    SENT_BACK = "sent_back", "Sent back"
-    AGREED = "agreed", "Came into force"
-    SUPERSEDED = "superseded", "Superseded"
+    def version_label(self) -> str:
+        return str(self.version_id)
 
 
 class VersionEvent(models.Model):

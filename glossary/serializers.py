@@ -147,21 +147,3 @@ class GlossaryDraftCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         help_text="Which of those reasons need a note; defaults to the version in force, "
         "or to each reason's suggestion when the reasons are given.",
     )
-
-
-class GlossarySignSerializer(StrictFieldsMixin, serializers.Serializer):
-    revision = serializers.IntegerField(help_text="The revision you read, from GET.")
-    side = serializers.ChoiceField(choices=["marketing", "sales"], required=False)
-
-
-class GlossaryProposeSerializer(StrictFieldsMixin, serializers.Serializer):
-    revision = serializers.IntegerField(help_text="The revision you read, from GET.")
-
-
-class GlossarySendBackSerializer(StrictFieldsMixin, serializers.Serializer):
-    comment = serializers.CharField()
-    revision = serializers.IntegerField(required=False)
-
-
-class GlossaryConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from alignment import cosign_views
 from alignment.permissions import capability_required
 from glossary import editor, selectors, services
 from glossary.models import (
@@ -40,11 +41,6 @@ def _int(value, default: int | None = None) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return default
-
-
-def _require_signer(request: HttpRequest) -> None:
-    if not services.signing_sides(request.user):
-        raise PermissionDenied("Only a marketing manager or a sales manager may sign.")
 
 
 @login_required
@@ -297,115 +293,45 @@ def rule_row_removed(request: HttpRequest) -> HttpResponse:
     return HttpResponse("")
 
 
+PAGES = cosign_views.Pages(
+    load=selectors.version_detail,
+    context=lambda request, version: _version_context(request, version),
+    diff=selectors.version_diff,
+    propose=lambda version, **kw: services.draft_propose(version=version, **kw),
+    sign=lambda version, **kw: services.proposal_sign(version=version, **kw),
+    send_back=lambda version, **kw: services.proposal_send_back(version=version, **kw),
+    discard=lambda version, **kw: services.draft_discard(version=version, **kw),
+    detail_template="glossary/version.html",
+    sign_template="glossary/version_sign.html",
+    discard_template="glossary/version_discard.html",
+    detail_url="glossary:version",
+    edit_url="glossary:version_edit",
+    signatures_url="glossary:signatures",
+    after_discard=lambda version: reverse("glossary:stage", args=[version.stage.key]),
+    name="version",
+)
+
+
 @require_POST
 @capability_required("edit_definitions")
 def version_propose(request: HttpRequest, pk: int) -> HttpResponse:
-    found = get_object_or_404(DefinitionVersion, pk=pk)
-    try:
-        services.draft_propose(
-            version=found,
-            by=request.user,
-            expected_revision=_int(request.POST.get("revision"), 0),
-        )
-    except ValidationError as error:
-        for key, problems in error.message_dict.items():
-            for problem in problems:
-                messages.error(request, f"{key}: {problem}")
-        return redirect("glossary:version_edit", pk=found.pk)
-    except services.Conflict as conflict:
-        messages.error(request, str(conflict))
-        return _render_version(request, found.pk, status=409)
-    messages.success(
-        request, f"{found} is proposed: a marketing and a sales manager must now sign it."
-    )
-    return redirect("glossary:version", pk=found.pk)
-
-
-def _render_version(request: HttpRequest, pk: int, *, status: int) -> HttpResponse:
-    found = selectors.version_detail(pk)
-    return render(request, "glossary/version.html", _version_context(request, found), status=status)
+    return cosign_views.propose(request, PAGES, pk)
 
 
 @capability_required("edit_definitions")
 def version_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    found = get_object_or_404(DefinitionVersion.objects.select_related("stage"), pk=pk)
-    if request.method == "POST":
-        try:
-            services.draft_discard(
-                version=found,
-                by=request.user,
-                expected_revision=_int(request.POST.get("revision"), 0),
-            )
-        except services.Conflict as conflict:
-            messages.error(request, str(conflict))
-            return _render_version(request, found.pk, status=409)
-        messages.success(request, f"Draft {found} discarded.")
-        return redirect("glossary:stage", key=found.stage.key)
-    if not found.is_editable:
-        messages.error(request, f"{found} is not a draft; it cannot be discarded.")
-        return redirect("glossary:version", pk=found.pk)
-    return render(request, "glossary/version_discard.html", {"version": found})
+    return cosign_views.discard(request, PAGES, pk)
 
 
 @login_required
 def version_sign(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_signer(request)
-    found = selectors.version_detail(pk)
-    status = 200
-    if request.method == "POST":
-        try:
-            found = services.proposal_sign(
-                version=found,
-                by=request.user,
-                expected_revision=_int(request.POST.get("revision"), 0),
-                side=request.POST.get("side") or None,
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(sum(error.message_dict.values(), [])))
-            status = 400
-        except services.Conflict as conflict:
-            messages.error(request, str(conflict))
-            status = 409
-        else:
-            if found.status == VersionStatus.AGREED:
-                messages.success(request, f"Signed. {found} is now in force.")
-            else:
-                messages.success(request, f"Signed. {found} waits for the other side's signature.")
-            return redirect("glossary:version", pk=found.pk)
-        found = selectors.version_detail(pk)
-    context = _version_context(request, found)
-    base = found.based_on or context["in_force"]
-    if base is not None and base.pk != found.pk:
-        base = selectors.version_detail(base.pk)
-        context["diff"] = selectors.version_diff(base, found)
-    context["sides"] = [
-        (side, side.title())
-        for side in services.signing_sides(request.user)
-        if side not in {s.side for s in found.signatures.all()}
-    ]
-    return render(request, "glossary/version_sign.html", context, status=status)
+    return cosign_views.sign(request, PAGES, pk)
 
 
 @require_POST
 @login_required
 def version_send_back(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_signer(request)
-    found = get_object_or_404(DefinitionVersion, pk=pk)
-    try:
-        services.proposal_send_back(
-            version=found,
-            by=request.user,
-            comment=request.POST.get("comment", ""),
-            expected_revision=_int(request.POST.get("revision")),
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(sum(error.message_dict.values(), [])))
-        return redirect("glossary:version_sign", pk=found.pk)
-    except services.Conflict as conflict:
-        messages.error(request, str(conflict))
-        return _render_version(request, found.pk, status=409)
-    messages.success(request, f"{found} went back to draft with your comment.")
-    return redirect("glossary:signatures")
+    return cosign_views.send_back(request, PAGES, pk)
 
 
 def _parse_example(text: str) -> tuple[dict[str, str], dict[str, str], list[str]]:
@@ -475,7 +401,7 @@ def diff(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def signatures(request: HttpRequest) -> HttpResponse:
-    _require_signer(request)
+    cosign_views.require_signer(request)
     page = _page(request, selectors.waiting_for_signature(request.user), PROPOSALS_PER_PAGE)
     return render(request, "glossary/signatures.html", {"proposals": page})
 

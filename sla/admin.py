@@ -3,6 +3,7 @@ through sla.agreements, which validates, locks and records each step."""
 
 from django.contrib import admin
 
+from alignment.admin import CosignedVersionAdmin, read_only_inlines
 from sla.models import (
     Agreement,
     AgreementEvent,
@@ -13,53 +14,10 @@ from sla.models import (
 )
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class GoalInline(ReadOnlyInline):
-    model = SalesGoal
-
-
-class CommitmentInline(ReadOnlyInline):
-    model = TeamCommitment
-
-
-class SignatureInline(ReadOnlyInline):
-    model = AgreementSignature
-
-
-class EventInline(ReadOnlyInline):
-    model = AgreementEvent
-
-
 @admin.register(Agreement)
-class AgreementAdmin(admin.ModelAdmin):
-    """Read-only, whatever the status: agreed and superseded versions are frozen, and
-    drafts change only through the editor, so every change leaves its event."""
-
+class AgreementAdmin(CosignedVersionAdmin):
     list_display = ["__str__", "status", "summary", "created_by", "agreed_at", "superseded_at"]
-    list_filter = ["status"]
-    list_select_related = ["created_by"]
-    inlines = [GoalInline, CommitmentInline, SignatureInline, EventInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Clocks and results point at agreed and superseded versions; drafts are
-        # discarded in the app, which leaves a trail on the version they came from.
-        return False
+    inlines = read_only_inlines(SalesGoal, TeamCommitment, AgreementSignature, AgreementEvent)
 
 
 @admin.register(ScanHold)

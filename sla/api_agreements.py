@@ -7,17 +7,15 @@ first" (sla.agreements.Conflict) 409 with a sentence saying what happened.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from alignment.cosign_api import CONFLICT, cosign_actions
 from alignment.inputs import StrictFieldsMixin, query_choice
 from sla import agreements
 from sla.models import (
@@ -89,8 +87,6 @@ AGREEMENT_STATUS_CHOICES = [
     ("agreed", "In force: signed by both sides"),
     ("superseded", "Superseded by a later version"),
 ]
-# The same (value, label) pairs as glossary.models.SignatureSide: one SignatureSideEnum.
-SIDE_CHOICES = AgreementSignature._meta.get_field("side").choices
 
 
 class SlaAgreementSerializer(serializers.ModelSerializer):
@@ -188,25 +184,6 @@ class SlaAgreementDraftSerializer(StrictFieldsMixin, serializers.Serializer):
     )
 
 
-class SlaRevisionSerializer(StrictFieldsMixin, serializers.Serializer):
-    revision = serializers.IntegerField(help_text="The revision you read, from GET.")
-
-
-class SlaSignSerializer(SlaRevisionSerializer):
-    side = serializers.ChoiceField(
-        choices=SIDE_CHOICES, required=False, help_text="Needed only by someone who signs for both."
-    )
-
-
-class SlaSendBackSerializer(StrictFieldsMixin, serializers.Serializer):
-    comment = serializers.CharField()
-    revision = serializers.IntegerField(required=False)
-
-
-class SlaConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 class SlaIntervalSerializer(serializers.ModelSerializer):
     class Meta:
         model = WorkingInterval
@@ -262,20 +239,18 @@ def _by(field: str) -> type[CursorPagination]:
     return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
 
 
-def _call(action_fn, **kwargs):
-    """Run one service; its refusals become 400 (field-level) or 409 (DRF makes 403s)."""
-    try:
-        return action_fn(**kwargs), None
-    except DjangoValidationError as error:
-        raise ValidationError(error.message_dict) from error
-    except agreements.Conflict as conflict:
-        return None, Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
-
-
-WRITE_RESPONSES = {200: SlaAgreementSerializer, 409: SlaConflictSerializer}
-
-
-class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AgreementViewSet(
+    cosign_actions(
+        model=Agreement,
+        read=SlaAgreementSerializer,
+        propose=lambda version, **kw: agreements.agreement_propose(agreement=version, **kw),
+        sign=lambda version, **kw: agreements.agreement_sign(agreement=version, **kw),
+        send_back=lambda version, **kw: agreements.agreement_send_back(agreement=version, **kw),
+    ),
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Versions of the service-level agreement, with goals, commitments and signatures."""
 
     serializer_class = SlaAgreementSerializer
@@ -314,7 +289,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         request=SlaAgreementDraftSerializer,
-        responses={201: SlaAgreementSerializer, 409: SlaConflictSerializer},
+        responses={201: SlaAgreementSerializer, 409: CONFLICT},
     )
     def create(self, request):
         """Start a draft (marketers, managers of either side); omitted parts copy the base."""
@@ -324,57 +299,8 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         for name in ("goals", "commitments", "pause_conditions"):
             if name in data and not isinstance(data[name], list):
                 raise ValidationError({name: [f"needs a list of {name}."]})
-        agreement, conflict = _call(agreements.agreement_draft_create, by=request.user, **data)
-        if conflict:
-            return conflict
+        agreement = agreements.agreement_draft_create(by=request.user, **data)
         return Response(self._fresh(agreement.pk), status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=SlaRevisionSerializer, responses=WRITE_RESPONSES)
-    @action(detail=True, methods=["post"])
-    def propose(self, request, pk=None):
-        """Ask both sides to sign this draft, exactly as it reads now."""
-        agreement = get_object_or_404(Agreement, pk=pk)
-        payload = SlaRevisionSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        _, conflict = _call(
-            agreements.agreement_propose,
-            agreement=agreement,
-            by=request.user,
-            expected_revision=payload.validated_data["revision"],
-        )
-        return conflict or Response(self._fresh(agreement.pk))
-
-    @extend_schema(request=SlaSignSerializer, responses=WRITE_RESPONSES)
-    @action(detail=True, methods=["post"])
-    def sign(self, request, pk=None):
-        """Sign for one's side (managers); the second side's signature puts it in force."""
-        agreement = get_object_or_404(Agreement, pk=pk)
-        payload = SlaSignSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        _, conflict = _call(
-            agreements.agreement_sign,
-            agreement=agreement,
-            by=request.user,
-            expected_revision=payload.validated_data["revision"],
-            side=payload.validated_data.get("side"),
-        )
-        return conflict or Response(self._fresh(agreement.pk))
-
-    @extend_schema(request=SlaSendBackSerializer, responses=WRITE_RESPONSES)
-    @action(detail=True, methods=["post"], url_path="send-back")
-    def send_back(self, request, pk=None):
-        """Return a proposal to draft with a comment (managers); signatures lapse."""
-        agreement = get_object_or_404(Agreement, pk=pk)
-        payload = SlaSendBackSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        _, conflict = _call(
-            agreements.agreement_send_back,
-            agreement=agreement,
-            by=request.user,
-            comment=payload.validated_data["comment"],
-            expected_revision=payload.validated_data.get("revision"),
-        )
-        return conflict or Response(self._fresh(agreement.pk))
 
 
 class CalendarViewSet(viewsets.ReadOnlyModelViewSet):

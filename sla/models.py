@@ -12,6 +12,13 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from alignment.documents import (
+    CosignedSignature,
+    CosignedVersion,
+    Status,
+    one_in_force,
+    signature_constraints,
+)
 from alignment.models import validate_time_zone
 from sla.calendars import CalendarSpec
 
@@ -164,14 +171,10 @@ class Closure(models.Model):
 # --- agreements ----------------------------------------------------------------
 
 
-class AgreementStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PROPOSED = "proposed", "Proposed"
-    AGREED = "agreed", "In force"
-    SUPERSEDED = "superseded", "Superseded"
+AgreementStatus = Status  # alignment's, shared by every co-signed document
 
 
-class Agreement(models.Model):
+class Agreement(CosignedVersion):
     """One version of the two-way service-level agreement, co-signed like a definition.
 
     Sales' side is its goals (first match wins, catch-all last); marketing's
@@ -179,10 +182,6 @@ class Agreement(models.Model):
     """
 
     number = models.PositiveIntegerField(unique=True)
-    status = models.CharField(
-        max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT
-    )
-    revision = models.PositiveIntegerField(default=1)
     based_on = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -208,18 +207,11 @@ class Agreement(models.Model):
         default=True, help_text="A reassigned lead: the new owner gets a fresh deadline."
     )
     created_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-    proposed_at = models.DateTimeField(null=True, blank=True)
-    agreed_at = models.DateTimeField(null=True, blank=True)
-    superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-number"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["status"], condition=Q(status="agreed"), name="sla_one_agreement_in_force"
-            ),
+            one_in_force(fields=["status"], name="sla_one_agreement_in_force"),
             models.CheckConstraint(
                 condition=Q(min_acceptance_rate__lte=100) & Q(max_incomplete_rate__lte=100),
                 name="sla_rates_are_percentages",
@@ -228,10 +220,6 @@ class Agreement(models.Model):
 
     def __str__(self) -> str:
         return f"Agreement v{self.number}"
-
-    @property
-    def is_editable(self) -> bool:
-        return self.status == AgreementStatus.DRAFT
 
 
 class FollowUpThrough(models.TextChoices):
@@ -355,25 +343,14 @@ class PauseCondition(models.Model):
         return self.label
 
 
-class AgreementSignature(models.Model):
+class AgreementSignature(CosignedSignature):
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatures")
-    side = models.CharField(max_length=20, choices=[("marketing", "Marketing"), ("sales", "Sales")])
-    signed_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
-    signed_at = models.DateTimeField()
-    revision = models.PositiveIntegerField()
 
-    class Meta:
-        ordering = ["signed_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["agreement", "side"], name="sla_one_signature_side"),
-            # Four eyes: one person never signs one agreement twice, for either side.
-            models.UniqueConstraint(
-                fields=["agreement", "signed_by"], name="sla_signatures_by_two_people"
-            ),
-        ]
+    class Meta(CosignedSignature.Meta):
+        constraints = signature_constraints(owner="agreement", prefix="sla")
 
-    def __str__(self) -> str:
-        return f"{self.get_side_display()} signature on {self.agreement}"
+    def version_label(self) -> str:
+        return str(self.agreement)
 
 
 class AgreementEvent(models.Model):

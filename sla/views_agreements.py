@@ -19,8 +19,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from alignment import cosign_views
 from alignment.models import Side, Team
 from sla import agreements, selectors
 from sla.agreements import Conflict, EventKind
@@ -82,15 +84,6 @@ def drafter_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def _require_signer(request: HttpRequest) -> None:
-    if not agreements.signing_sides(request.user):
-        raise PermissionDenied("Only a marketing manager or a sales manager may sign.")
-
-
-def _errors_text(error: ValidationError) -> str:
-    return " ".join(sum(error.message_dict.values(), []))
 
 
 # --- the editor's rows --------------------------------------------------------------------
@@ -320,13 +313,6 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sla/agreement_detail.html", _detail_context(request, found))
 
 
-def _render_detail(request: HttpRequest, pk: int, *, status: int) -> HttpResponse:
-    found = selectors.agreement_detail(pk)
-    return render(
-        request, "sla/agreement_detail.html", _detail_context(request, found), status=status
-    )
-
-
 @require_POST
 @drafter_required
 def agreement_new(request: HttpRequest) -> HttpResponse:
@@ -451,107 +437,45 @@ def agreement_goal_row_removed(request: HttpRequest) -> HttpResponse:
     return HttpResponse("")
 
 
+PAGES = cosign_views.Pages(
+    load=selectors.agreement_detail,
+    context=lambda request, agreement: _detail_context(request, agreement),
+    diff=selectors.agreement_diff,
+    propose=lambda agreement, **kw: agreements.agreement_propose(agreement=agreement, **kw),
+    sign=lambda agreement, **kw: agreements.agreement_sign(agreement=agreement, **kw),
+    send_back=lambda agreement, **kw: agreements.agreement_send_back(agreement=agreement, **kw),
+    discard=lambda agreement, **kw: agreements.agreement_discard(agreement=agreement, **kw),
+    detail_template="sla/agreement_detail.html",
+    sign_template="sla/agreement_sign.html",
+    discard_template="sla/agreement_discard.html",
+    detail_url="sla:agreement_detail",
+    edit_url="sla:agreement_edit",
+    signatures_url="sla:agreement_signatures",
+    after_discard=lambda agreement: reverse("sla:agreements"),
+    name="agreement",
+)
+
+
 @require_POST
 @drafter_required
 def agreement_propose(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.agreement_detail(pk)
-    try:
-        agreements.agreement_propose(
-            agreement=found,
-            by=request.user,
-            expected_revision=_int(request.POST.get("revision"), 0),
-        )
-    except ValidationError as error:
-        messages.error(request, f"{found} cannot be proposed yet: {_errors_text(error)}")
-        return redirect("sla:agreement_edit", pk=found.pk)
-    except Conflict as conflict:
-        messages.error(request, str(conflict))
-        return _render_detail(request, found.pk, status=409)
-    messages.success(
-        request, f"{found} is proposed: a marketing and a sales manager must now sign it."
-    )
-    return redirect("sla:agreement_detail", pk=found.pk)
+    return cosign_views.propose(request, PAGES, pk)
 
 
 @drafter_required
 def agreement_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.agreement_detail(pk)
-    if request.method == "POST":
-        try:
-            agreements.agreement_discard(
-                agreement=found,
-                by=request.user,
-                expected_revision=_int(request.POST.get("revision"), 0),
-            )
-        except Conflict as conflict:
-            messages.error(request, str(conflict))
-            return _render_detail(request, found.pk, status=409)
-        messages.success(request, f"Draft {found} discarded.")
-        return redirect("sla:agreements")
-    if not found.is_editable:
-        messages.error(request, f"{found} is not a draft; it cannot be discarded.")
-        return redirect("sla:agreement_detail", pk=found.pk)
-    return render(request, "sla/agreement_discard.html", {"agreement": found})
+    return cosign_views.discard(request, PAGES, pk)
 
 
 @login_required
 def agreement_sign(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_signer(request)
-    found = selectors.agreement_detail(pk)
-    status = 200
-    if request.method == "POST":
-        try:
-            found = agreements.agreement_sign(
-                agreement=found,
-                by=request.user,
-                expected_revision=_int(request.POST.get("revision"), 0),
-                side=request.POST.get("side") or None,
-            )
-        except ValidationError as error:
-            messages.error(request, _errors_text(error))
-            status = 400
-        except Conflict as conflict:
-            messages.error(request, str(conflict))
-            status = 409
-        else:
-            if found.status == AgreementStatus.AGREED:
-                messages.success(request, f"Signed. {found} is now in force.")
-            else:
-                messages.success(request, f"Signed. {found} waits for the other side's signature.")
-            return redirect("sla:agreement_detail", pk=found.pk)
-        found = selectors.agreement_detail(pk)
-    context = _detail_context(request, found)
-    base = found.based_on or context["in_force"]
-    if base is not None and base.pk != found.pk:
-        context["diff"] = selectors.agreement_diff(selectors.agreement_detail(base.pk), found)
-    signed = {s.side for s in found.signatures.all()}
-    sides = agreements.signing_sides(request.user)
-    context["sides"] = [(side, side.title()) for side in sides if side not in signed]
-    return render(request, "sla/agreement_sign.html", context, status=status)
+    return cosign_views.sign(request, PAGES, pk)
 
 
 @require_POST
 @login_required
 def agreement_send_back(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_signer(request)
-    found = selectors.agreement_detail(pk)
-    try:
-        agreements.agreement_send_back(
-            agreement=found,
-            by=request.user,
-            comment=request.POST.get("comment", ""),
-            expected_revision=_int(request.POST.get("revision")),
-        )
-    except ValidationError as error:
-        messages.error(request, _errors_text(error))
-        context = _detail_context(request, found)
-        context["sides"] = []
-        return render(request, "sla/agreement_sign.html", context, status=400)
-    except Conflict as conflict:
-        messages.error(request, str(conflict))
-        return _render_detail(request, found.pk, status=409)
-    messages.success(request, f"{found} went back to draft with your comment.")
-    return redirect("sla:agreement_signatures")
+    return cosign_views.send_back(request, PAGES, pk)
 
 
 @login_required
@@ -580,7 +504,7 @@ def agreement_history(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def agreement_signatures(request: HttpRequest) -> HttpResponse:
-    _require_signer(request)
+    cosign_views.require_signer(request)
     page = _page(
         request, selectors.agreements_waiting_for_signature(request.user), PROPOSALS_PER_PAGE
     )

@@ -16,4 +16,10 @@ class Migration(migrations.Migration):
             model_name='agreementsignature',
             constraint=models.UniqueConstraint(fields=('agreement', 'signed_by'), name='sla_signatures_by_two_people'),
         ),
+        # State only: the signature's fields are alignment.documents.CosignedSignature's now.
+        migrations.AlterField(
+            model_name='agreementsignature',
+            name='revision',
+            field=models.PositiveIntegerField(help_text="The version's revision that was signed."),
+        ),
     ]

@@ -1,0 +1,104 @@
+"""The API every co-signed document answers: propose, sign and send back, written once.
+
+A use builds its viewset on `cosign_actions(...)`, naming its version model, the
+serializer that reads a version and its services (each takes the version as
+its first argument). Refusals travel as exceptions: alignment.errors answers a
+Conflict with 409, a ValidationError with 400 naming the field, PermissionDenied
+with 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from alignment.documents import Side
+from alignment.inputs import StrictFieldsMixin
+from alignment.schema import ErrorSerializer
+
+
+class CosignRevisionSerializer(StrictFieldsMixin, serializers.Serializer):
+    revision = serializers.IntegerField(help_text="The revision you read, from GET.")
+
+
+class CosignSignSerializer(CosignRevisionSerializer):
+    side = serializers.ChoiceField(
+        choices=Side.choices, required=False, help_text="Needed by who may sign for both."
+    )
+
+
+class CosignSendBackSerializer(StrictFieldsMixin, serializers.Serializer):
+    comment = serializers.CharField(help_text="What should change, for the author.")
+    revision = serializers.IntegerField(required=False)
+
+
+CONFLICT = OpenApiResponse(
+    ErrorSerializer, "Someone was first, the version moved on, or one person signed twice"
+)
+
+
+def cosign_actions(
+    *,
+    model: type,
+    read: type[serializers.Serializer],
+    propose: Callable[..., Any],
+    sign: Callable[..., Any],
+    send_back: Callable[..., Any],
+) -> type:
+    """A viewset mixin with the three actions, each answering the version as it is now."""
+    responses = {200: read, 409: CONFLICT}
+
+    def _answer(view, pk) -> Response:
+        return Response(read(view.get_queryset().get(pk=pk)).data)
+
+    def _payload(request, serializer_class) -> dict:
+        payload = serializer_class(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return payload.validated_data
+
+    class CosignActions:
+        @extend_schema(request=CosignRevisionSerializer, responses=responses)
+        @action(detail=True, methods=["post"], url_path="propose", url_name="propose")
+        def propose(self, request, pk=None):
+            """Ask both sides to sign this draft, exactly as it reads now."""
+            version = get_object_or_404(model, pk=pk)
+            data = _payload(request, CosignRevisionSerializer)
+            propose(version, by=request.user, expected_revision=data["revision"])
+            return _answer(self, version.pk)
+
+        @extend_schema(request=CosignSignSerializer, responses=responses)
+        @action(detail=True, methods=["post"], url_path="sign", url_name="sign")
+        def sign(self, request, pk=None):
+            """Sign for one's side (managers); the second side's signature, by another
+            person, puts it in force."""
+            version = get_object_or_404(model, pk=pk)
+            data = _payload(request, CosignSignSerializer)
+            sign(
+                version,
+                by=request.user,
+                expected_revision=data["revision"],
+                side=data.get("side"),
+            )
+            return _answer(self, version.pk)
+
+        @extend_schema(request=CosignSendBackSerializer, responses=responses)
+        @action(detail=True, methods=["post"], url_path="send-back", url_name="send-back")
+        def send_back(self, request, pk=None):
+            """Return a proposal to draft with a comment (managers); signatures lapse."""
+            version = get_object_or_404(model, pk=pk)
+            data = _payload(request, CosignSendBackSerializer)
+            send_back(
+                version,
+                by=request.user,
+                comment=data["comment"],
+                expected_revision=data.get("revision"),
+            )
+            return _answer(self, version.pk)
+
+    return CosignActions

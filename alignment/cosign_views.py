@@ -1,0 +1,158 @@
+"""The browser's side of co-signing, written once: propose, discard, sign, send back.
+
+Each use describes its pages with `Pages` (how to load a version with what
+its pages show, the detail context, the diff, its services and its URL and
+template names) and keeps a one-line view per action behind its own
+permission decorator. Every refusal is answered the same way for every kind of
+document: a 409 with what happened, a 400 with what to mend, a 403 for the
+wrong person (alignment.cosign decides who may sign).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from alignment.cosign import signing_sides
+from alignment.documents import Status
+from alignment.errors import Conflict
+
+
+@dataclass(frozen=True)
+class Pages:
+    load: Callable[[int], Any]  # the version with what its pages show (404 if none)
+    context: Callable[[HttpRequest, Any], dict]  # the detail page's context
+    diff: Callable[[Any, Any], Any]  # what changes from an older version to a newer one
+    propose: Callable[..., Any]  # services, each taking the version first
+    sign: Callable[..., Any]
+    send_back: Callable[..., Any]
+    discard: Callable[..., Any]
+    detail_template: str
+    sign_template: str
+    discard_template: str
+    detail_url: str  # URL names, each taking the version's pk but signatures_url
+    edit_url: str
+    signatures_url: str
+    after_discard: Callable[[Any], Any]  # where a discarded draft's author goes next
+    name: str  # the version in a template's context: "version", "agreement"
+
+
+def errors_text(error: ValidationError) -> str:
+    return " ".join(sum(error.message_dict.values(), []))
+
+
+def _revision(request: HttpRequest, default: int | None = 0) -> int | None:
+    try:
+        return int(request.POST.get("revision", ""))
+    except ValueError:
+        return default
+
+
+def require_signer(request: HttpRequest) -> None:
+    if not signing_sides(request.user):
+        raise PermissionDenied("Only a marketing manager or a sales manager may sign.")
+
+
+def render_detail(request: HttpRequest, pages: Pages, pk: int, *, status: int) -> HttpResponse:
+    found = pages.load(pk)
+    return render(request, pages.detail_template, pages.context(request, found), status=status)
+
+
+def propose(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
+    found = pages.load(pk)
+    try:
+        pages.propose(found, by=request.user, expected_revision=_revision(request))
+    except ValidationError as error:
+        messages.error(request, f"{found} cannot be proposed yet: {errors_text(error)}")
+        return redirect(pages.edit_url, pk=found.pk)
+    except Conflict as conflict:
+        messages.error(request, str(conflict))
+        return render_detail(request, pages, found.pk, status=409)
+    messages.success(
+        request, f"{found} is proposed: a marketing and a sales manager must now sign it."
+    )
+    return redirect(pages.detail_url, pk=found.pk)
+
+
+def discard(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
+    found = pages.load(pk)
+    if request.method == "POST":
+        try:
+            pages.discard(found, by=request.user, expected_revision=_revision(request))
+        except Conflict as conflict:
+            messages.error(request, str(conflict))
+            return render_detail(request, pages, found.pk, status=409)
+        messages.success(request, f"Draft {found} discarded.")
+        return redirect(pages.after_discard(found))
+    if not found.is_editable:
+        messages.error(request, f"{found} is not a draft; it cannot be discarded.")
+        return redirect(pages.detail_url, pk=found.pk)
+    return render(request, pages.discard_template, {pages.name: found})
+
+
+def _sign_page(request: HttpRequest, pages: Pages, found, *, status: int, sides=True):
+    context = pages.context(request, found)
+    base = found.based_on or context["in_force"]
+    if base is not None and base.pk != found.pk:
+        context["diff"] = pages.diff(pages.load(base.pk), found)
+    signed = {s.side for s in found.signatures.all()}
+    context["sides"] = (
+        [(side, side.title()) for side in signing_sides(request.user) if side not in signed]
+        if sides
+        else []
+    )
+    return render(request, pages.sign_template, context, status=status)
+
+
+def sign(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
+    require_signer(request)
+    found = pages.load(pk)
+    status = 200
+    if request.method == "POST":
+        try:
+            found = pages.sign(
+                found,
+                by=request.user,
+                expected_revision=_revision(request),
+                side=request.POST.get("side") or None,
+            )
+        except ValidationError as error:
+            messages.error(request, errors_text(error))
+            status = 400
+        except Conflict as conflict:
+            messages.error(request, str(conflict))
+            status = 409
+        else:
+            if found.status == Status.AGREED:
+                messages.success(request, f"Signed. {found} is now in force.")
+            else:
+                messages.success(request, f"Signed. {found} waits for the other side's signature.")
+            return redirect(pages.detail_url, pk=found.pk)
+        found = pages.load(pk)
+    return _sign_page(request, pages, found, status=status)
+
+
+def send_back(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
+    require_signer(request)
+    found = pages.load(pk)
+    try:
+        pages.send_back(
+            found,
+            by=request.user,
+            comment=request.POST.get("comment", ""),
+            expected_revision=_revision(request, None),
+        )
+    except ValidationError as error:
+        messages.error(request, errors_text(error))
+        return _sign_page(request, pages, found, status=400, sides=False)
+    except Conflict as conflict:
+        messages.error(request, str(conflict))
+        return render_detail(request, pages, found.pk, status=409)
+    messages.success(request, f"{found} went back to draft with your comment.")
+    return redirect(pages.signatures_url)
