@@ -25,7 +25,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 
 from alignment.documents import Side
 from alignment.errors import Conflict
@@ -60,6 +60,21 @@ def side_for(by, side: str | None) -> str:
     if side not in sides:
         raise PermissionDenied(f"You may not sign for {side}.")
     return side
+
+
+def waiting_for(proposals, *, signature_model, owner_field: str, user):
+    """The proposals in `proposals` that wait for `user`'s signature: a side they may sign
+    for is missing, and they have not signed it already (four eyes)."""
+    sides = signing_sides(user)
+    if not sides:
+        return proposals.none()
+    signatures = signature_model.objects.filter(**{owner_field: OuterRef("pk")})
+    signed_by_all_my_sides = Q()
+    for side in sides:
+        signed_by_all_my_sides &= Q(Exists(signatures.filter(side=side)))
+    return proposals.exclude(signed_by_all_my_sides).exclude(
+        Exists(signatures.filter(signed_by=user))
+    )
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,15 @@ class CosignSendBackSerializer(StrictFieldsMixin, serializers.Serializer):
     revision = serializers.IntegerField(required=False)
 
 
+class CosignSignatureSerializer(serializers.Serializer):
+    """A signature on any co-signed version."""
+
+    side = serializers.ChoiceField(choices=Side.choices, read_only=True)
+    signed_by = serializers.CharField(source="signed_by.username", read_only=True)
+    signed_at = serializers.DateTimeField(read_only=True)
+    revision = serializers.IntegerField(read_only=True, help_text="The revision signed.")
+
+
 CONFLICT = OpenApiResponse(
     ErrorSerializer, "Someone was first, the version moved on, or one person signed twice"
 )

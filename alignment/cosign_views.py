@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from alignment.cosign import signing_sides
 from alignment.documents import Status
@@ -156,3 +158,28 @@ def send_back(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
         return render_detail(request, pages, found.pk, status=409)
     messages.success(request, f"{found} went back to draft with your comment.")
     return redirect(pages.signatures_url)
+
+
+def action_views(pages: Pages, *, drafter: Callable) -> tuple[Callable, ...]:
+    """The four views of a use: propose and discard behind its `drafter` decorator, sign
+    and send back for whoever may sign (alignment.cosign decides which side)."""
+
+    @require_POST
+    @drafter
+    def propose_view(request: HttpRequest, pk: int) -> HttpResponse:
+        return propose(request, pages, pk)
+
+    @drafter
+    def discard_view(request: HttpRequest, pk: int) -> HttpResponse:
+        return discard(request, pages, pk)
+
+    @login_required
+    def sign_view(request: HttpRequest, pk: int) -> HttpResponse:
+        return sign(request, pages, pk)
+
+    @require_POST
+    @login_required
+    def send_back_view(request: HttpRequest, pk: int) -> HttpResponse:
+        return send_back(request, pages, pk)
+
+    return propose_view, discard_view, sign_view, send_back_view

@@ -80,23 +80,15 @@ def version_detail(pk: int) -> DefinitionVersion:
 
 def waiting_for_signature(user) -> QuerySet[DefinitionVersion]:
     """Proposals still missing the signature of a side this person signs for."""
-    from glossary.services import signing_sides
+    from alignment.cosign import waiting_for
 
-    sides = signing_sides(user)
     proposals = (
         DefinitionVersion.objects.filter(status=VersionStatus.PROPOSED)
         .select_related("stage", "created_by")
         .prefetch_related(Prefetch("signatures", queryset=_signatures()))
         .order_by("proposed_at", "pk")
     )
-    if not sides:
-        return proposals.none()
-    signed_by_all_my_sides = Q()
-    for side in sides:
-        signed_by_all_my_sides &= Q(
-            Exists(Signature.objects.filter(version=OuterRef("pk"), side=side))
-        )
-    return proposals.exclude(signed_by_all_my_sides)
+    return waiting_for(proposals, signature_model=Signature, owner_field="version", user=user)
 
 
 def search_terms(query: str = "") -> QuerySet[Term]:

@@ -2,13 +2,13 @@
 
 from rest_framework import serializers
 
+from alignment.cosign_api import CosignSignatureSerializer
 from alignment.inputs import StrictFieldsMixin
 from glossary.models import (
     DefinitionVersion,
     FunnelStage,
     RejectionReason,
     ScoringRule,
-    Signature,
     Term,
 )
 from glossary.scoring import KINDS, OPERATORS
@@ -49,20 +49,12 @@ class GlossaryRuleSerializer(serializers.ModelSerializer):
         fields = ["position", "label", "field", "operator", "value", "points", "kind"]
 
 
-class GlossarySignatureSerializer(serializers.ModelSerializer):
-    signed_by = serializers.CharField(source="signed_by.username")
-
-    class Meta:
-        model = Signature
-        fields = ["side", "signed_by", "signed_at"]
-
-
 class GlossaryVersionSerializer(serializers.ModelSerializer):
     stage = serializers.SlugRelatedField(slug_field="key", read_only=True)
     created_by = serializers.CharField(source="created_by.username")
     based_on = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     rules = GlossaryRuleSerializer(many=True, read_only=True)
-    signatures = GlossarySignatureSerializer(many=True, read_only=True)
+    signatures = CosignSignatureSerializer(many=True, read_only=True)
     rejection_reasons = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     notes_required = serializers.ListField(child=serializers.CharField(), read_only=True)
     required_fields = serializers.ListField(child=serializers.CharField())

@@ -312,26 +312,9 @@ PAGES = cosign_views.Pages(
 )
 
 
-@require_POST
-@capability_required("edit_definitions")
-def version_propose(request: HttpRequest, pk: int) -> HttpResponse:
-    return cosign_views.propose(request, PAGES, pk)
-
-
-@capability_required("edit_definitions")
-def version_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    return cosign_views.discard(request, PAGES, pk)
-
-
-@login_required
-def version_sign(request: HttpRequest, pk: int) -> HttpResponse:
-    return cosign_views.sign(request, PAGES, pk)
-
-
-@require_POST
-@login_required
-def version_send_back(request: HttpRequest, pk: int) -> HttpResponse:
-    return cosign_views.send_back(request, PAGES, pk)
+version_propose, version_discard, version_sign, version_send_back = cosign_views.action_views(
+    PAGES, drafter=capability_required("edit_definitions")
+)
 
 
 def _parse_example(text: str) -> tuple[dict[str, str], dict[str, str], list[str]]:

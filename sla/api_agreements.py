@@ -15,7 +15,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from alignment.cosign_api import CONFLICT, cosign_actions
+from alignment.cosign_api import CONFLICT, CosignSignatureSerializer, cosign_actions
 from alignment.inputs import StrictFieldsMixin, query_choice
 from sla import agreements
 from sla.models import (
@@ -71,14 +71,6 @@ class SlaCommitmentSerializer(serializers.ModelSerializer):
         fields = ["team", "team_name", "monthly_mqls"]
 
 
-class SlaSignatureSerializer(serializers.ModelSerializer):
-    signed_by = serializers.CharField(source="signed_by.username")
-
-    class Meta:
-        model = AgreementSignature
-        fields = ["side", "signed_by", "signed_at", "revision"]
-
-
 # Described for API readers; a choice set of its own also names its own schema enum
 # (SlaAgreementStatusEnum) rather than colliding with the glossary's version status.
 AGREEMENT_STATUS_CHOICES = [
@@ -96,7 +88,7 @@ class SlaAgreementSerializer(serializers.ModelSerializer):
     goals = SlaGoalSerializer(many=True, read_only=True)
     commitments = SlaCommitmentSerializer(many=True, read_only=True)
     pause_conditions = SlaPauseConditionSerializer(many=True, read_only=True)
-    signatures = SlaSignatureSerializer(many=True, read_only=True)
+    signatures = CosignSignatureSerializer(many=True, read_only=True)
 
     class Meta:
         model = Agreement

@@ -219,7 +219,7 @@ from collections.abc import Mapping  # noqa: E402
 from decimal import Decimal  # noqa: E402
 from typing import Any  # noqa: E402
 
-from django.db.models import Count, Exists, OuterRef, Q  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.shortcuts import get_object_or_404  # noqa: E402
 
 from sla.deadlines import attempt_pace_days  # noqa: E402
@@ -340,23 +340,17 @@ def agreement_in_force_with_details() -> Agreement | None:
 
 def agreements_waiting_for_signature(user) -> QuerySet[Agreement]:
     """Proposals still missing the signature of a side this person signs for."""
-    from glossary.services import signing_sides
+    from alignment.cosign import waiting_for
 
-    sides = signing_sides(user)
     proposals = (
         Agreement.objects.filter(status=AgreementStatus.PROPOSED)
         .select_related("created_by")
         .prefetch_related(Prefetch("signatures", queryset=_agreement_signatures()))
         .order_by("proposed_at", "pk")
     )
-    if not sides:
-        return proposals.none()
-    signed_by_all_my_sides = Q()
-    for side in sides:
-        signed_by_all_my_sides &= Q(
-            Exists(AgreementSignature.objects.filter(agreement=OuterRef("pk"), side=side))
-        )
-    return proposals.exclude(signed_by_all_my_sides)
+    return waiting_for(
+        proposals, signature_model=AgreementSignature, owner_field="agreement", user=user
+    )
 
 
 def agreement_events() -> QuerySet[AgreementEvent]:

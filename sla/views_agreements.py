@@ -456,26 +456,9 @@ PAGES = cosign_views.Pages(
 )
 
 
-@require_POST
-@drafter_required
-def agreement_propose(request: HttpRequest, pk: int) -> HttpResponse:
-    return cosign_views.propose(request, PAGES, pk)
-
-
-@drafter_required
-def agreement_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    return cosign_views.discard(request, PAGES, pk)
-
-
-@login_required
-def agreement_sign(request: HttpRequest, pk: int) -> HttpResponse:
-    return cosign_views.sign(request, PAGES, pk)
-
-
-@require_POST
-@login_required
-def agreement_send_back(request: HttpRequest, pk: int) -> HttpResponse:
-    return cosign_views.send_back(request, PAGES, pk)
+agreement_propose, agreement_discard, agreement_sign, agreement_send_back = (
+    cosign_views.action_views(PAGES, drafter=drafter_required)
+)
 
 
 @login_required
