@@ -256,7 +256,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LeadStageEnum": "leads.machine.Stage",
         "StageSideEnum": "glossary.models.StageSide",
-        "SignatureSideEnum": "glossary.models.SignatureSide",
+        "SignatureSideEnum": "alignment.documents.Side",
+        "VersionStatusEnum": "alignment.documents.Status",
     },
 }
 

@@ -7,13 +7,16 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from alignment.cosign_api import cosign_actions
+from alignment.cosign_api import CONFLICT, cosign_actions
 from alignment.inputs import query_choice
 from alignment.permissions import HasCapability
+from glossary import platform as platform_services
 from glossary import selectors, services
-from glossary.models import DefinitionVersion, FunnelStage, Term
+from glossary.models import DefinitionVersion, FunnelStage, MessagePlatform, Term
 from glossary.serializers import (
     GlossaryDraftCreateSerializer,
+    GlossaryPlatformDraftSerializer,
+    GlossaryPlatformSerializer,
     GlossaryRejectionReasonSerializer,
     GlossaryStageDetailSerializer,
     GlossaryStageSerializer,
@@ -123,3 +126,55 @@ class DefinitionViewSet(
             raise ValidationError({"rules": ["needs a list of rules"]})
         version = services.draft_create(stage=stage, by=request.user, **data)
         return Response(self._fresh(version.pk), status=status.HTTP_201_CREATED)
+
+
+class MessagePlatformViewSet(
+    cosign_actions(
+        model=MessagePlatform,
+        read=GlossaryPlatformSerializer,
+        propose=lambda platform, **kw: platform_services.platform_propose(platform=platform, **kw),
+        sign=lambda platform, **kw: platform_services.platform_sign(platform=platform, **kw),
+        send_back=lambda platform, **kw: platform_services.platform_send_back(
+            platform=platform, **kw
+        ),
+    ),
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Versions of the message platform, with their personas and signatures. Anyone signed
+    in reads; marketers and managers draft and propose; managers sign for their side."""
+
+    serializer_class = GlossaryPlatformSerializer
+    pagination_class = _ordered_by("-number")
+    lookup_value_regex = r"\d+"
+
+    def get_permissions(self):
+        if self.action in ("create", "propose"):
+            return [IsAuthenticated(), HasCapability("edit_definitions")()]
+        return [IsAuthenticated()]
+
+    def get_queryset(self):
+        versions = selectors.platform_versions()
+        state = query_choice(self.request.query_params, "status", VERSION_STATUSES)
+        return versions.filter(status=state) if state else versions
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=VERSION_STATUSES)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=GlossaryPlatformDraftSerializer,
+        responses={201: GlossaryPlatformSerializer, 409: CONFLICT},
+    )
+    def create(self, request):
+        """Start a draft. Omitted parts are copied from the platform in force."""
+        payload = GlossaryPlatformDraftSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        platform = platform_services.platform_draft_create(
+            by=request.user, **payload.validated_data
+        )
+        return Response(
+            GlossaryPlatformSerializer(self.get_queryset().get(pk=platform.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )

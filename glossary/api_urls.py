@@ -9,5 +9,6 @@ router.register("stages", api.StageViewSet, basename="glossary-stage")
 router.register("terms", api.TermViewSet, basename="glossary-term")
 router.register("rejection-reasons", api.RejectionReasonViewSet, basename="glossary-reason")
 router.register("definitions", api.DefinitionViewSet, basename="glossary-definition")
+router.register("message-platform", api.MessagePlatformViewSet, basename="glossary-platform")
 
 urlpatterns = router.urls

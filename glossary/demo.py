@@ -15,6 +15,7 @@ from glossary import services
 from glossary.models import (
     DefinitionVersion,
     FunnelStage,
+    MessagePlatform,
     RejectionReason,
     StageSide,
     Term,
@@ -517,8 +518,66 @@ def seed_demo(*, stdout=None) -> None:
                 version=proposal, by=maya, expected_revision=proposal.revision
             )
             services.proposal_sign(version=proposal, by=sam, expected_revision=proposal.revision)
+        seed_message_platform(maya=maya, sam=sam)
     if stdout is not None:
-        stdout.write("Glossary: funnel stages, terms, rejection reasons, MQL/SAL/SQL v1 in force.")
+        stdout.write(
+            "Glossary: funnel stages, terms, rejection reasons, MQL/SAL/SQL v1 and the "
+            "message platform v1 in force."
+        )
+
+
+OCCUPATION = "What is your current occupation"
+PLATFORM = {
+    "summary": "First message platform: one promise, three personas.",
+    "value_proposition": (
+        "Career-ready online courses from X Education: industry-recognised certificates, "
+        "taught live by practitioners, that fit around a working week. An MQL hears the "
+        "same promise from marketing's campaign and from the rep who calls."
+    ),
+    "personas": [
+        {
+            "persona": "Working professional",
+            "description": "Employed, looking to move up or change track; pays for it.",
+            "match_field": OCCUPATION,
+            "match_values": ["Working Professional"],
+            "key_messages": "Move up without stopping work: evening and weekend cohorts.",
+            "differentiators": "Live classes with practitioners; employer-paid invoicing.",
+            "proof_points": "Most graduates report a promotion or new role within a year.",
+        },
+        {
+            "persona": "Student",
+            "description": "At university or just graduated; parents often decide.",
+            "match_field": OCCUPATION,
+            "match_values": ["Student"],
+            "key_messages": "Add a job-ready skill to your degree, with a certificate.",
+            "differentiators": "Student pricing; projects for a portfolio.",
+            "proof_points": "Internship partners in every course.",
+        },
+        {
+            "persona": "Career changer",
+            "description": "Between jobs or returning to work.",
+            "match_field": OCCUPATION,
+            "match_values": ["Unemployed", "Housewife"],
+            "key_messages": "A structured path back into work, with placement support.",
+            "differentiators": "Placement assistance and mock interviews.",
+            "proof_points": "Placement team with hiring partners.",
+        },
+    ],
+}
+
+
+def seed_message_platform(*, maya, sam) -> None:
+    """The message platform v1, drafted by marketing and signed by both sides."""
+    from glossary import platform
+
+    if MessagePlatform.objects.exists():
+        return
+    draft = platform.platform_draft_create(by=maya, **PLATFORM)
+    proposed = platform.platform_propose(platform=draft, by=maya, expected_revision=draft.revision)
+    proposed = platform.platform_sign(
+        platform=proposed, by=maya, expected_revision=proposed.revision
+    )
+    platform.platform_sign(platform=proposed, by=sam, expected_revision=proposed.revision)
 
 
 # seed_demo runs the apps in this order: definitions, then the agreement, then leads.

@@ -199,3 +199,91 @@ class VersionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# -- the message platform: the third co-signed document ---------------------------------
+
+
+class MessagePlatform(CosignedVersion):
+    """The master message document both sides sign: the value proposition, and for each
+    buyer persona the key messages, differentiators and proof points marketing writes to
+    and sales speaks to. Versioned and co-signed like a definition (alignment.cosign)."""
+
+    number = models.PositiveIntegerField(unique=True)
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=200, blank=True, help_text="What changes, in a line.")
+    value_proposition = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            one_in_force(fields=["status"], name="glossary_one_message_platform_in_force"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Message platform v{self.number}"
+
+
+class PersonaMessages(models.Model):
+    """What one buyer persona hears, and which leads are that persona: those whose field
+    or attribute `match_field` is one of `match_values` (case-insensitive)."""
+
+    platform = models.ForeignKey(MessagePlatform, on_delete=models.CASCADE, related_name="personas")
+    position = models.PositiveSmallIntegerField()
+    persona = models.CharField(max_length=80)
+    description = models.TextField(blank=True, help_text="Who they are, as both sides see them.")
+    match_field = models.CharField(max_length=100, blank=True)
+    match_values = models.JSONField(default=list, blank=True)
+    key_messages = models.TextField()
+    differentiators = models.TextField(blank=True)
+    proof_points = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["platform", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "position"], name="glossary_persona_position"
+            ),
+            models.UniqueConstraint(
+                "platform", Lower("persona"), name="glossary_persona_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.persona
+
+
+class MessageSignature(CosignedSignature):
+    platform = models.ForeignKey(
+        MessagePlatform, on_delete=models.CASCADE, related_name="signatures"
+    )
+
+    class Meta(CosignedSignature.Meta):
+        constraints = signature_constraints(owner="platform", prefix="glossary_message")
+
+    def version_label(self) -> str:
+        return str(self.platform_id)
+
+
+class MessageEvent(models.Model):
+    """History of the message platform's versions: who did what, when, and why."""
+
+    platform = models.ForeignKey(MessagePlatform, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -15,6 +16,9 @@ from django.shortcuts import get_object_or_404
 from glossary.models import (
     DefinitionVersion,
     FunnelStage,
+    MessagePlatform,
+    MessageSignature,
+    PersonaMessages,
     RejectionReason,
     ScoringRule,
     Signature,
@@ -294,3 +298,100 @@ def versions_for_diff(a: int, b: int) -> tuple[DefinitionVersion, DefinitionVers
         raise Http404("No such version.")
     older, newer = sorted([found[a], found[b]], key=lambda v: (v.stage_id, v.number))
     return older, newer
+
+
+# -- the message platform -------------------------------------------------------------
+
+
+def _platforms() -> QuerySet[MessagePlatform]:
+    return MessagePlatform.objects.select_related("created_by").prefetch_related(
+        "personas",
+        Prefetch("signatures", queryset=MessageSignature.objects.select_related("signed_by")),
+    )
+
+
+def platform_in_force() -> MessagePlatform | None:
+    return _platforms().filter(status=VersionStatus.AGREED).first()
+
+
+def platform_detail(pk: int) -> MessagePlatform:
+    return get_object_or_404(_platforms().prefetch_related("events__actor"), pk=pk)
+
+
+def platform_versions() -> QuerySet[MessagePlatform]:
+    return _platforms().order_by("-number")
+
+
+def platforms_waiting_for_signature(user) -> QuerySet[MessagePlatform]:
+    from alignment.cosign import waiting_for
+
+    proposals = _platforms().filter(status=VersionStatus.PROPOSED).order_by("proposed_at", "pk")
+    return waiting_for(
+        proposals, signature_model=MessageSignature, owner_field="platform", user=user
+    )
+
+
+@dataclass
+class PlatformDiff:
+    old: MessagePlatform
+    new: MessagePlatform
+    value_proposition_changed: bool
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+def platform_diff(old: MessagePlatform, new: MessagePlatform) -> PlatformDiff:
+    def by_name(platform):
+        return {p.persona.casefold(): p for p in platform.personas.all()}
+
+    before, after = by_name(old), by_name(new)
+    fields = (
+        "description",
+        "match_field",
+        "match_values",
+        "key_messages",
+        "differentiators",
+        "proof_points",
+    )
+    return PlatformDiff(
+        old=old,
+        new=new,
+        value_proposition_changed=old.value_proposition != new.value_proposition,
+        added=[p.persona for k, p in after.items() if k not in before],
+        removed=[p.persona for k, p in before.items() if k not in after],
+        changed=[
+            p.persona
+            for k, p in after.items()
+            if k in before and any(getattr(p, f) != getattr(before[k], f) for f in fields)
+        ],
+    )
+
+
+def persona_messages_for(
+    platform: MessagePlatform | None, *, fields: Mapping[str, Any], attributes: Mapping[str, Any]
+) -> PersonaMessages | None:
+    """The persona a lead is, by its fields or attributes (first match), in `platform`."""
+    if platform is None:
+        return None
+    for persona in platform.personas.all():
+        if not persona.match_field:
+            continue
+        value = fields.get(persona.match_field, attributes.get(persona.match_field))
+        wanted = {v.casefold() for v in persona.match_values}
+        if value is not None and str(value).strip().casefold() in wanted:
+            return persona
+    return None
+
+
+def platform_mentions(term_name: str) -> bool:
+    """Does the platform in force use this term (to link the term to it)?"""
+    platform = platform_in_force()
+    if platform is None:
+        return False
+    needle = term_name.casefold()
+    texts = [platform.value_proposition] + [
+        f"{p.description} {p.key_messages} {p.differentiators} {p.proof_points}"
+        for p in platform.personas.all()
+    ]
+    return any(needle in text.casefold() for text in texts)

@@ -7,6 +7,8 @@ from alignment.inputs import StrictFieldsMixin
 from glossary.models import (
     DefinitionVersion,
     FunnelStage,
+    MessagePlatform,
+    PersonaMessages,
     RejectionReason,
     ScoringRule,
     Term,
@@ -138,4 +140,61 @@ class GlossaryDraftCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         required=False,
         help_text="Which of those reasons need a note; defaults to the version in force, "
         "or to each reason's suggestion when the reasons are given.",
+    )
+
+
+class GlossaryPersonaSerializer(serializers.ModelSerializer):
+    match_values = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = PersonaMessages
+        fields = [
+            "position",
+            "persona",
+            "description",
+            "match_field",
+            "match_values",
+            "key_messages",
+            "differentiators",
+            "proof_points",
+        ]
+
+
+class GlossaryPlatformSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username")
+    based_on = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    personas = GlossaryPersonaSerializer(many=True, read_only=True)
+    signatures = CosignSignatureSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = MessagePlatform
+        fields = [
+            "id",
+            "number",
+            "status",
+            "revision",
+            "based_on",
+            "summary",
+            "value_proposition",
+            "personas",
+            "signatures",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "proposed_at",
+            "agreed_at",
+            "superseded_at",
+        ]
+
+
+class GlossaryPlatformDraftSerializer(StrictFieldsMixin, serializers.Serializer):
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    value_proposition = serializers.CharField(
+        required=False, allow_blank=True, help_text="Defaults to the platform in force."
+    )
+    personas = serializers.JSONField(
+        required=False,
+        help_text="List of {persona, description, match_field, match_values, key_messages, "
+        "differentiators, proof_points}; defaults to the platform in force. Errors are "
+        "keyed personas[i].name.",
     )

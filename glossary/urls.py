@@ -1,6 +1,6 @@
 from django.urls import path
 
-from glossary import views
+from glossary import views, views_platform
 
 app_name = "glossary"
 
@@ -22,6 +22,18 @@ urlpatterns = [
     path("rule-row/", views.rule_row, name="rule_row"),
     path("rule-row/removed/", views.rule_row_removed, name="rule_row_removed"),
     path("diff/", views.diff, name="diff"),
+    path("messages/", views_platform.platform_index, name="platform"),
+    path("messages/new/", views_platform.platform_new, name="platform_new"),
+    path("messages/<int:pk>/", views_platform.platform_version, name="platform_version"),
+    path("messages/<int:pk>/edit/", views_platform.platform_edit, name="platform_edit"),
+    path("messages/<int:pk>/propose/", views_platform.platform_propose, name="platform_propose"),
+    path("messages/<int:pk>/discard/", views_platform.platform_discard, name="platform_discard"),
+    path("messages/<int:pk>/sign/", views_platform.platform_sign, name="platform_sign"),
+    path(
+        "messages/<int:pk>/send-back/",
+        views_platform.platform_send_back,
+        name="platform_send_back",
+    ),
     path("signatures/", views.signatures, name="signatures"),
     path("signatures/panel/", views.signatures_panel, name="signatures_panel"),
 ]

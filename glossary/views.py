@@ -76,7 +76,11 @@ def terms(request: HttpRequest) -> HttpResponse:
 @login_required
 def term(request: HttpRequest, slug: str) -> HttpResponse:
     entry = get_object_or_404(Term.objects.select_related("stage"), slug=slug)
-    return render(request, "glossary/term.html", {"term": entry})
+    return render(
+        request,
+        "glossary/term.html",
+        {"term": entry, "in_platform": selectors.platform_mentions(entry.name)},
+    )
 
 
 @capability_required("edit_definitions")
@@ -386,7 +390,8 @@ def diff(request: HttpRequest) -> HttpResponse:
 def signatures(request: HttpRequest) -> HttpResponse:
     cosign_views.require_signer(request)
     page = _page(request, selectors.waiting_for_signature(request.user), PROPOSALS_PER_PAGE)
-    return render(request, "glossary/signatures.html", {"proposals": page})
+    platforms = list(selectors.platforms_waiting_for_signature(request.user)[:PROPOSALS_PER_PAGE])
+    return render(request, "glossary/signatures.html", {"proposals": page, "platforms": platforms})
 
 
 @login_required

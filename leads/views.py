@@ -22,7 +22,7 @@ from alignment.http import page_url
 from alignment.models import User
 from alignment.permissions import capability_required
 from glossary.models import DefinitionVersion
-from glossary.selectors import reasons_in_force
+from glossary.selectors import persona_messages_for, platform_in_force, reasons_in_force
 from leads import machine, selectors, services
 from leads.assignment import team_reps
 from leads.machine import Stage
@@ -146,10 +146,15 @@ def _detail_context(request, lead: Lead) -> dict:
     reps = []
     if "reassign" in machine.allowed_actions(lead, request.user):
         reps = list(team_reps(lead.team_id).exclude(pk=lead.owner_id))
+    platform = platform_in_force()
+    fields = {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
     return {
         "lead": lead,
         "open_dispute": next((d for d in lead.disputes.all() if d.status == "open"), None),
         "reps": reps,
+        # What this lead's buyer persona should hear (the message platform in force).
+        "platform": platform,
+        "persona": persona_messages_for(platform, fields=fields, attributes=lead.attributes),
         **_action_context(request),
     }
 

@@ -51,6 +51,7 @@ class World:
     term: Any
     reason: Any
     token: Any  # ravi's API token
+    platform_draft: Any = None  # a message platform draft by leo (v1 is in force)
 
     def person(self, role: str):
         return self.people.get(role)
@@ -58,6 +59,7 @@ class World:
 
 def _world() -> World:
     from glossary import demo as glossary_demo
+    from glossary import platform as message_platform
     from glossary import services as glossary_services
     from glossary.models import DefinitionVersion, Term
     from glossary.selectors import reasons_in_force
@@ -115,6 +117,7 @@ def _world() -> World:
     draft = glossary_services.draft_create(stage=in_force.stage, by=org["leo"], summary="Draft")
     agreement = Agreement.objects.get(status="agreed")
     agreement_draft = agreements.agreement_draft_create(by=org["leo"], summary="Draft")
+    platform_draft = message_platform.platform_draft_create(by=org["leo"], summary="Draft")
     emea = next(c for c in calendars if c.team_id == org["elena"].team_id)
     upload = SimpleUploadedFile(
         "leads.csv", b"Email,Company,Country\nnew@example.test,Acme,Germany\n", "text/csv"
@@ -139,6 +142,7 @@ def _world() -> World:
         term=Term.objects.order_by("slug").first(),
         reason=reason,
         token=tokens.token_create(user=org["ravi"], name="ravi's script")[0],
+        platform_draft=platform_draft,
     )
 
 

@@ -164,7 +164,12 @@ def test_every_write_endpoint_names_an_unknown_field(world, admin):
     clients = {role: Client() for role in ("marketer", "sales_manager", "arbiter", "sales_rep")}
     for role, client in clients.items():
         client.force_login(world.person(role))
-    rows = {"agreements": world.agreement_draft, "cases": world.case, "definitions": world.draft}
+    rows = {
+        "agreements": world.agreement_draft,
+        "cases": world.case,
+        "definitions": world.draft,
+        "message-platform": world.platform_draft,
+    }
     unchecked = []
     for path, operations in schema["paths"].items():
         if "post" not in operations or "requestBody" not in operations["post"]:

@@ -92,6 +92,10 @@ def draft(w: World) -> dict:
     return {"pk": w.draft.pk}
 
 
+def platform_draft(w: World) -> dict:
+    return {"pk": w.platform_draft.pk}
+
+
 def agreement_draft(w: World) -> dict:
     return {"pk": w.agreement_draft.pk}
 
@@ -168,6 +172,26 @@ GLOSSARY = {
     "glossary:rule_row_removed": row(GET=EVERYONE, POST=NOT_OFFERED),
     "glossary:diff": row(GET=EVERYONE, POST=NOT_OFFERED),
     "glossary:signatures": row(GET=only(*MANAGERS), POST=only(*MANAGERS)),
+    "glossary:platform": row(GET=EVERYONE, POST=EVERYONE),
+    "glossary:platform_new": row(GET=NOT_OFFERED, POST=only(*DRAFTERS)),
+    "glossary:platform_version": row(args=platform_draft, GET=EVERYONE, POST=EVERYONE),
+    "glossary:platform_edit": row(args=platform_draft, GET=only(*DRAFTERS), POST=only(*DRAFTERS)),
+    "glossary:platform_propose": row(
+        args=platform_draft,
+        data=revision_of("platform_draft"),
+        GET=NOT_OFFERED,
+        POST=only(*DRAFTERS),
+    ),
+    "glossary:platform_discard": row(
+        args=platform_draft, GET=only(*DRAFTERS), POST=only(*DRAFTERS)
+    ),
+    "glossary:platform_sign": row(args=platform_draft, GET=only(*MANAGERS), POST=only(*MANAGERS)),
+    "glossary:platform_send_back": row(
+        args=platform_draft,
+        data=lambda w: {"comment": "No."},
+        GET=NOT_OFFERED,
+        POST=only(*MANAGERS),
+    ),
     "glossary:signatures_panel": row(GET=EVERYONE, POST=EVERYONE),
 }
 
@@ -412,6 +436,26 @@ API = {
     ),
     "glossary-definition-send-back": row(
         args=draft, data=lambda w: {"comment": "No."}, GET=API_NOT_OFFERED, POST=only(*MANAGERS)
+    ),
+    "glossary-platform-list": row(GET=EVERYONE, POST=only(*DRAFTERS)),
+    "glossary-platform-detail": row(args=platform_draft, GET=EVERYONE, POST=API_NOT_OFFERED),
+    "glossary-platform-propose": row(
+        args=platform_draft,
+        data=revision_of("platform_draft"),
+        GET=API_NOT_OFFERED,
+        POST=only(*DRAFTERS),
+    ),
+    "glossary-platform-sign": row(
+        args=platform_draft,
+        data=revision_of("platform_draft"),
+        GET=API_NOT_OFFERED,
+        POST=only(*MANAGERS),
+    ),
+    "glossary-platform-send-back": row(
+        args=platform_draft,
+        data=lambda w: {"comment": "No."},
+        GET=API_NOT_OFFERED,
+        POST=only(*MANAGERS),
     ),
     "api-sla-agreement-list": row(GET=EVERYONE, POST=only(*AGREEMENT_DRAFTERS)),
     "api-sla-agreement-detail": row(args=agreement_draft, GET=EVERYONE, POST=API_NOT_OFFERED),
