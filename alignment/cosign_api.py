@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from alignment.documents import Side
@@ -47,6 +48,21 @@ class CosignSignatureSerializer(serializers.Serializer):
     revision = serializers.IntegerField(read_only=True, help_text="The revision signed.")
 
 
+# What every version answers besides its own content.
+VERSION_FIELDS = [
+    "status",
+    "revision",
+    "based_on",
+    "summary",
+    "signatures",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "proposed_at",
+    "agreed_at",
+    "superseded_at",
+]
+
 CONFLICT = OpenApiResponse(
     ErrorSerializer, "Someone was first, the version moved on, or one person signed twice"
 )
@@ -59,8 +75,11 @@ def cosign_actions(
     propose: Callable[..., Any],
     sign: Callable[..., Any],
     send_back: Callable[..., Any],
+    drafter: type[BasePermission],
+    signer: type[BasePermission] | None = None,
 ) -> type:
-    """A viewset mixin with the three actions, each answering the version as it is now."""
+    """A viewset mixin with the three actions, each answering the version as it is now.
+    `drafter` may create and propose; `signer` (else the service) decides who signs."""
     responses = {200: read, 409: CONFLICT}
 
     def _answer(view, pk) -> Response:
@@ -72,6 +91,13 @@ def cosign_actions(
         return payload.validated_data
 
     class CosignActions:
+        def get_permissions(self):
+            if self.action in ("create", "propose"):
+                return [IsAuthenticated(), drafter()]
+            if signer is not None and self.action in ("sign", "send_back"):
+                return [IsAuthenticated(), signer()]
+            return [IsAuthenticated()]
+
         @extend_schema(request=CosignRevisionSerializer, responses=responses)
         @action(detail=True, methods=["post"], url_path="propose", url_name="propose")
         def propose(self, request, pk=None):

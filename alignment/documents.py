@@ -96,6 +96,26 @@ class CosignedSignature(models.Model):
         raise NotImplementedError
 
 
+class CosignedEvent(models.Model):
+    """History of a version: who did what, when, and why; the version's foreign key is
+    the use's own (sla's agreements keep an older shape of their own)."""
+
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
 def signature_constraints(*, owner: str, prefix: str) -> list[models.UniqueConstraint]:
     """One signature per side, and four eyes: one person never signs one version twice."""
     return [

@@ -4,7 +4,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from alignment.cosign_api import CONFLICT, cosign_actions
@@ -73,6 +72,7 @@ class DefinitionViewSet(
         propose=lambda version, **kw: services.draft_propose(version=version, **kw),
         sign=lambda version, **kw: services.proposal_sign(version=version, **kw),
         send_back=lambda version, **kw: services.proposal_send_back(version=version, **kw),
+        drafter=HasCapability("edit_definitions"),
     ),
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -83,11 +83,6 @@ class DefinitionViewSet(
     serializer_class = GlossaryVersionSerializer
     pagination_class = _ordered_by("-id")
     lookup_value_regex = r"\d+"
-
-    def get_permissions(self):
-        if self.action in ("create", "propose"):
-            return [IsAuthenticated(), HasCapability("edit_definitions")()]
-        return [IsAuthenticated()]
 
     def get_queryset(self):
         versions = DefinitionVersion.objects.select_related("stage", "created_by").prefetch_related(
@@ -137,6 +132,7 @@ class MessagePlatformViewSet(
         send_back=lambda platform, **kw: platform_services.platform_send_back(
             platform=platform, **kw
         ),
+        drafter=HasCapability("edit_definitions"),
     ),
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -148,11 +144,6 @@ class MessagePlatformViewSet(
     serializer_class = GlossaryPlatformSerializer
     pagination_class = _ordered_by("-number")
     lookup_value_regex = r"\d+"
-
-    def get_permissions(self):
-        if self.action in ("create", "propose"):
-            return [IsAuthenticated(), HasCapability("edit_definitions")()]
-        return [IsAuthenticated()]
 
     def get_queryset(self):
         versions = selectors.platform_versions()

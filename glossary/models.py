@@ -11,7 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from alignment.documents import (
+from alignment.documents import (  # noqa: F401 - EventKind is read from here too
+    CosignedEvent,
     CosignedSignature,
     CosignedVersion,
     EventKind,
@@ -181,24 +182,13 @@ class Signature(CosignedSignature):
         return str(self.version_id)
 
 
-class VersionEvent(models.Model):
+class VersionEvent(CosignedEvent):
     """Append-only history of a version: who did what, when, and why."""
 
     version = models.ForeignKey(DefinitionVersion, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=EventKind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    at = models.DateTimeField()
-    comment = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(CosignedEvent.Meta):
         indexes = [models.Index(fields=["version", "at"], name="glossary_event_version_at")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
 # -- the message platform: the third co-signed document ---------------------------------
@@ -270,20 +260,7 @@ class MessageSignature(CosignedSignature):
         return str(self.platform_id)
 
 
-class MessageEvent(models.Model):
+class MessageEvent(CosignedEvent):
     """History of the message platform's versions: who did what, when, and why."""
 
     platform = models.ForeignKey(MessagePlatform, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=EventKind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    at = models.DateTimeField()
-    comment = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

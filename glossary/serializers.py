@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from alignment.cosign_api import CosignSignatureSerializer
+from alignment.cosign_api import VERSION_FIELDS, CosignSignatureSerializer
 from alignment.inputs import StrictFieldsMixin
 from glossary.models import (
     DefinitionVersion,
@@ -67,10 +67,6 @@ class GlossaryVersionSerializer(serializers.ModelSerializer):
             "id",
             "stage",
             "number",
-            "status",
-            "revision",
-            "based_on",
-            "summary",
             "good_lead",
             "not_a_lead",
             "handling",
@@ -79,13 +75,7 @@ class GlossaryVersionSerializer(serializers.ModelSerializer):
             "rules",
             "rejection_reasons",
             "notes_required",
-            "signatures",
-            "created_by",
-            "created_at",
-            "updated_at",
-            "proposed_at",
-            "agreed_at",
-            "superseded_at",
+            *VERSION_FIELDS,
         ]
 
 
@@ -168,23 +158,7 @@ class GlossaryPlatformSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MessagePlatform
-        fields = [
-            "id",
-            "number",
-            "status",
-            "revision",
-            "based_on",
-            "summary",
-            "value_proposition",
-            "personas",
-            "signatures",
-            "created_by",
-            "created_at",
-            "updated_at",
-            "proposed_at",
-            "agreed_at",
-            "superseded_at",
-        ]
+        fields = ["id", "number", "value_proposition", "personas", *VERSION_FIELDS]
 
 
 class GlossaryPlatformDraftSerializer(StrictFieldsMixin, serializers.Serializer):

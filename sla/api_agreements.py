@@ -12,10 +12,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from alignment.cosign_api import CONFLICT, CosignSignatureSerializer, cosign_actions
+from alignment.cosign_api import CONFLICT, VERSION_FIELDS, CosignSignatureSerializer, cosign_actions
 from alignment.inputs import StrictFieldsMixin, query_choice
 from sla import agreements
 from sla.models import (
@@ -95,10 +95,6 @@ class SlaAgreementSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "number",
-            "status",
-            "revision",
-            "based_on",
-            "summary",
             "min_acceptance_rate",
             "max_incomplete_rate",
             "escalation_hours",
@@ -107,13 +103,7 @@ class SlaAgreementSerializer(serializers.ModelSerializer):
             "goals",
             "commitments",
             "pause_conditions",
-            "signatures",
-            "created_by",
-            "created_at",
-            "updated_at",
-            "proposed_at",
-            "agreed_at",
-            "superseded_at",
+            *VERSION_FIELDS,
         ]
 
 
@@ -238,6 +228,8 @@ class AgreementViewSet(
         propose=lambda version, **kw: agreements.agreement_propose(agreement=version, **kw),
         sign=lambda version, **kw: agreements.agreement_sign(agreement=version, **kw),
         send_back=lambda version, **kw: agreements.agreement_send_back(agreement=version, **kw),
+        drafter=CanDraft,
+        signer=CanSign,
     ),
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -248,13 +240,6 @@ class AgreementViewSet(
     serializer_class = SlaAgreementSerializer
     pagination_class = _by("-number")
     lookup_value_regex = r"\d+"
-
-    def get_permissions(self):
-        if self.action in ("create", "propose"):
-            return [IsAuthenticated(), CanDraft()]
-        if self.action in ("sign", "send_back"):
-            return [IsAuthenticated(), CanSign()]
-        return [IsAuthenticated()]
 
     def get_queryset(self):
         versions = Agreement.objects.select_related("created_by").prefetch_related(
