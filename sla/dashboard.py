@@ -92,7 +92,7 @@ def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
     per_bucket = (
         base.annotate(bucket=trunc("breached_at"))
         .values("bucket", "team_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by("bucket")
     )
     team_names = {t.pk: t.name for t in teams}
@@ -121,7 +121,7 @@ def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
     per_rep = list(
         base.values("owner_id", "team_id")
         .annotate(
-            n=Count("id"),
+            n=Count("*"),
             accept=Count("id", filter=Q(kind=ClockKind.ACCEPT)),
             touch=Count("id", filter=Q(kind=ClockKind.FIRST_TOUCH)),
         )
@@ -588,7 +588,7 @@ def followup(filters: ReportFilters, teams: list[Team], *, now: datetime | None 
         )
         .values("team_id", "owner_id")
         .annotate(
-            n=Count("id"),
+            n=Count("*"),
             held=Sum("held_seconds"),
             open=Count("id", filter=Q(ended_at__isnull=True)),
         )
@@ -724,7 +724,7 @@ def decisions(filters: ReportFilters) -> Report:
             lead_q, decided_at__gte=filters.start_at, decided_at__lt=filters.end_at
         )
         .values("decision", "against_side")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by("-n", "decision")
     )
     labels = dict(Decision.choices)

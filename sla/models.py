@@ -478,10 +478,18 @@ class Clock(models.Model):
             ),
             models.Index(fields=["lead", "kind"], name="sla_clock_lead"),
             models.Index(fields=["team", "breached_at"], name="sla_clock_team_breaches"),
-            # Open breaches now (dashboard, stale lists): few rows among millions.
+            # Open breaches now (dashboard, stale lists): few rows among millions. By
+            # team for the counts (index-only); in the list's exact order (oldest
+            # first) for the list, so no sort and its LIMIT stops the scan.
             models.Index(
                 fields=["team", "breached_at"],
                 name="sla_clock_open_breaches",
+                condition=Q(state="breached", resolved_at__isnull=True),
+            ),
+            models.Index(
+                fields=["breached_at", "id"],
+                name="sla_clock_open_breach_order",
+                include=["team", "owner"],
                 condition=Q(state="breached", resolved_at__isnull=True),
             ),
             models.Index(fields=["owner", "state"], name="sla_clock_owner_state"),

@@ -28,4 +28,8 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('day', 'team_id', 'kind', 'owner_id', 'goal', 'on_time', 'bucket'), name='sla_rollup_key')],
             },
         ),
+        migrations.AddIndex(
+            model_name='clock',
+            index=models.Index(condition=models.Q(('resolved_at__isnull', True), ('state', 'breached')), fields=['breached_at', 'id'], include=('team', 'owner'), name='sla_clock_open_breach_order'),
+        ),
     ]
