@@ -182,6 +182,7 @@ class Lead(models.Model):
             models.Index(
                 fields=["stale_since", "id"],
                 name="lead_stale_order_idx",
+                include=["team", "owner"],  # the count of a team's or rep's: index-only
                 condition=Q(stale_since__isnull=False),
             ),
             models.Index(

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(condition=models.Q(('stale_since__isnull', False)), fields=['stale_since', 'id'], name='lead_stale_order_idx'),
+            index=models.Index(condition=models.Q(('stale_since__isnull', False)), fields=['stale_since', 'id'], include=('team', 'owner'), name='lead_stale_order_idx'),
         ),
         migrations.AddIndex(
             model_name='lead',
