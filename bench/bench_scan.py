@@ -58,6 +58,11 @@ PARALLEL_DUE = 20_000
 SCANNERS = (1, 2, 4)
 BEAT_SECONDS = 15
 BURST = 1_000
+# BENCH_SCAN_ONLY=cost: part (a) alone, for figures in minutes (with a smaller
+# BENCH_SCAN_LARGE_OPEN). BENCH_SCAN_PROFILE=1: where the last scan of (a) spent its
+# time, statement by statement, against the Python between them.
+ONLY = os.environ.get("BENCH_SCAN_ONLY", "")
+PROFILE = bool(os.environ.get("BENCH_SCAN_PROFILE"))
 BURSTS = int(os.environ.get("BENCH_SCAN_BURSTS", "3"))
 
 
@@ -91,8 +96,9 @@ def _child() -> dict[str, float]:
     print(f"migrated in {time.perf_counter() - started:.1f} s")
     world = _world()
     result = _scan_cost(world)
-    result.update(_parallel(world))
-    result.update(_breach_visible(world))
+    if ONLY != "cost":
+        result.update(_parallel(world))
+        result.update(_breach_visible(world))
     print(RESULT_PREFIX + json.dumps(result))
     return result
 
@@ -296,6 +302,38 @@ def _median(label: str, times: list[float]) -> float:
     return median
 
 
+class _Profile:
+    """Time per statement shape (its first words), as Django sends them."""
+
+    def __init__(self) -> None:
+        import cProfile
+
+        self.spent: dict[str, list[float]] = {}
+        self.python = cProfile.Profile()
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            shape = " ".join(sql.split())[:90]
+            self.spent.setdefault(shape, []).append(time.perf_counter() - started)
+
+    def report(self, total: float) -> None:
+        in_sql = sum(sum(t) for t in self.spent.values())
+        print(f"  profile of the last scan: {total * 1000:,.0f} ms, {in_sql * 1000:,.0f} ms in SQL")
+        for shape, times in sorted(self.spent.items(), key=lambda kv: -sum(kv[1]))[:12]:
+            print(f"    {sum(times) * 1000:8,.0f} ms {len(times):5}x  {shape}")
+        import io
+        import pstats
+
+        out = io.StringIO()
+        pstats.Stats(self.python, stream=out).sort_stats("cumulative").print_stats(
+            r"(sla|alignment|leads)/", 25
+        )
+        print(out.getvalue())
+
+
 def _scan_cost(world: dict) -> dict[str, float]:
     from django.db import connection
 
@@ -331,12 +369,19 @@ def _scan_cost(world: dict) -> dict[str, float]:
 
     def scans() -> float:
         times = []
-        for _ in range(RUNS):
+        for run in range(RUNS):
             _rearm(due)
             now = clock.now()
+            profile = _Profile() if PROFILE and run == RUNS - 1 else None
             started = time.perf_counter()
-            result = scan(now=now)
+            if profile:
+                with connection.execute_wrapper(profile), profile.python:
+                    result = scan(now=now)
+            else:
+                result = scan(now=now)
             times.append(time.perf_counter() - started)
+            if profile:
+                profile.report(times[-1])
             assert (result.warned, result.breached, result.escalated) == (0, DUE, 0), result
         return _median(f"scan, {DUE:,} due among {opened[0]:,} open", times)
 

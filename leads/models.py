@@ -177,10 +177,19 @@ class Lead(models.Model):
                 name="lead_came_back_idx",
                 condition=Q(rejected_at__isnull=False),
             ),
+            # The dashboard's stale and stuck lists, each in its exact order (oldest
+            # first): no sort, and their LIMIT stops the scan.
             models.Index(
-                fields=["stale_since"],
-                name="lead_stale_idx",
+                fields=["stale_since", "id"],
+                name="lead_stale_order_idx",
+                include=["team", "owner"],  # the count of a team's or rep's: index-only
                 condition=Q(stale_since__isnull=False),
+            ),
+            models.Index(
+                fields=["updated_at"],
+                name="lead_stuck_idx",
+                condition=Q(stage="mql", owner__isnull=True)
+                | Q(stage="nurture", rejected_at__isnull=False),
             ),
             models.Index(fields=["campaign", "stage"], name="lead_campaign_idx"),
             # The distinct sources for filters, read by a loose index scan.

@@ -55,7 +55,7 @@ FUNNEL_STEPS = [
 def funnel_counts(filters: ReportFilters) -> dict[str, int]:
     """How far the leads handed off in the period got (one query)."""
     return _handed_off(filters).aggregate(
-        mql=Count("id"),
+        mql=Count("*"),
         sal=Count("id", filter=Q(accepted_at__isnull=False)),
         rejected=Count("id", filter=Q(rejected_at__isnull=False)),
         sql=Count("id", filter=Q(qualified_at__isnull=False)),
@@ -126,7 +126,7 @@ def campaign_cost_per_revenue(filters: ReportFilters) -> Table:
             closed_at__lt=filters.end_at,
         )
         .values("campaign_id", "campaign__name", "campaign__cost")
-        .annotate(revenue=Sum("amount"), deals=Count("id"))
+        .annotate(revenue=Sum("amount"), deals=Count("*"))
         .order_by("campaign__name")
     )
     table = Table(
@@ -161,12 +161,12 @@ def revenue_won(filters: ReportFilters) -> dict[str, Any]:
     )
     totals = base.aggregate(
         revenue=Sum("amount"),
-        deals=Count("id"),
+        deals=Count("*"),
         marketing=Sum("amount", filter=Q(campaign__isnull=False)),
     )
     per_team = list(
         base.values("team__name")
-        .annotate(revenue=Sum("amount"), deals=Count("id"))
+        .annotate(revenue=Sum("amount"), deals=Count("*"))
         .order_by("team__name")
     )
     return {
@@ -199,7 +199,7 @@ def _acceptance_by(
     rows = (
         handed.values(field_name, label_field)
         .annotate(
-            handed=Count("id"),
+            handed=Count("*"),
             decided=Count("id", filter=decided),
             accepted=Count("id", filter=Q(accepted_at__isnull=False)),
         )
@@ -234,7 +234,7 @@ def _rejection_pareto(filters: ReportFilters) -> Table:
     reasons = list(
         _rejected_in(filters)
         .values("rejection_reason__label")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by("-n", "rejection_reason__label")
     )
     total = sum(r["n"] for r in reasons)
@@ -374,7 +374,7 @@ def _score_counts(filters: ReportFilters) -> dict[int, dict[str, Any]]:
         )
         .values("definition_version_id", "definition_version__number", "score")
         .annotate(
-            n=Count("id"),
+            n=Count("*"),
             sql=Count(
                 "id",
                 filter=Q(qualified_at__isnull=False)

@@ -20,7 +20,7 @@ from alignment.models import User
 from leads.machine import SALES_WORKING, Action, GuardRefused, Stage
 from leads.models import Lead, LeadEvent
 from leads.services import leads_set_attempts, leads_set_deadlines, leads_set_pause
-from sla import selectors
+from sla import rollups, selectors
 from sla.calendars import CalendarSpec, business_time_between
 from sla.deadlines import (  # noqa: F401 - deadlines and hours: the engine's arithmetic, here too
     clock_plan,
@@ -319,6 +319,7 @@ def on_lead_events(events: list[LeadEvent]) -> None:
             )
     started = start_clocks(starts, agreement) if starts else []
     ClockEvent.objects.bulk_create(clock_events)
+    rollups.record_met(clock_events, leads={e.lead_id: e.lead for e in relevant})
     if started and not open_clocks:
         # Fresh hand-offs (the bulk ingest path): the new clocks are the whole story.
         leads_set_deadlines(rows=[(c.lead_id, c.due_at, c.warn_at, None) for c in started])

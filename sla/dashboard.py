@@ -4,11 +4,15 @@ escalations and the arbiter's decisions, marketing's commitment, revenue
 against the shared target.
 
 Each panel is a few aggregate queries bounded by the period and the teams
-(indexes: clocks by (team, breached_at), durations by (kind, team, met_at)).
+(indexes: clocks by (team, breached_at), the day rollup by (day, team)).
 Business time needs each team's calendar, which SQL does not know, so it is
-worked out once per clock when the clock is met and kept in ClockDuration
-(`refresh_durations`, called before the speed and attainment panels read, so
-today is never blank); percentiles are then PostgreSQL's `percentile_cont`.
+worked out once per clock in the transaction that meets it (sla.rollups): one
+ClockDuration per clock and the day's ClockDayRollup counts. The speed and
+attainment panels sum the rollup (what the period holds in days); the medians
+are PostgreSQL's exact `percentile_cont` over the durations when the period
+holds at most EXACT_UP_TO clocks, or a source or campaign is chosen (the rollup
+keeps neither), and the rollup's buckets beyond (within 5 minutes or 1%).
+No read writes.
 """
 
 from __future__ import annotations
@@ -20,18 +24,11 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
-    Exists,
-    IntegerField,
-    Max,
-    OuterRef,
     Q,
     Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 
 from alignment import clock
 from alignment.charts import Report, Table, chart, rate
@@ -39,15 +36,13 @@ from alignment.models import Team, User
 from leads.models import Dispute, DisputeStatus, Lead
 from leads.report_filters import ReportFilters
 from leads.reports import revenue_won
-from sla import pauses
-from sla.calendars import business_time_between
+from sla import pauses, rollups
 from sla.models import (
     ArbiterCase,
     CaseKind,
     Clock,
+    ClockDayRollup,
     ClockDuration,
-    ClockEvent,
-    ClockEventKind,
     ClockKind,
     ClockState,
     CommitmentResult,
@@ -56,13 +51,9 @@ from sla.models import (
     Pause,
     RevenueTarget,
 )
-from sla.selectors import calendars_for_teams
 
 OPEN_LIST_LIMIT = 20
-# Events up to this long before the newest duration are looked at again: a
-# met event is recorded a moment after the time it carries.
-REFRESH_OVERLAP = timedelta(days=1)
-REFRESH_BATCH = 5000
+EXACT_UP_TO = 2000
 WEEKLY_AFTER_DAYS = 45
 HISTOGRAM_EDGES_HOURS = [1, 2, 4, 8, 16, 24]
 
@@ -101,7 +92,7 @@ def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
     per_bucket = (
         base.annotate(bucket=trunc("breached_at"))
         .values("bucket", "team_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by("bucket")
     )
     team_names = {t.pk: t.name for t in teams}
@@ -130,7 +121,7 @@ def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
     per_rep = list(
         base.values("owner_id", "team_id")
         .annotate(
-            n=Count("id"),
+            n=Count("*"),
             accept=Count("id", filter=Q(kind=ClockKind.ACCEPT)),
             touch=Count("id", filter=Q(kind=ClockKind.FIRST_TOUCH)),
         )
@@ -248,63 +239,6 @@ def open_now(filters: ReportFilters, *, now: datetime | None = None) -> Report:
 # --- durations in business hours ------------------------------------------------------
 
 
-def refresh_durations(*, batch: int = REFRESH_BATCH) -> int:
-    """Work out the business time of clocks met since the last refresh (incremental).
-
-    Reads the met and met-late events after the newest duration already kept
-    (less an overlap), so it costs what happened since, never the whole table.
-    Safe to run twice or at once: rows are keyed by clock and inserted with
-    ignore_conflicts. Returns how many were added.
-    """
-    newest = ClockDuration.objects.aggregate(m=Max("met_at"))["m"]
-    events = ClockEvent.objects.filter(
-        kind__in=[ClockEventKind.MET, ClockEventKind.MET_LATE],
-    )
-    if newest is not None:
-        events = events.filter(occurred_at__gte=newest - REFRESH_OVERLAP)
-    events = (
-        # NOT EXISTS per event (a primary-key probe), not NOT IN over the whole rollup.
-        events.exclude(Exists(ClockDuration.objects.filter(clock_id=OuterRef("clock_id"))))
-        .select_related("clock", "lead")
-        .order_by("occurred_at", "id")[:batch]
-    )
-    rows = list(events)
-    if not rows:
-        return 0
-    specs = calendars_for_teams({e.clock.team_id for e in rows if e.clock.team_id})
-    from sla.selectors import default_spec
-
-    made = []
-    seen = set()
-    for event in rows:
-        c = event.clock
-        if c.pk in seen:
-            continue
-        seen.add(c.pk)
-        spec = specs.get(c.team_id) or default_spec("UTC")
-        end = max(event.occurred_at, c.started_at)
-        made.append(
-            ClockDuration(
-                clock=c,
-                kind=c.kind,
-                team_id=c.team_id,
-                owner_id=c.owner_id,
-                goal_id=c.goal_id,
-                source=event.lead.source,
-                campaign_id=event.lead.campaign_id,
-                started_at=c.started_at,
-                met_at=event.occurred_at,
-                due_at=c.due_at,
-                on_time=event.kind == ClockEventKind.MET,
-                business_seconds=int(
-                    business_time_between(spec, c.started_at, end).total_seconds()
-                ),
-            )
-        )
-    ClockDuration.objects.bulk_create(made, ignore_conflicts=True)
-    return len(made)
-
-
 def _durations_q(filters: ReportFilters, start: datetime, end: datetime) -> Q:
     q = Q(team_id__in=filters.team_ids, met_at__gte=start, met_at__lt=end)
     if filters.rep_id:
@@ -327,7 +261,66 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _duration_stats(filters: ReportFilters) -> list[dict[str, Any]]:
+def _by_rollup(filters: ReportFilters) -> bool:
+    return not (filters.source or filters.campaign_id)
+
+
+def _rollup(filters: ReportFilters, start: date, end: date):
+    """The day rollup of the period's days (inclusive) and the filters' teams and rep."""
+    rows = ClockDayRollup.objects.filter(day__gte=start, day__lte=end, team_id__in=filters.team_ids)
+    if filters.rep_id:
+        rows = rows.filter(owner_id=filters.rep_id)
+    return rows
+
+
+def _stats_row(kind, level, team_id, owner_id, counts: dict[int, int]) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "level": level,
+        "team_id": team_id,
+        "owner_id": owner_id,
+        "n": sum(counts.values()),
+        "p50": rollups.histogram_percentile(counts, 0.5),
+        "p90": rollups.histogram_percentile(counts, 0.9),
+    }
+
+
+def _duration_stats(filters: ReportFilters) -> tuple[list[dict[str, Any]], dict]:
+    """Count, median and p90 of business seconds per kind; per kind and team; per kind
+    and rep; and the clocks per kind and bucket. From the rollup (1 query), exact
+    from the durations when the period holds few clocks or the rollup cannot filter
+    (1 more)."""
+    if not _by_rollup(filters):
+        return _exact_stats(filters), _exact_buckets(filters)
+    cells = (
+        _rollup(filters, filters.start, filters.end)
+        .values("kind", "team_id", "owner_id", "bucket")
+        .annotate(n=Sum("n"))
+    )
+    groups: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    buckets: dict[tuple[str, int], int] = defaultdict(int)
+    for cell in cells:
+        kind, bucket, n = cell["kind"], cell["bucket"], cell["n"]
+        groups[(kind, "all", None, None)][bucket] += n
+        groups[(kind, "team", cell["team_id"] or None, None)][bucket] += n
+        groups[(kind, "rep", None, cell["owner_id"] or None)][bucket] += n
+        buckets[(kind, bucket)] += n
+    if sum(buckets.values()) <= EXACT_UP_TO:
+        return _exact_stats(filters) if buckets else [], buckets
+    return [_stats_row(*key, counts) for key, counts in groups.items()], buckets
+
+
+def _exact_buckets(filters: ReportFilters) -> dict[tuple[str, int], int]:
+    """Clocks per kind and rollup bucket, read from the durations (a source or campaign)."""
+    buckets: dict[tuple[str, int], int] = defaultdict(int)
+    for kind, seconds in ClockDuration.objects.filter(
+        _durations_q(filters, filters.start_at, filters.end_at)
+    ).values_list("kind", "business_seconds"):
+        buckets[(kind, rollups.bucket_of(seconds))] += 1
+    return buckets
+
+
+def _exact_stats(filters: ReportFilters) -> list[dict[str, Any]]:
     """Count, median and p90 of business seconds per kind; per kind and team; per
     kind and rep. One query on PostgreSQL (grouping sets); Python on SQLite."""
     if connection.vendor == "postgresql":
@@ -394,8 +387,8 @@ def _hours(seconds: float | None) -> float | None:
 
 def speed(filters: ReportFilters, teams: list[Team]) -> Report:
     """Time to accept and to first touch, in business hours: median and 90th
-    percentile per team and rep, and their distribution (3 queries after the refresh)."""
-    stats = _duration_stats(filters)
+    percentile per team and rep, and their distribution (2 or 3 queries)."""
+    stats, buckets = _duration_stats(filters)
     team_names = {t.pk: t.name for t in teams}
     names = _names(s["owner_id"] for s in stats if s["level"] == "rep")
     kinds = dict(ClockKind.choices)
@@ -428,14 +421,11 @@ def speed(filters: ReportFilters, teams: list[Team]) -> Report:
         summary.rows.append([kinds[s["kind"]], who, s["n"], _hours(s["p50"]), _hours(s["p90"])])
 
     edges = HISTOGRAM_EDGES_HOURS
-    whens = [When(business_seconds__lt=edge * 3600, then=Value(i)) for i, edge in enumerate(edges)]
-    buckets = (
-        ClockDuration.objects.filter(_durations_q(filters, filters.start_at, filters.end_at))
-        .annotate(bucket=Case(*whens, default=Value(len(edges)), output_field=IntegerField()))
-        .values("kind", "bucket")
-        .annotate(n=Count("clock_id"))
-    )
-    counts = {(b["kind"], b["bucket"]): b["n"] for b in buckets}
+    # Every edge is a bucket edge (sla.rollups): these counts are exact.
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    for (kind, bucket), n in buckets.items():
+        low = rollups.bucket_bounds(bucket)[0]
+        counts[(kind, sum(1 for edge in edges if low >= edge * 3600))] += n
     labels = [f"under {edges[0]} h"]
     labels += [f"{edges[i - 1]}–{edges[i]} h" for i in range(1, len(edges))]
     labels += [f"{edges[-1]} h or more"]
@@ -470,16 +460,28 @@ def _decided(filters: ReportFilters, by: tuple[str, ...], **where: Any) -> tuple
     """Clocks met on time and clocks breached, in the period (`now`) and the one before
     (`before`), grouped `by`: what every attainment figure is made of (2 queries)."""
     previous = filters.previous()
-    met = (
-        ClockDuration.objects.filter(
-            _durations_q(filters, previous.start_at, filters.end_at), on_time=True, **where
+    if _by_rollup(filters):
+        met = [
+            {**row, **{k: row[k] or None for k in ("team_id", "owner_id") if k in row}}
+            for row in _rollup(filters, previous.start, filters.end)
+            .filter(on_time=True, **where)
+            .values(*by)
+            .annotate(
+                now=Coalesce(Sum("n", filter=Q(day__gte=filters.start)), 0),
+                before=Coalesce(Sum("n", filter=Q(day__lt=filters.start)), 0),
+            )
+        ]
+    else:
+        met = (
+            ClockDuration.objects.filter(
+                _durations_q(filters, previous.start_at, filters.end_at), on_time=True, **where
+            )
+            .values(*by)
+            .annotate(
+                now=Count("clock_id", filter=Q(met_at__gte=filters.start_at)),
+                before=Count("clock_id", filter=Q(met_at__lt=filters.start_at)),
+            )
         )
-        .values(*by)
-        .annotate(
-            now=Count("clock_id", filter=Q(met_at__gte=filters.start_at)),
-            before=Count("clock_id", filter=Q(met_at__lt=filters.start_at)),
-        )
-    )
     breached = (
         Clock.objects.filter(
             _clock_q(filters),
@@ -586,7 +588,7 @@ def followup(filters: ReportFilters, teams: list[Team], *, now: datetime | None 
         )
         .values("team_id", "owner_id")
         .annotate(
-            n=Count("id"),
+            n=Count("*"),
             held=Sum("held_seconds"),
             open=Count("id", filter=Q(ended_at__isnull=True)),
         )
@@ -722,7 +724,7 @@ def decisions(filters: ReportFilters) -> Report:
             lead_q, decided_at__gte=filters.start_at, decided_at__lt=filters.end_at
         )
         .values("decision", "against_side")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by("-n", "decision")
     )
     labels = dict(Decision.choices)

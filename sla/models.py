@@ -459,10 +459,18 @@ class Clock(models.Model):
             ),
             models.Index(fields=["lead", "kind"], name="sla_clock_lead"),
             models.Index(fields=["team", "breached_at"], name="sla_clock_team_breaches"),
-            # Open breaches now (dashboard, stale lists): few rows among millions.
+            # Open breaches now (dashboard, stale lists): few rows among millions. By
+            # team for the counts (index-only); in the list's exact order (oldest
+            # first) for the list, so no sort and its LIMIT stops the scan.
             models.Index(
                 fields=["team", "breached_at"],
                 name="sla_clock_open_breaches",
+                condition=Q(state="breached", resolved_at__isnull=True),
+            ),
+            models.Index(
+                fields=["breached_at", "id"],
+                name="sla_clock_open_breach_order",
+                include=["team", "owner"],
                 condition=Q(state="breached", resolved_at__isnull=True),
             ),
             models.Index(fields=["owner", "state"], name="sla_clock_owner_state"),
@@ -722,10 +730,10 @@ class ClockDuration(models.Model):
     """How long a met clock took, in business hours: the dashboard's rollup.
 
     Business time needs the team's calendar (Python), so it is worked out once
-    per clock, when the clock is met, by `sla.dashboard.refresh_durations` (the
-    dashboard calls it before reading, so today is never blank), and the
-    medians and percentiles are then computed in SQL over this table. The lead
-    fields the filters need are copied here so no read joins the lead table.
+    per clock, in the transaction that meets it (`sla.rollups.record_met`), with
+    the day's rollup (ClockDayRollup). Exact medians are computed in SQL over this
+    table when a period holds few clocks, or a source or campaign is chosen. The
+    lead fields the filters need are copied here so no read joins the lead table.
     """
 
     clock = models.OneToOneField(
@@ -763,6 +771,40 @@ class ClockDuration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of clock {self.clock_id}: {self.business_seconds}s"
+
+
+class ClockDayRollup(models.Model):
+    """Clocks met per UTC day, team, rep, goal, kind, on time or late, and bucket of
+    business time taken: what the speed and attainment panels sum, so a panel costs
+    the days of its period, not the clocks they hold.
+
+    Written in the transaction that meets the clocks (`sla.rollups.record_met`),
+    never on a read. No team, rep or campaign is 0, not NULL, so the key is unique
+    and `INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n` adds to it.
+    `bucket` is `sla.rollups.bucket_of(business_seconds)`: 10-minute buckets under
+    ten hours, then 50 buckets per doubling; a percentile read from them is within
+    5 minutes or 1% (the bucket's midpoint).
+    """
+
+    day = models.DateField()
+    kind = models.CharField(max_length=20, choices=ClockKind.choices)
+    team_id = models.IntegerField()
+    owner_id = models.IntegerField()
+    goal = models.ForeignKey(SalesGoal, on_delete=models.PROTECT, related_name="+")
+    on_time = models.BooleanField()
+    bucket = models.SmallIntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "kind", "owner_id", "goal", "on_time", "bucket"],
+                name="sla_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n}"
 
 
 class RevenueTarget(models.Model):

@@ -47,17 +47,14 @@ def _hours(value) -> str:
 
 
 def _build_speed(filters, teams) -> Report:
-    dashboard.refresh_durations()
     return dashboard.speed(filters, teams)
 
 
 def _build_attainment(filters, teams) -> Report:
-    dashboard.refresh_durations()
     return dashboard.attainment(filters)
 
 
 def _build_followup(filters, teams) -> Report:
-    dashboard.refresh_durations()
     return dashboard.followup(filters, teams)
 
 

@@ -14,6 +14,7 @@ import factory
 from glossary.models import DefinitionVersion, FunnelStage
 from leads.machine import Stage
 from leads.models import Campaign, Lead
+from sla import rollups
 from sla.models import (
     Agreement,
     ArbiterCase,
@@ -126,10 +127,14 @@ def make_clock(
             events.append((ClockEventKind.MET_LATE, resolved_at))
     elif met_at is not None:
         events.append((ClockEventKind.MET, met_at))
-    for event_kind, at in events:
-        ClockEvent.objects.create(
-            clock=clock, lead=lead, kind=event_kind, occurred_at=at, recorded_at=at
-        )
+    rollups.record_met(
+        [
+            ClockEvent.objects.create(
+                clock=clock, lead=lead, kind=event_kind, occurred_at=at, recorded_at=at
+            )
+            for event_kind, at in events
+        ]
+    )
     return clock
 
 

@@ -11,7 +11,8 @@ from leads import ingest
 from leads import services as lead_services
 from leads.machine import GuardRefused
 from leads.models import Lead
-from sla.models import Clock, ClockEvent
+from sla import rollups
+from sla.models import Clock, ClockDayRollup, ClockDuration, ClockEvent
 from tests.sla.engine import MONDAY_10_NY, NEW_YORK, hand_off
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +62,21 @@ def test_accepting_meets_the_accept_clock_and_starts_the_first_touch_clock(
     follow_up = Clock.objects.get(lead=lead, kind="follow_up")
     assert lead.action_due_at == follow_up.due_at
     assert follow_up.due_at == MONDAY_10_NY + dt.timedelta(days=1, minutes=20)
+
+
+def test_a_clock_met_is_counted_in_the_dashboards_rollup_as_it_is_met(
+    org, agreement, territories, at_monday
+):
+    lead = hand_off(org, "C-3")
+    at_monday.shift(dt.timedelta(minutes=20))
+    lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+
+    duration = ClockDuration.objects.get()
+    assert (duration.kind, duration.on_time, duration.business_seconds) == ("accept", True, 1200)
+    day = ClockDayRollup.objects.get()
+    today = clock.now().date()
+    assert (day.day, day.owner_id, day.on_time, day.n) == (today, lead.owner_id, True, 1)
+    assert day.bucket == rollups.bucket_of(1200)
 
 
 def test_rejecting_stops_the_accept_clock(org, agreement, territories, at_monday):

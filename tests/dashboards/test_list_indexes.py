@@ -1,0 +1,69 @@
+"""The dashboard's "oldest first" lists read a partial index in their exact order: no
+sort, so the LIMIT stops the scan however many rows match (PostgreSQL's plans)."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from leads.report_filters import ReportFilters
+from leads.reports import handoff_quality
+from sla import dashboard
+from tests.dashboards.conftest import at
+from tests.dashboards.factories import LeadFactory, make_clock
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans"),
+]
+
+
+def _plan(run, *markers: str) -> str:
+    """The plan of the one query `run` sends that contains every marker, with sorting and
+    sequential scans priced out: a plan still sorts if no index gives the order."""
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    (sql,) = [q["sql"] for q in queries.captured_queries if all(m in q["sql"] for m in markers)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in ("enable_sort", "enable_seqscan", "enable_bitmapscan"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_open_breaches_and_stale_leads_are_read_in_the_order_of_their_indexes(
+    org, americas, emea, march
+):
+    for n in range(3):
+        lead = LeadFactory(owner=org["ravi"], team=americas, stale_since=at(f"2025-03-0{n + 1}"))
+        make_clock(lead=lead, by=org["admin"], started_at=at("2025-03-03 10:00"), breached=True)
+    now = at("2025-03-20 10:00")
+
+    breaches = _plan(lambda: dashboard.open_now(march, now=now), '"breached_at" ASC')
+    stale = _plan(lambda: dashboard.open_now(march, now=now), '"stale_since" ASC')
+
+    assert "sla_clock_open_breach_order" in breaches
+    assert "lead_stale_order_idx" in stale
+    assert "Sort" not in breaches + stale
+
+
+def test_the_stuck_list_is_read_in_the_order_of_its_index(org, americas, emea):
+    LeadFactory(team=americas, owner=None, stage="mql", updated_at=at("2025-03-01 10:00"))
+    filters = ReportFilters(
+        start=at("2025-03-01 00:00").date(),
+        end=at("2025-03-31 00:00").date(),
+        team_ids=(americas.pk, emea.pk),
+    )
+
+    plan = _plan(lambda: handoff_quality(filters, now=at("2025-03-20 10:00")), '"updated_at" ASC')
+
+    assert "lead_stuck_idx" in plan
+    assert "Sort" not in plan
+
+
+def test_the_open_breach_count_is_an_index_only_count(org, americas, march):
+    lead = LeadFactory(owner=org["ravi"], team=americas)
+    make_clock(lead=lead, by=org["admin"], started_at=at("2025-03-03 10:00"), breached=True)
+
+    plan = _plan(lambda: dashboard.open_now(march), "COUNT(*)", 'FROM "sla_clock"')
+
+    assert "Index Only Scan" in plan
