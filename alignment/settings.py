@@ -306,6 +306,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 SLA_SCAN_SECONDS = env.float("SLA_SCAN_SECONDS", default=15.0)
 LEAD_IMPORT_SWEEP_SECONDS = env.float("LEAD_IMPORT_SWEEP_SECONDS", default=60.0)
+WEBHOOK_SECONDS = env.float("WEBHOOK_SECONDS", default=5.0)
+# A delivery claimed longer ago than this is taken again (its worker died mid-send).
+WEBHOOK_CLAIM_SECONDS = env.int("WEBHOOK_CLAIM_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     # A scan still queued when the next is due is dropped: the next one does its work.
     "sla-scan": {
@@ -325,6 +328,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.sweep_lead_imports",
         "schedule": LEAD_IMPORT_SWEEP_SECONDS,
         "options": {"expires": LEAD_IMPORT_SWEEP_SECONDS},
+    },
+    # The outbox is the truth: each tick sends what is due (alignment.webhooks).
+    "deliver-webhooks": {
+        "task": "alignment.tasks.deliver_webhooks",
+        "schedule": WEBHOOK_SECONDS,
+        "options": {"expires": WEBHOOK_SECONDS},
     },
     "daily-digest": {
         "task": "alignment.tasks.send_digests",
