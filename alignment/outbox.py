@@ -72,7 +72,9 @@ def install_trigger(
     expression over the new row `n` (and the aliases of `joins`); `lead`: the
     expression of the event's lead id (ordering per lead), or None."""
     build = _postgresql if schema_editor.connection.vendor == "postgresql" else _sqlite
-    sql = build(table=table, prefix=prefix, lead=lead or "NULL", payload=payload, joins=joins)
+    sql = build(
+        table=table, prefix=prefix, lead=lead or "NULL::bigint", payload=payload, joins=joins
+    )
     schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_outbox" + _on(schema_editor, table))
     schema_editor.execute(sql, params=None)
 
@@ -125,6 +127,7 @@ CREATE TRIGGER {name} AFTER INSERT ON {table}
 
 def _sqlite(*, table, prefix, lead, payload, joins) -> str:
     name = f"{table}_outbox"
+    lead = lead.removesuffix("::bigint")
     pairs = ", ".join(
         f"'{key}', json({expr})" if key == "data" else f"'{key}', {expr}"
         for key, expr in payload.items()

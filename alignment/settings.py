@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Dashboards and reports read from the replica, when there is one (alignment.replica).
+    "alignment.replica.ReplicaReadsMiddleware",
     # The product's 404 page even with DEBUG on (not the list of every URL pattern).
     "alignment.middleware.NotFoundPageMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into a 429 page.
@@ -89,6 +91,14 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'alignment.sqlite3'}"),
 }
+# A streaming replica of the primary (optional): dashboards and reports read from it,
+# everything else from the primary (alignment.replica).
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+REPLICA_READS = "replica" in DATABASES
+REPLICA_READ_PATHS = ("/sla/dashboard/", "/api/v1/sla/dashboard/", "/leads/reports/",
+                      "/api/v1/leads/reports/", "/sla/reviews/")  # fmt: skip
+DATABASE_ROUTERS = ["alignment.replica.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Web, worker and beat write to one file: wait for the lock rather than fail,
@@ -251,12 +261,19 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, definitions and service-level agreements between marketing and sales.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1 for its `webhooks` section: the events Alignment sends (alignment.schema).
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "alignment.schema.add_webhooks",
+    ],
     # The schema maps every endpoint and field: for signed-in people and tokens only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {
         "LeadStageEnum": "leads.machine.Stage",
         "StageSideEnum": "glossary.models.StageSide",
         "SignatureSideEnum": "glossary.models.SignatureSide",
+        "WebhookEndpointKindEnum": "alignment.models.EndpointKind",
     },
 }
 

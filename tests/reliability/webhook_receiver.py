@@ -2,7 +2,9 @@
 
 `status`: what it answers (200, or 503 while "down"); `down()` closes its port, so a
 sender meets a refused connection, and `up()` opens it again on the same port;
-`stall_on=n`: holds the n-th request until `release()` (a worker killed meanwhile).
+`stall_on=n`: holds the n-th request until `release()` (a worker killed meanwhile);
+`lose_answer_on={n, …}`: keeps those requests but closes without answering (the answer
+lost on the wire: the sender tries again, and the receiver gets a duplicate).
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ class Received:
 
 
 class WebhookReceiver:
-    def __init__(self, *, status: int = 200, stall_on: int | None = None) -> None:
+    def __init__(
+        self, *, status: int = 200, stall_on: int | None = None, lose_answer_on=()
+    ) -> None:
         self.status = status
         self.stall_on = stall_on
+        self.lose_answer_on = set(lose_answer_on)
         self.received: list[Received] = []  # every request, duplicates included
         self.accepted: list[Received] = []  # the ones answered 2xx
         self.stalled = threading.Event()
@@ -70,6 +75,9 @@ class WebhookReceiver:
                 if 200 <= status < 300:
                     with receiver._lock:
                         receiver.accepted.append(got)
+                    if n in receiver.lose_answer_on:
+                        self.close_connection = True
+                        return
                 self.send_response(status)
                 self.send_header("content-length", "2")
                 self.end_headers()
