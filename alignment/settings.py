@@ -326,6 +326,7 @@ LEAD_IMPORT_SWEEP_SECONDS = env.float("LEAD_IMPORT_SWEEP_SECONDS", default=60.0)
 WEBHOOK_SECONDS = env.float("WEBHOOK_SECONDS", default=5.0)
 # A delivery claimed longer ago than this is taken again (its worker died mid-send).
 WEBHOOK_CLAIM_SECONDS = env.int("WEBHOOK_CLAIM_SECONDS", default=60)
+WEBHOOK_SENDERS = env.int("WEBHOOK_SENDERS", default=8)
 CELERY_BEAT_SCHEDULE = {
     # A scan still queued when the next is due is dropped: the next one does its work.
     "sla-scan": {
