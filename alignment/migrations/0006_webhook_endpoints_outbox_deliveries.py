@@ -5,6 +5,16 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def analyze_early(apps, schema_editor):
+    # The delivery claim's plan needs statistics: a table that fills from empty in a
+    # burst is analysed after 100 changed rows, not after 10% of what it held.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            "ALTER TABLE alignment_webhookdelivery SET (autovacuum_analyze_threshold = 100, "
+            "autovacuum_analyze_scale_factor = 0.02)"
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -100,4 +110,5 @@ class Migration(migrations.Migration):
             model_name='webhookdelivery',
             constraint=models.UniqueConstraint(fields=('endpoint', 'event'), name='webhook_delivery_once'),
         ),
+        migrations.RunPython(analyze_early, migrations.RunPython.noop),
     ]
