@@ -208,3 +208,127 @@ class ApiToken(models.Model):
 
     def is_live(self, now) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+# --- events out (webhooks): alignment.outbox writes, alignment.webhooks delivers ---------
+
+
+class EndpointKind(models.TextChoices):
+    WEBHOOK = "webhook", "Webhook (signed JSON, Standard Webhooks)"
+    CHAT = "chat", "Chat channel (Slack-compatible incoming webhook)"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives the events it subscribes to, signed with its secret."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    kind = models.CharField(max_length=20, choices=EndpointKind.choices, default="webhook")
+    event_types = models.JSONField(default=list, help_text="The event types it receives.")
+    secret = models.CharField(max_length=100)
+    # After a rotation the old secret still signs (a second signature) until this time,
+    # so a receiver can change its key without dropping a message.
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="webhook_endpoints"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OutboxEvent(models.Model):
+    """One event to send, written by a trigger on the event tables in the same
+    transaction as the event (only while an active endpoint subscribes to its type).
+    `payload` is the event as the receiver gets it under "data"."""
+
+    event_type = models.CharField(max_length=40)
+    lead_id = models.BigIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.pk}"
+
+    @property
+    def message_id(self) -> str:
+        return f"msg_{self.pk}"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Gave up"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint. Sent in event order per lead (`lead_key`, 0 for events
+    of no lead): one waits while an earlier one of its lead is pending."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    lead_key = models.BigIntegerField(default=0)
+    state = models.CharField(
+        max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Empty: now.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-event_id", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["event"],
+                name="webhook_delivery_due",
+                condition=models.Q(state__in=["pending", "sending"]),
+            ),
+            models.Index(
+                fields=["endpoint", "lead_key", "event"],
+                name="webhook_delivery_order",
+                condition=models.Q(state__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["endpoint", "-event"], name="webhook_delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.state})"
+
+
+class WebhookAttempt(models.Model):
+    """The delivery log: one row per try, with what the receiver answered."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    at = models.DateTimeField()
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.at}: {self.status or self.error}"

@@ -23,6 +23,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Dashboards", "sla:dashboard", "view_dashboards"),
     ("Team", "team", "manage_team"),
     ("Audit", "audit", "manage_organisation"),
+    ("Webhooks", "webhooks", "manage_organisation"),
     ("API tokens", "tokens", None),
     ("Admin", "admin:index", "manage_organisation"),
 ]

@@ -80,3 +80,95 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         return build_bearer_security_scheme_object(
             header_name="Authorization", token_prefix="Token"
         )
+
+
+# --- the webhooks section (OpenAPI 3.1): every event an endpoint may receive ------------------
+
+_SIGNED = [
+    ("webhook-id", "The event's id (msg_…): the same on every retry; drop what you have seen."),
+    ("webhook-timestamp", "Seconds since the epoch when this attempt was signed."),
+    ("webhook-signature", "Space-separated `v1,<base64 HMAC-SHA256 of id.timestamp.body>`, "
+     "one per secret in use (two during a rotation)."),
+]  # fmt: skip
+
+
+def _json_type(value) -> dict:
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": ["integer", "null"]}
+    if isinstance(value, dict):
+        return {"type": "object"}
+    if value is None:
+        return {"type": ["integer", "null"]}
+    return {"type": ["string", "null"]}
+
+
+def add_webhooks(result, generator, request, public):
+    """Postprocessing hook: the event catalogue (alignment.outbox) as `webhooks`, a JSON
+    example per event, one body schema per family of events."""
+    from alignment import outbox
+
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    hooks = {}
+    for family in outbox.families():
+        name = f"Webhook{family.prefix.title()}Event"
+        data = {
+            key: _json_type(value)
+            for key, value in outbox.example(f"{family.prefix}.x")["data"].items()
+        }
+        schemas[name] = {
+            "type": "object",
+            "description": family.description,
+            "required": ["type", "timestamp", "data"],
+            "properties": {
+                "type": {"type": "string", "enum": sorted(family.types())},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "data": {"type": "object", "properties": data},
+            },
+        }
+        for event_type, label in family.types().items():
+            hooks[event_type] = {
+                "post": {
+                    "summary": label,
+                    "description": f"{family.description} Sent to each endpoint subscribed to "
+                    f"`{event_type}`; answer 2xx, or it is tried again with backoff.",
+                    "parameters": [
+                        {
+                            "name": header,
+                            "in": "header",
+                            "required": True,
+                            "description": text,
+                            "schema": {"type": "string"},
+                        }
+                        for header, text in _SIGNED
+                    ],  # fmt: skip
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": f"#/components/schemas/{name}"},
+                                "example": outbox.example(event_type),
+                            }
+                        },
+                    },
+                    "responses": {"2XX": {"description": "Received."}},
+                }
+            }
+    result["webhooks"] = hooks
+    _any_value_once(result)
+    return result
+
+
+def _any_value_once(node) -> None:
+    """Under 3.1 a nullable free field comes out as `oneOf: [{}, {type: null}]`, which no
+    value satisfies only once (null matches both): `{}` already takes null."""
+    if isinstance(node, dict):
+        choices = node.get("oneOf")
+        if isinstance(choices, list) and {} in choices:
+            del node["oneOf"]
+        for value in node.values():
+            _any_value_once(value)
+    elif isinstance(node, list):
+        for value in node:
+            _any_value_once(value)

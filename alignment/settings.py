@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Dashboards and reports read from the replica, when there is one (alignment.replica).
+    "alignment.replica.ReplicaReadsMiddleware",
     # The product's 404 page even with DEBUG on (not the list of every URL pattern).
     "alignment.middleware.NotFoundPageMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into a 429 page.
@@ -89,6 +91,14 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'alignment.sqlite3'}"),
 }
+# A streaming replica of the primary (optional): dashboards and reports read from it,
+# everything else from the primary (alignment.replica).
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+REPLICA_READS = "replica" in DATABASES
+REPLICA_READ_PATHS = ("/sla/dashboard/", "/api/v1/sla/dashboard/", "/leads/reports/",
+                      "/api/v1/leads/reports/", "/sla/reviews/")  # fmt: skip
+DATABASE_ROUTERS = ["alignment.replica.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Web, worker and beat write to one file: wait for the lock rather than fail,
@@ -251,6 +261,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, definitions and service-level agreements between marketing and sales.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1 for its `webhooks` section: the events Alignment sends (alignment.schema).
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "alignment.schema.add_webhooks",
+    ],
     # The schema maps every endpoint and field: for signed-in people and tokens only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {
@@ -258,6 +274,7 @@ SPECTACULAR_SETTINGS = {
         "StageSideEnum": "glossary.models.StageSide",
         "SignatureSideEnum": "alignment.documents.Side",
         "VersionStatusEnum": "alignment.documents.Status",
+        "WebhookEndpointKindEnum": "alignment.models.EndpointKind",
     },
 }
 
@@ -307,6 +324,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 SLA_SCAN_SECONDS = env.float("SLA_SCAN_SECONDS", default=15.0)
 LEAD_IMPORT_SWEEP_SECONDS = env.float("LEAD_IMPORT_SWEEP_SECONDS", default=60.0)
+WEBHOOK_SECONDS = env.float("WEBHOOK_SECONDS", default=5.0)
+# A delivery claimed longer ago than this is taken again (its worker died mid-send).
+WEBHOOK_CLAIM_SECONDS = env.int("WEBHOOK_CLAIM_SECONDS", default=60)
+WEBHOOK_SENDERS = env.int("WEBHOOK_SENDERS", default=8)
 CELERY_BEAT_SCHEDULE = {
     # A scan still queued when the next is due is dropped: the next one does its work.
     "sla-scan": {
@@ -326,6 +347,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.sweep_lead_imports",
         "schedule": LEAD_IMPORT_SWEEP_SECONDS,
         "options": {"expires": LEAD_IMPORT_SWEEP_SECONDS},
+    },
+    # The outbox is the truth: each tick sends what is due (alignment.webhooks).
+    "deliver-webhooks": {
+        "task": "alignment.tasks.deliver_webhooks",
+        "schedule": WEBHOOK_SECONDS,
+        "options": {"expires": WEBHOOK_SECONDS},
     },
     "daily-digest": {
         "task": "alignment.tasks.send_digests",

@@ -76,3 +76,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# The replica router's test: "replica" is a mirror of the test database (Django's test
+# mirrors), used only when a test turns REPLICA_READS on.
+if TEST_USES_POSTGRES:
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+REPLICA_READS = False

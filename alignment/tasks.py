@@ -24,3 +24,12 @@ def send_digests() -> int:
     from alignment.notifications import send_digests as send
 
     return send()
+
+
+# Like email: a run stops taking work before its soft limit (webhooks.DELIVERY_BUDGET),
+# and beat wakes the next every few seconds; a run lost mid-send is found again.
+@shared_task(name="alignment.tasks.deliver_webhooks", soft_time_limit=80, time_limit=100)
+def deliver_webhooks() -> int:
+    from alignment.webhooks import deliver_pending
+
+    return deliver_pending()

@@ -2,8 +2,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import SimpleRouter
 
-from alignment import views, views_security
+from alignment import api_webhooks, views, views_security, views_webhooks
+
+webhooks_api = SimpleRouter(trailing_slash=True)
+webhooks_api.register(
+    "endpoints", api_webhooks.WebhookEndpointViewSet, basename="api-webhook-endpoint"
+)
+webhooks_api.register(
+    "deliveries", api_webhooks.WebhookDeliveryViewSet, basename="api-webhook-delivery"
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +24,23 @@ urlpatterns = [
     path("tokens/", views_security.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", views_security.token_revoke, name="token_revoke"),
     path("audit/", views_security.audit_trail, name="audit"),
+    path("integrations/webhooks/", views_webhooks.webhook_list, name="webhooks"),
+    path("integrations/webhooks/<int:pk>/", views_webhooks.webhook_detail, name="webhook"),
+    path(
+        "integrations/webhooks/<int:pk>/rotate/",
+        views_webhooks.webhook_rotate,
+        name="webhook_rotate",
+    ),
+    path(
+        "integrations/webhooks/<int:pk>/delete/",
+        views_webhooks.webhook_delete,
+        name="webhook_delete",
+    ),
+    path(
+        "integrations/webhooks/deliveries/<int:pk>/redeliver/",
+        views_webhooks.webhook_redeliver,
+        name="webhook_redeliver",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -29,6 +55,12 @@ urlpatterns = [
     path("api/v1/leads/", include("leads.api_urls")),
     path("api/v1/glossary/", include("glossary.api_urls")),
     path("api/v1/sla/", include("sla.api_urls")),
+    path(
+        "api/v1/webhooks/event-types/",
+        api_webhooks.EventTypeList.as_view(),
+        name="api-webhook-event-types",
+    ),
+    path("api/v1/webhooks/", include(webhooks_api.urls)),
 ]
 
 handler400 = "alignment.http_errors.bad_request"

@@ -52,6 +52,8 @@ class World:
     reason: Any
     token: Any  # ravi's API token
     platform_draft: Any = None  # a message platform draft by leo (v1 is in force)
+    webhook: Any = None  # an endpoint, with one delivery made
+    delivery: Any = None
 
     def person(self, role: str):
         return self.people.get(role)
@@ -143,7 +145,22 @@ def _world() -> World:
         reason=reason,
         token=tokens.token_create(user=org["ravi"], name="ravi's script")[0],
         platform_draft=platform_draft,
+        **_webhook(org["admin"]),
     )
+
+
+def _webhook(admin) -> dict[str, Any]:
+    from alignment import webhooks
+    from alignment.models import OutboxEvent, WebhookDelivery
+
+    endpoint = webhooks.endpoint_create(
+        by=admin, name="CRM", url="https://crm.example.test/hooks", event_types=["lead.accepted"]
+    )
+    event = OutboxEvent.objects.create(
+        event_type="lead.accepted", lead_id=None, occurred_at=clock.now(), payload={}
+    )
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, state="delivered")
+    return {"webhook": endpoint, "delivery": delivery}
 
 
 @pytest.fixture(scope="module")

@@ -116,6 +116,10 @@ def lead_import(w: World) -> dict:
     return {"pk": w.lead_import.pk}
 
 
+def webhook(w: World) -> dict:
+    return {"pk": w.webhook.pk}
+
+
 def revision_of(attribute: str) -> Callable[[World], dict]:
     return lambda w: {"revision": getattr(w, attribute).revision}
 
@@ -143,6 +147,53 @@ ALIGNMENT = {
         args=lambda w: {"pk": w.token.pk}, GET=only("sales_rep"), POST=only("sales_rep")
     ),
     "audit": row(GET=only("admin"), POST=NOT_OFFERED),
+    # Webhooks: admins only (manage_organisation), pages and API alike.
+    "webhooks": row(
+        data=lambda w: {
+            "name": "Hub",
+            "url": "https://hub.example.test/",
+            "kind": "webhook",
+            "event_types": ["lead.accepted"],
+        },
+        GET=only("admin"),
+        POST=only("admin"),
+    ),  # fmt: skip
+    "webhook": row(
+        args=webhook,
+        data=lambda w: {"name": "CRM", "url": w.webhook.url, "event_types": ["lead.accepted"]},
+        GET=only("admin"),
+        POST=only("admin"),
+    ),
+    "webhook_rotate": row(args=webhook, GET=only(admin="405"), POST=only("admin")),
+    "webhook_delete": row(args=webhook, GET=only(admin="405"), POST=only("admin")),
+    "webhook_redeliver": row(
+        args=lambda w: {"pk": w.delivery.pk}, GET=only(admin="405"), POST=only("admin")
+    ),
+    "api-webhook-endpoint-list": row(
+        data=lambda w: {
+            "name": "Hub",
+            "url": "https://hub.example.test/",
+            "event_types": ["lead.accepted"],
+        },
+        GET=only("admin"),
+        POST=only("admin"),
+    ),  # fmt: skip
+    "api-webhook-endpoint-detail": row(
+        args=webhook,
+        data=lambda w: {"name": "CRM 2"},
+        GET=only("admin"),
+        POST=only(admin="405"),
+        PATCH=only("admin"),
+        DELETE=only("admin"),
+    ),
+    "api-webhook-endpoint-rotate-secret": row(
+        args=webhook, GET=only(admin="405"), POST=only("admin")
+    ),
+    "api-webhook-delivery-list": row(GET=only("admin"), POST=only(admin="405")),
+    "api-webhook-delivery-redeliver": row(
+        args=lambda w: {"pk": w.delivery.pk}, GET=only(admin="405"), POST=only("admin")
+    ),
+    "api-webhook-event-types": row(GET=only("admin"), POST=only(admin="405")),
 }
 
 GLOSSARY = {
