@@ -15,8 +15,9 @@ recomputed follow-up clock behaves like every other clock (it keeps `hours`).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
@@ -49,11 +50,66 @@ def hours(value: Decimal | float) -> timedelta:
     return timedelta(seconds=float(value) * 3600)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+class Timeline:
+    """One calendar's open time from `first` to `last` (local dates), laid end to end.
+
+    Each open interval is kept as integer microseconds since the epoch with the
+    open time before it, so a deadline is two binary searches instead of a walk
+    day by day: a replay of an agreement places hundreds of thousands of clocks
+    on one timeline. `add` gives exactly what `add_business_time` gives (tested
+    with hypothesis); outside the span, or for a zero duration, it is that very
+    function.
+    """
+
+    def __init__(self, spec: CalendarSpec, first: date, last: date) -> None:
+        self.spec = spec
+        starts: list[int] = []
+        ends: list[int] = []
+        before: list[int] = []  # open time before each interval
+        total = 0
+        day = first - timedelta(days=1)
+        while day <= last:
+            for s, e in spec.day_intervals(day):
+                start, end = (s - _EPOCH) // _MICRO, (e - _EPOCH) // _MICRO
+                starts.append(start)
+                ends.append(end)
+                before.append(total)
+                total += end - start
+            day += timedelta(days=1)
+        self._starts, self._ends, self._before = starts, ends, before
+        self._upto = [b + (e - s) for s, e, b in zip(starts, ends, before, strict=True)]
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """`add_business_time(spec, start, duration)`, on the timeline."""
+        moment = (start - _EPOCH) // _MICRO
+        wanted = duration // _MICRO
+        i = bisect_right(self._ends, moment)
+        if wanted <= 0 or i == 0 or i == len(self._ends):
+            return add_business_time(self.spec, start, duration)
+        target = self._before[i] + max(0, moment - self._starts[i]) + wanted
+        j = bisect_left(self._upto, target, lo=i)
+        if j == len(self._upto):
+            return add_business_time(self.spec, start, duration)
+        return _EPOCH + _MICRO * (self._starts[j] + target - self._before[j])
+
+
 def deadlines(
-    spec: CalendarSpec, start: datetime, goal_hours: Decimal, warn_percent: int
+    spec: CalendarSpec,
+    start: datetime,
+    goal_hours: Decimal,
+    warn_percent: int,
+    *,
+    timeline: Timeline | None = None,
 ) -> tuple[datetime, datetime]:
-    """(warn_at, due_at) for a goal started at `start`, in business time."""
+    """(warn_at, due_at) for a goal started at `start`, in business time (on `timeline`,
+    the same instants faster, when many clocks share one calendar)."""
     total = hours(goal_hours)
+    if timeline is not None:
+        return timeline.add(start, total * warn_percent / 100), timeline.add(start, total)
     return (
         add_business_time(spec, start, total * warn_percent / 100),
         add_business_time(spec, start, total),
@@ -140,6 +196,7 @@ def clock_plan(
     *,
     stage: str = Stage.SAL,
     touches: int = 0,
+    timeline: Timeline | None = None,
 ) -> ClockPlan | None:
     """The clock of `kind` a lead gets at `start` under `goal`: its hours, warning and
     deadline on `spec`; None when the goal asks for none (e.g. no follow-up in `stage`).
@@ -149,5 +206,5 @@ def clock_plan(
     goal_hours_ = goal_hours(goal, kind, spec=spec, stage=stage, touches=touches)
     if goal_hours_ is None:
         return None
-    warn_at, due_at = deadlines(spec, start, goal_hours_, goal.warn_percent)
+    warn_at, due_at = deadlines(spec, start, goal_hours_, goal.warn_percent, timeline=timeline)
     return ClockPlan(kind, goal_hours_, warn_at, due_at)
