@@ -85,35 +85,42 @@ class Timeline:
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """`add_business_time(spec, start, duration)`, on the timeline."""
-        moment = (start - _EPOCH) // _MICRO
-        wanted = duration // _MICRO
+        return as_datetime(self.add_us(as_us(start), duration // _MICRO))
+
+    def add_us(self, moment: int, wanted: int) -> int:
+        """`add`, in microseconds since the epoch (a replay keeps its times so)."""
         i = bisect_right(self._ends, moment)
         if wanted <= 0 or i == 0 or i == len(self._ends):
-            return add_business_time(self.spec, start, duration)
+            late = add_business_time(self.spec, as_datetime(moment), _MICRO * wanted)
+            return as_us(late)
         target = self._before[i] + max(0, moment - self._starts[i]) + wanted
         j = bisect_left(self._upto, target, lo=i)
         if j == len(self._upto):
-            return add_business_time(self.spec, start, duration)
-        return _EPOCH + _MICRO * (self._starts[j] + target - self._before[j])
+            return as_us(add_business_time(self.spec, as_datetime(moment), _MICRO * wanted))
+        return self._starts[j] + target - self._before[j]
+
+
+def as_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICRO
+
+
+def as_datetime(us: int) -> datetime:
+    return _EPOCH + _MICRO * us
+
+
+def spans(goal_hours: Decimal, warn_percent: int) -> tuple[timedelta, timedelta]:
+    """(warn after, due after): the business time from a clock's start to its warning and
+    to its deadline."""
+    total = hours(goal_hours)
+    return total * warn_percent / 100, total
 
 
 def deadlines(
-    spec: CalendarSpec,
-    start: datetime,
-    goal_hours: Decimal,
-    warn_percent: int,
-    *,
-    timeline: Timeline | None = None,
+    spec: CalendarSpec, start: datetime, goal_hours: Decimal, warn_percent: int
 ) -> tuple[datetime, datetime]:
-    """(warn_at, due_at) for a goal started at `start`, in business time (on `timeline`,
-    the same instants faster, when many clocks share one calendar)."""
-    total = hours(goal_hours)
-    if timeline is not None:
-        return timeline.add(start, total * warn_percent / 100), timeline.add(start, total)
-    return (
-        add_business_time(spec, start, total * warn_percent / 100),
-        add_business_time(spec, start, total),
-    )
+    """(warn_at, due_at) for a goal started at `start`, in business time."""
+    warn, due = spans(goal_hours, warn_percent)
+    return add_business_time(spec, start, warn), add_business_time(spec, start, due)
 
 
 def resumed_deadlines(
@@ -188,6 +195,18 @@ class ClockPlan:
     due_at: datetime
 
 
+def clock_spans(
+    spec: CalendarSpec, goal: Goal, kind: str, *, stage: str = Stage.SAL, touches: int = 0
+) -> tuple[Decimal, timedelta, timedelta] | None:
+    """The hours a clock of `kind` gets under `goal` and the business time from its start
+    to its warning and to its deadline; None when the goal asks for none now. What
+    `clock_plan` places on the calendar; a replay places the same on a `Timeline`."""
+    goal_hours_ = goal_hours(goal, kind, spec=spec, stage=stage, touches=touches)
+    if goal_hours_ is None:
+        return None
+    return (goal_hours_, *spans(goal_hours_, goal.warn_percent))
+
+
 def clock_plan(
     spec: CalendarSpec,
     goal: Goal,
@@ -196,15 +215,16 @@ def clock_plan(
     *,
     stage: str = Stage.SAL,
     touches: int = 0,
-    timeline: Timeline | None = None,
 ) -> ClockPlan | None:
     """The clock of `kind` a lead gets at `start` under `goal`: its hours, warning and
     deadline on `spec`; None when the goal asks for none (e.g. no follow-up in `stage`).
 
     `stage` and `touches` are the lead's after the event that starts the clock (a
     follow-up clock starts after a touch: `touches` counts it)."""
-    goal_hours_ = goal_hours(goal, kind, spec=spec, stage=stage, touches=touches)
-    if goal_hours_ is None:
+    found = clock_spans(spec, goal, kind, stage=stage, touches=touches)
+    if found is None:
         return None
-    warn_at, due_at = deadlines(spec, start, goal_hours_, goal.warn_percent, timeline=timeline)
-    return ClockPlan(kind, goal_hours_, warn_at, due_at)
+    goal_hours_, warn, due = found
+    return ClockPlan(
+        kind, goal_hours_, add_business_time(spec, start, warn), add_business_time(spec, start, due)
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sla import views, views_arbiter, views_pauses
+from sla import views, views_arbiter, views_pauses, views_whatif
 from sla import views_agreements as agreements
 from sla import views_dashboard as dash
 
@@ -45,6 +45,7 @@ urlpatterns = [
     path("agreements/<int:pk>/propose/", agreements.agreement_propose, name="agreement_propose"),
     path("agreements/<int:pk>/discard/", agreements.agreement_discard, name="agreement_discard"),
     path("agreements/<int:pk>/sign/", agreements.agreement_sign, name="agreement_sign"),
+    path("agreements/<int:pk>/whatif/", views_whatif.agreement_whatif, name="agreement_whatif"),
     path(
         "agreements/<int:pk>/send-back/",
         agreements.agreement_send_back,

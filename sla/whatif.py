@@ -19,15 +19,19 @@ acceptance rate.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models.fields.json import KeyTextTransform
 
+from alignment import clock
 from alignment.models import Team, User
 from leads.models import Lead, LeadEvent
 from leads.stages import Action
@@ -35,8 +39,27 @@ from sla import selectors
 from sla.calendars import business_time_between
 from sla.clocks import CONTACT_FIELDS, TOUCH_KINDS
 from sla.commitment import next_month
-from sla.deadlines import Timeline, clock_plan, followup_applies, hours, resumed_deadlines
-from sla.models import Agreement, ClockKind
+from sla.deadlines import (
+    _EPOCH,
+    _MICRO,
+    Timeline,
+    as_datetime,
+    as_us,
+    clock_spans,
+    followup_applies,
+    hours,
+    resumed_deadlines,
+)
+from sla.models import (
+    Agreement,
+    AgreementReplay,
+    AgreementStatus,
+    BusinessCalendar,
+    ClockKind,
+    ReplayState,
+)
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 731  # two years
@@ -57,7 +80,14 @@ KINDS = (
     Action.REASSIGN,
     Action.PAUSE,
 )
-CANCELS_ALL = (Action.CLOSE, Action.RETURN, Action.RECYCLE, Action.DISQUALIFY)
+CANCELS_ALL = frozenset((Action.CLOSE, Action.RETURN, Action.RECYCLE, Action.DISQUALIFY))
+QUALIFIES = frozenset((Action.QUALIFY, Action.CONVERT))
+# Plain strings: the replay compares them half a million times.
+HAND_OFF, ACCEPTED, REJECTED = str(Action.HAND_OFF), str(Action.ACCEPT), str(Action.REJECT)
+TOUCHED, REASSIGNED, PAUSED = str(Action.TOUCH), str(Action.REASSIGN), str(Action.PAUSE)
+ACCEPT, FIRST_TOUCH, FOLLOW_UP = (str(k) for k in ClockKind)
+ACCEPT_ONLY = (ACCEPT,)
+ALL_KINDS = (ACCEPT, FIRST_TOUCH, FOLLOW_UP)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -139,18 +169,15 @@ def replay_period(*, start=None, end=None, teams: Iterable = (), now: datetime) 
 # -- the replay ------------------------------------------------------------------------------
 
 
-@dataclass
 class _Clock:
-    kind: str
-    goal: object
-    team: int | None
-    owner: int | None
-    start: datetime
-    due: datetime
-    hours: Decimal
-    counted: bool
-    paused: bool = False
-    remaining: timedelta | None = None
+    """A replayed clock; times in microseconds since the epoch (sla.deadlines.as_us)."""
+
+    __slots__ = ("counted", "due", "goal", "hours", "kind", "owner", "paused", "remaining", "team")
+
+    def __init__(self, kind, goal, team, owner, due, hours, counted):
+        self.kind, self.goal, self.team, self.owner = kind, goal, team, owner
+        self.due, self.hours, self.counted = due, hours, counted
+        self.paused, self.remaining = False, None
 
 
 @dataclass
@@ -181,6 +208,20 @@ class Outcome:
     # (team, "Monday morning") -> breaches there: where a change bites.
     when: Counter = field(default_factory=Counter)
     breaches: list[tuple[int, str, datetime]] | None = None
+    # (goal label, kind, team, owner, "met" | "breached" | "escalated") -> clocks, while
+    # replaying (one count per clock); `fold` makes the tallies of it.
+    counts: Counter = field(default_factory=Counter)
+
+    def fold(self) -> Outcome:
+        for (label, kind, team, owner, how), n in self.counts.items():
+            for t in (self.goals[(label, kind)], self.teams[team], self.reps[owner], self.total):
+                if how == "met":
+                    t.met += n
+                else:
+                    t.breached += n
+                    t.escalated += n if how == "escalated" else 0
+        self.counts.clear()
+        return self
 
 
 def _part_of_day(moment: datetime) -> str:
@@ -193,152 +234,148 @@ class _Replayer:
 
     def __init__(self, agreement: Agreement, period: Period, specs, timelines, keep: bool):
         self.agreement = agreement
-        self.goals = list(agreement.goals.all())
-        self.escalation = hours(agreement.escalation_hours)
-        self.period = period
+        self.restart_on_reassign = agreement.restart_on_reassign
+        self.escalation = hours(agreement.escalation_hours) // _MICRO
+        self.start, self.end = as_us(period.start_at), as_us(period.end_at)
         self.specs = specs
         self.timelines = timelines
+        self.spans: dict[tuple, tuple | None] = {}
         self.out = Outcome(breaches=[] if keep else None)
 
-    def _plan(self, lead_id, goal, kind, team, owner, at, stage, touches) -> _Clock | None:
-        spec, timeline = self.specs(team), self.timelines(team)
-        plan = clock_plan(spec, goal, kind, at, stage=stage, touches=touches, timeline=timeline)
-        if plan is None:
+    def _plan(self, goal, kind, team, owner, at: int, stage, touches) -> _Clock | None:
+        """The clock `clock_spans` gives, placed on the team's timeline."""
+        key = (id(goal), kind, team, stage, min(touches, goal.min_attempts))
+        found = self.spans.get(key, False)
+        if found is False:
+            found = clock_spans(self.specs(team), goal, kind, stage=stage, touches=touches)
+            if found is not None:
+                found = (found[0], found[2] // _MICRO)
+            self.spans[key] = found
+        if found is None:
             return None
-        counted = self.period.start_at <= at < self.period.end_at
-        return _Clock(kind, goal, team, owner, at, plan.due_at, plan.hours, counted)
+        due = self.timelines(team).add_us(at, found[1])
+        return _Clock(kind, goal, team, owner, due, found[0], self.start <= at < self.end)
 
-    def _finish(self, lead_id: int, c: _Clock, resolved: datetime | None, *, met=True) -> None:
+    def _finish(self, lead_id: int, c: _Clock, resolved: int | None, met: bool = True) -> None:
         """Tally a clock met (or cancelled: `met` False) at `resolved`; None: still open at
         the period's end. Late is a deadline passed before it stopped (sla.clocks._close)
         or by the period's end (the scan)."""
         if not c.counted:
             return
-        end = self.period.end_at
         if c.paused:
             late = False
         elif resolved is None:
-            late = c.due <= end
+            late = c.due <= self.end
         else:
             late = c.due < resolved
+        out = self.out
         if not late:
             if resolved is None:
-                self.out.open_at_end += 1
+                out.open_at_end += 1
             elif met:
-                for t in self._tallies(c):
-                    t.met += 1
+                out.counts[(c.goal.label, c.kind, c.team, c.owner, "met")] += 1
             return
-        tallies = self._tallies(c)
-        for t in tallies:
-            t.breached += 1
-        spec = self.specs(c.team)
-        self.out.when[(c.team, _part_of_day(c.due.astimezone(spec.zone)))] += 1
-        if self.out.breaches is not None:
-            self.out.breaches.append((lead_id, c.kind, c.due))
-        escalates_at = self.timelines(c.team).add(c.due, self.escalation)
-        if escalates_at < (resolved or end) or (resolved is None and escalates_at <= end):
-            for t in tallies:
-                t.escalated += 1
+        due = as_datetime(c.due)
+        out.when[(c.team, _part_of_day(due.astimezone(self.specs(c.team).zone)))] += 1
+        if out.breaches is not None:
+            out.breaches.append((lead_id, c.kind, due))
+        escalates_at = self.timelines(c.team).add_us(c.due, self.escalation)
+        if (resolved is None and escalates_at <= self.end) or (
+            resolved is not None and escalates_at < resolved
+        ):
+            how = "escalated"
+        else:
+            how = "breached"
+        out.counts[(c.goal.label, c.kind, c.team, c.owner, how)] += 1
 
-    def _tallies(self, c: _Clock) -> tuple[_Tally, ...]:
-        return (
-            self.out.goals[(c.goal.label, c.kind)],
-            self.out.teams[c.team],
-            self.out.reps[c.owner],
-            self.out.total,
-        )
+    def _hold(self, c: _Clock, at: int) -> None:
+        spec = self.specs(c.team)
+        left = business_time_between(spec, as_datetime(at), as_datetime(c.due))
+        c.paused, c.remaining = True, max(left, timedelta(0))
+
+    def _release(self, c: _Clock, at: int) -> None:
+        spec, warn = self.specs(c.team), c.goal.warn_percent
+        _, due = resumed_deadlines(spec, as_datetime(at), c.remaining, c.hours, warn)
+        c.due, c.paused, c.remaining = as_us(due), False, None
 
     def lead(self, lead_id: int, goal, events: list[tuple]) -> None:
         clocks: list[_Clock] = []
         stage, touches, owner, team = "", 0, None, None
-        pause_until: datetime | None = None
+        pause_until: int | None = None
+        finish, plan = self._finish, self._plan
 
         def stop(kinds, at, met=True) -> None:
-            for c in [c for c in clocks if c.kind in kinds]:
-                self._finish(lead_id, c, at, met=met)
-                clocks.remove(c)
+            if clocks:
+                for c in [c for c in clocks if c.kind in kinds]:
+                    finish(lead_id, c, at, met)
+                    clocks.remove(c)
 
-        def resume(at: datetime) -> None:
+        def resume(at: int) -> None:
             nonlocal pause_until
             pause_until = None
             for c in clocks:
                 if c.paused:
-                    warn_pct = c.goal.warn_percent
-                    _, c.due = resumed_deadlines(
-                        self.specs(c.team), at, c.remaining, c.hours, warn_pct
-                    )
-                    c.paused, c.remaining = False, None
+                    self._release(c, at)
 
         for kind, at, to_stage, to, to_team, until in events:
             if pause_until is not None and pause_until <= at:
                 resume(pause_until)
             if to_stage:
                 stage = to_stage
-            if kind == Action.HAND_OFF:
+            if kind == HAND_OFF:
                 owner = int(to) if to else owner
                 team = int(to_team) if to_team else team
-                stop((ClockKind.ACCEPT,), at, met=False)
+                stop(ACCEPT_ONLY, at, False)
                 if owner:
-                    c = self._plan(lead_id, goal, ClockKind.ACCEPT, team, owner, at, stage, touches)
-                    clocks.append(c)
-            elif kind == Action.ACCEPT:
-                stop((ClockKind.ACCEPT,), at)
-                c = self._plan(
-                    lead_id, goal, ClockKind.FIRST_TOUCH, team, owner, at, stage, touches
-                )
-                clocks.append(c)
-            elif kind == Action.REJECT:
-                stop((ClockKind.ACCEPT,), at)
-            elif kind == Action.TOUCH:
+                    clocks.append(plan(goal, ACCEPT, team, owner, at, stage, touches))
+            elif kind == ACCEPTED:
+                stop(ACCEPT_ONLY, at)
+                clocks.append(plan(goal, FIRST_TOUCH, team, owner, at, stage, touches))
+            elif kind == REJECTED:
+                stop(ACCEPT_ONLY, at)
+            elif kind == TOUCHED:
                 touches += 1
                 stop(TOUCH_KINDS, at)
                 if pause_until is not None:
                     resume(at)
-                c = self._plan(lead_id, goal, ClockKind.FOLLOW_UP, team, owner, at, stage, touches)
+                c = plan(goal, FOLLOW_UP, team, owner, at, stage, touches)
                 if c is not None:
                     clocks.append(c)
-            elif kind in (Action.QUALIFY, Action.CONVERT):
-                beyond = [
-                    c
-                    for c in clocks
-                    if c.kind == ClockKind.FOLLOW_UP and not followup_applies(c.goal, stage)
-                ]
-                for c in beyond:
-                    self._finish(lead_id, c, at, met=False)
+            elif kind in QUALIFIES:
+                for c in [
+                    c for c in clocks if c.kind == FOLLOW_UP and not followup_applies(c.goal, stage)
+                ]:
+                    finish(lead_id, c, at, False)
                     clocks.remove(c)
                 if pause_until is not None and not any(c.paused for c in clocks):
                     pause_until = None
             elif kind in CANCELS_ALL:
-                stop(tuple(ClockKind.values), at, met=False)
+                stop(ALL_KINDS, at, False)
                 pause_until = None
-            elif kind == Action.REASSIGN:
+            elif kind == REASSIGNED:
                 owner = int(to) if to else owner
                 restart = [
-                    c
-                    for c in clocks
-                    if self.agreement.restart_on_reassign or (not c.paused and c.due <= at)
+                    c for c in clocks if self.restart_on_reassign or (not c.paused and c.due <= at)
                 ]
                 for c in restart:
-                    self._finish(lead_id, c, at, met=False)
+                    finish(lead_id, c, at, False)
                     clocks.remove(c)
-                    again = self._plan(lead_id, goal, c.kind, team, owner, at, stage, touches)
+                    again = plan(goal, c.kind, team, owner, at, stage, touches)
                     if again is not None:
                         clocks.append(again)
                 for c in clocks:
                     c.owner = owner
                 if restart:
                     pause_until = None
-            elif kind == Action.PAUSE and until:
-                held = [c for c in clocks if not c.paused]
-                spec = self.specs(team)
-                for c in held:
-                    c.remaining = max(business_time_between(spec, at, c.due), timedelta(0))
-                    c.paused = True
-                pause_until = datetime.fromisoformat(until)
-        if pause_until is not None and pause_until <= self.period.end_at:
+            elif kind == PAUSED and until is not None:
+                for c in clocks:
+                    if not c.paused:
+                        self._hold(c, at)
+                pause_until = until
+        if pause_until is not None and pause_until <= self.end:
             resume(pause_until)
         for c in clocks:
-            self._finish(lead_id, c, None)
+            finish(lead_id, c, None)
 
 
 def _segment_inputs(agreements: list[Agreement]) -> tuple[list[str], list[str]]:
@@ -398,16 +435,19 @@ class Months:
         default_factory=lambda: defaultdict(lambda: [0, 0, 0])
     )
 
-    def add(self, events: list[tuple], period: Period) -> None:
-        first = next((e for e in events if e[0] == Action.HAND_OFF), None)
-        if first is None or not first[4] or not (period.start_at <= first[1] < period.end_at):
+    start: int = 0
+    end: int = 0
+
+    def add(self, events: list[tuple]) -> None:
+        first = next((e for e in events if e[0] == HAND_OFF), None)
+        if first is None or not first[4] or not (self.start <= first[1] < self.end):
             return
-        row = self.rows[(int(first[4]), first[1].date().replace(day=1))]
+        row = self.rows[(int(first[4]), as_datetime(first[1]).date().replace(day=1))]
         row[0] += 1
         kinds = {e[0] for e in events}
-        if Action.ACCEPT in kinds:
+        if ACCEPTED in kinds:
             row[1] += 1
-        elif Action.REJECT in kinds:
+        elif REJECTED in kinds:
             row[2] += 1
 
 
@@ -427,48 +467,56 @@ def replay(
     team_ids = set(Team.objects.filter(side="sales").values_list("pk", flat=True))
     specs_by_team = selectors.calendars_for_teams(team_ids)
     default = selectors.default_spec("UTC")
-    timelines: dict[object, Timeline] = {}
     first, last = period.start - timedelta(days=30), period.end + _SPAN_AFTER
+
+    # One timeline per calendar, looked up by team (hashing a spec costs more than a dict).
+    by_spec = {spec: Timeline(spec, first, last) for spec in {*specs_by_team.values(), default}}
+    timeline_by_team = {team: by_spec[spec] for team, spec in specs_by_team.items()}
+    default_timeline = by_spec[default]
 
     def spec_of(team):
         return specs_by_team.get(team, default)
 
     def timeline_of(team):
-        spec = spec_of(team)
-        found = timelines.get(spec)
-        if found is None:
-            found = timelines[spec] = Timeline(spec, first, last)
-        return found
+        return timeline_by_team.get(team, default_timeline)
 
     players = [_Replayer(a, period, spec_of, timeline_of, keep_breaches) for a in agreements]
     goals: dict[int, list] = {}
+    # Leads share a handful of segments: each is matched once.
+    segments: dict[tuple, list] = {}
     for pk, score, fields, attributes in _lead_rows(handed, agreements):
-        goals[pk] = [
-            selectors.goal_for(a, score=score, fields=fields, attributes=attributes)
-            for a in agreements
-        ]
-    months = Months()
+        key = (score, *fields.values(), *attributes.values())
+        found = segments.get(key)
+        if found is None:
+            found = segments[key] = [
+                selectors.goal_for(a, score=score, fields=fields, attributes=attributes)
+                for a in agreements
+            ]
+        goals[pk] = found
+    months = Months(start=as_us(period.start_at), end=as_us(period.end_at))
     done = 0
 
     def play(lead_id, events):
         nonlocal done
         for player, goal in zip(players, goals[lead_id], strict=True):
             player.lead(lead_id, goal, events)
-        months.add(events, period)
+        months.add(events)
         done += 1
         if progress is not None and done % 2000 == 0:
             progress(done, total)
 
     current, events = None, []
-    for lead_id, *row in _event_rows(handed, period):
+    for lead_id, kind, at, to_stage, to, team, until in _event_rows(handed, period):
         if lead_id != current:
             if current is not None:
                 play(current, events)
             current, events = lead_id, []
-        events.append(row)
+        if until is not None:
+            until = as_us(datetime.fromisoformat(until))
+        events.append((kind, (at - _EPOCH) // _MICRO, to_stage, to, team, until))
     if current is not None:
         play(current, events)
-    return [p.out for p in players], months, total
+    return [p.out.fold() for p in players], months, total
 
 
 # -- the figures, side by side, and the difference in words ----------------------------------
@@ -630,3 +678,129 @@ def whatif(
     result["in_force"] = shown[1] if len(shown) > 1 else None
     result["difference"] = difference(shown[0], result["in_force"], draft, base)
     return result
+
+
+# -- kept and shared: one row per draft, period and teams, one run ----------------------------
+
+
+def replay_key(draft: Agreement, base: Agreement | None, period: Period) -> str:
+    """Everything a replay's figures depend on but the lead events themselves."""
+    calendars = sorted(BusinessCalendar.objects.values_list("pk", "revision"))
+    parts = [
+        draft.pk,
+        draft.revision,
+        base.pk if base else None,
+        base.revision if base else None,
+        period.as_dict(),
+        calendars,
+    ]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def whatif_request(*, agreement: Agreement, period: Period, by, now: datetime) -> AgreementReplay:
+    """The what-if of `agreement` over `period`: the one kept, or a new one queued for a
+    worker (progress in the row). Asked twice at once, it runs once: the second finds
+    the first's row (unique key). A failed one is asked again."""
+    key = replay_key(agreement, in_force_version(), period)
+    try:
+        with transaction.atomic():
+            row, created = AgreementReplay.objects.get_or_create(
+                agreement=agreement,
+                key=key,
+                defaults={
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "teams": list(period.team_ids),
+                    "requested_by": by,
+                    "requested_at": now,
+                },
+            )
+    except IntegrityError:  # the other request inserted it between our look and our insert
+        row, created = AgreementReplay.objects.get(agreement=agreement, key=key), False
+    if not created and row.state == ReplayState.FAILED:
+        created = bool(
+            AgreementReplay.objects.filter(pk=row.pk, state=ReplayState.FAILED).update(
+                state=ReplayState.RUNNING, progress=0, error="", requested_at=now
+            )
+        )
+        row.refresh_from_db()
+    if created:
+        replay_id = row.pk
+        transaction.on_commit(lambda: _send(replay_id))
+    return row
+
+
+def _send(replay_id: int) -> None:
+    from kombu.exceptions import KombuError
+
+    from sla.tasks import whatif_run as task
+
+    try:
+        task.delay(replay_id)
+    except (KombuError, OSError):
+        log.warning("could not reach the broker for what-if %s; running it here", replay_id)
+        whatif_run(replay_id=replay_id)
+
+
+def whatif_run(*, replay_id: int) -> str:
+    """Compute a queued what-if (the task). Runs once: a done row is left as it is."""
+    row = AgreementReplay.objects.filter(pk=replay_id, state=ReplayState.RUNNING).first()
+    if row is None:
+        return "nothing to do"
+    draft = Agreement.objects.prefetch_related("goals", "commitments").get(pk=row.agreement_id)
+    base = selectors.agreement_in_force()
+    period = Period(row.period_start, row.period_end, tuple(row.teams), now=row.requested_at)
+
+    def progress(done: int, total: int) -> None:
+        AgreementReplay.objects.filter(pk=replay_id).update(progress=min(99, 100 * done // total))
+
+    try:
+        result = whatif(draft=draft, base=base, period=period, progress=progress)
+    except Exception as error:  # noqa: BLE001 - kept on the row, said on the page
+        log.exception("what-if %s failed", replay_id)
+        AgreementReplay.objects.filter(pk=replay_id).update(
+            state=ReplayState.FAILED, error=str(error)[:500], finished_at=clock.now()
+        )
+        return "failed"
+    AgreementReplay.objects.filter(pk=replay_id, state=ReplayState.RUNNING).update(
+        state=ReplayState.DONE, progress=100, result=result, finished_at=clock.now()
+    )
+    return "done"
+
+
+def in_force_version() -> Agreement | None:
+    """The agreement in force, its number and revision only (what a key needs)."""
+    return (
+        Agreement.objects.filter(status=AgreementStatus.AGREED)
+        .only("pk", "number", "revision")
+        .first()
+    )
+
+
+def kept(*, agreement: Agreement, period: Period, base: Agreement | None) -> AgreementReplay | None:
+    """The what-if kept for these inputs, if any (a read: nothing is started)."""
+    key = replay_key(agreement, base, period)
+    return AgreementReplay.objects.filter(agreement=agreement, key=key).first()
+
+
+def _pairs(draft_rows: list[dict], base_rows: list[dict] | None, key) -> list[dict]:
+    base = {key(r): r for r in base_rows or []}
+    seen, rows = set(), []
+    for r in draft_rows:
+        seen.add(key(r))
+        rows.append({"draft": r, "base": base.get(key(r)), **r})
+    rows.extend({"draft": None, "base": r, **r} for k, r in base.items() if k not in seen)
+    return rows
+
+
+def side_by_side(result: dict) -> dict:
+    """The draft's figures next to the agreement in force's, row by row, for a page."""
+    draft, base = result["draft"], result.get("in_force")
+    pick = (lambda name: base[name]) if base else (lambda name: None)
+    return {
+        "total": {"draft": draft["total"], "base": base["total"] if base else None},
+        "goals": _pairs(draft["goals"], pick("goals"), lambda r: (r["label"], r["kind"])),
+        "teams": _pairs(draft["teams"], pick("teams"), lambda r: r["team"]),
+        "reps": _pairs(draft["reps"], pick("reps"), lambda r: r["rep"]),
+        "months": _pairs(draft["months"], pick("months"), lambda r: (r["team"], r["month"])),
+    }

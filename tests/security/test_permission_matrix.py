@@ -307,6 +307,9 @@ SLA = {
         args=agreement_draft, GET=only(*AGREEMENT_DRAFTERS), POST=only(*AGREEMENT_DRAFTERS)
     ),
     "sla:agreement_sign": row(args=agreement_draft, GET=only(*MANAGERS), POST=only(*MANAGERS)),
+    "sla:agreement_whatif": row(
+        args=agreement_draft, GET=only(*AGREEMENT_DRAFTERS), POST=only(*AGREEMENT_DRAFTERS)
+    ),
     "sla:agreement_send_back": row(
         args=agreement_draft,
         data=lambda w: {"comment": "No."},
@@ -421,6 +424,12 @@ API = {
     ),
     "api-sla-agreement-list": row(GET=EVERYONE, POST=only(*AGREEMENT_DRAFTERS)),
     "api-sla-agreement-detail": row(args=agreement_draft, GET=EVERYONE, POST=API_NOT_OFFERED),
+    # GET: 404 until asked for (the matrix counts it "hidden" for those who may).
+    "api-sla-agreement-whatif": row(
+        args=agreement_draft,
+        GET=only(*AGREEMENT_DRAFTERS, **dict.fromkeys(AGREEMENT_DRAFTERS, "hidden")),
+        POST=only(*AGREEMENT_DRAFTERS),
+    ),
     "api-sla-agreement-propose": row(
         args=agreement_draft,
         data=revision_of("agreement_draft"),
