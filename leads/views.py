@@ -24,6 +24,7 @@ from alignment.permissions import capability_required
 from glossary.models import DefinitionVersion, RejectionReason
 from leads import machine, selectors, services
 from leads.assignment import team_reps
+from leads.definition_outcomes import definition_outcomes
 from leads.machine import Stage
 from leads.models import Lead, TouchKind, TouchOutcome
 
@@ -359,4 +360,9 @@ def definition_preview(request: HttpRequest, version_id: int) -> HttpResponse:
     except ValueError:
         sample = 200
     preview = selectors.definition_preview(version, sample=sample)
-    return render(request, "leads/_definition_preview.html", {"version": version, **preview})
+    outcomes = definition_outcomes(version, now=clock.now())
+    return render(
+        request,
+        "leads/_definition_preview.html",
+        {"version": version, "outcomes": outcomes, **preview},
+    )

@@ -20,7 +20,7 @@ from alignment import clock
 from alignment.inputs import StrictFieldsMixin
 from sla import whatif
 from sla.api_agreements import CanDraft
-from sla.models import Agreement, AgreementReplay, ReplayState
+from sla.models import AgreementReplay, ReplayState
 
 
 class SlaWhatIfInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -80,7 +80,7 @@ class AgreementWhatIf(APIView):
         responses={200: SlaWhatIfSerializer},
     )
     def get(self, request, pk: int):
-        agreement = get_object_or_404(Agreement, pk=pk)
+        agreement = get_object_or_404(whatif.with_terms(), pk=pk)
         data = {**request.query_params.dict(), "teams": request.query_params.getlist("teams")}
         period = _period(data)
         row = whatif.kept(agreement=agreement, period=period, base=whatif.in_force_version())
@@ -96,7 +96,7 @@ class AgreementWhatIf(APIView):
         responses={200: SlaWhatIfSerializer, 202: SlaWhatIfSerializer},
     )
     def post(self, request, pk: int):
-        agreement = get_object_or_404(Agreement, pk=pk)
+        agreement = get_object_or_404(whatif.with_terms(), pk=pk)
         given = SlaWhatIfInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         period = _period(given.validated_data)

@@ -2,8 +2,10 @@
 
 The one place the agreement's numbers become deadlines: the clock engine
 (sla.clocks) starts every clock through `clock_plan`, pauses and resumes them
-with `resumed_deadlines`, and a replay of an agreement over past leads can call
-the same functions and get the same answers. Pure: a goal (or anything with
+with `resumed_deadlines`; the replay of an agreement over past leads (sla.whatif)
+takes the same `clock_spans` and places them on a `Timeline`, which gives the same
+instants as `add_business_time` (tested against it, and against what the live
+engine recorded on the demo's history). Pure: a goal (or anything with
 its fields), a calendar spec and times in, times out; no query, no clock.
 
 Business days are business time on the clock's calendar: a business day is the

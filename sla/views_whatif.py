@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from alignment import clock
 from alignment.models import Side, Team
 from sla import agreements, whatif
-from sla.models import Agreement, ReplayState
+from sla.models import ReplayState
 
 
 def _period(data: QueryDict) -> whatif.Period:
@@ -39,7 +39,7 @@ def _query(period: whatif.Period) -> str:
 def agreement_whatif(request: HttpRequest, pk: int) -> HttpResponse:
     if not agreements.can_draft(request.user):
         raise PermissionDenied("Only marketers and managers, who draft and sign, see a what-if.")
-    agreement = get_object_or_404(Agreement, pk=pk)
+    agreement = get_object_or_404(whatif.with_terms(), pk=pk)
     data = request.POST if request.method == "POST" else request.GET
     context = {
         "agreement": agreement,

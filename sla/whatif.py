@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.fields.json import KeyTextTransform
 
 from alignment import clock
+from alignment.inputs import query_date
 from alignment.models import Team, User
 from leads.models import Lead, LeadEvent
 from leads.stages import Action
@@ -128,10 +129,7 @@ def _date(value, name: str) -> date | None:
         return None
     if isinstance(value, date):
         return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError({name: [f"{value!r} is not a date (YYYY-MM-DD)."]}) from None
+    return query_date(str(value), name=name)
 
 
 def replay_period(*, start=None, end=None, teams: Iterable = (), now: datetime) -> Period:
@@ -683,17 +681,40 @@ def whatif(
 # -- kept and shared: one row per draft, period and teams, one run ----------------------------
 
 
-def replay_key(draft: Agreement, base: Agreement | None, period: Period) -> str:
-    """Everything a replay's figures depend on but the lead events themselves."""
-    calendars = sorted(BusinessCalendar.objects.values_list("pk", "revision"))
-    parts = [
-        draft.pk,
-        draft.revision,
-        base.pk if base else None,
-        base.revision if base else None,
-        period.as_dict(),
-        calendars,
+GOAL_TERMS = (
+    "label",
+    "min_score",
+    "match_field",
+    "match_values",
+    "accept_hours",
+    "first_touch_hours",
+    "min_attempts",
+    "attempt_days",
+    "followup_days",
+    "followup_through",
+    "warn_percent",
+)
+AGREEMENT_TERMS = ("min_acceptance_rate", "escalation_hours", "restart_on_reassign")
+
+
+def _terms(agreement: Agreement | None) -> list | None:
+    """What of an agreement its replay reads: a draft proposed or signed unchanged keeps
+    its figures; an edited one is replayed again."""
+    if agreement is None:
+        return None
+    return [
+        agreement.pk,
+        [str(getattr(agreement, name)) for name in AGREEMENT_TERMS],
+        [[str(getattr(g, name)) for name in GOAL_TERMS] for g in agreement.goals.all()],
+        sorted((c.team_id, c.monthly_mqls) for c in agreement.commitments.all()),
     ]
+
+
+def replay_key(draft: Agreement, base: Agreement | None, period: Period) -> str:
+    """Everything a replay's figures depend on but the lead events themselves: both
+    agreements' terms, the period and teams, the calendars' revisions."""
+    calendars = sorted(BusinessCalendar.objects.values_list("pk", "revision"))
+    parts = [_terms(draft), _terms(base), period.as_dict(), calendars]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -701,6 +722,7 @@ def whatif_request(*, agreement: Agreement, period: Period, by, now: datetime) -
     """The what-if of `agreement` over `period`: the one kept, or a new one queued for a
     worker (progress in the row). Asked twice at once, it runs once: the second finds
     the first's row (unique key). A failed one is asked again."""
+    agreement = with_terms().get(pk=agreement.pk)
     key = replay_key(agreement, in_force_version(), period)
     try:
         with transaction.atomic():
@@ -768,13 +790,13 @@ def whatif_run(*, replay_id: int) -> str:
     return "done"
 
 
+def with_terms():
+    return Agreement.objects.prefetch_related("goals", "commitments")
+
+
 def in_force_version() -> Agreement | None:
-    """The agreement in force, its number and revision only (what a key needs)."""
-    return (
-        Agreement.objects.filter(status=AgreementStatus.AGREED)
-        .only("pk", "number", "revision")
-        .first()
-    )
+    """The agreement in force with what a replay's key reads (three queries)."""
+    return with_terms().filter(status=AgreementStatus.AGREED).first()
 
 
 def kept(*, agreement: Agreement, period: Period, base: Agreement | None) -> AgreementReplay | None:

@@ -96,6 +96,13 @@ def agreement_draft(w: World) -> dict:
     return {"pk": w.agreement_draft.pk}
 
 
+def campaign(w: World) -> dict:
+    from leads.models import Campaign
+
+    made, _ = Campaign.objects.get_or_create(name="Matrix campaign")
+    return {"pk": made.pk}
+
+
 def calendar(w: World) -> dict:
     return {"pk": w.calendar.pk}
 
@@ -228,6 +235,10 @@ LEADS = {
     ),
     "leads:recycle": row(args=rejected, GET=NOT_OFFERED, POST=only(*MARKETING)),
     "leads:import": row(GET=only(*MARKETING), POST=only(*MARKETING)),
+    "leads:campaigns": row(GET=EVERYONE, POST=NOT_OFFERED | {"anonymous": SIGN_IN}),
+    "leads:campaign_new": row(GET=only(*MARKETING), POST=only(*MARKETING)),
+    "leads:campaign_edit": row(args=campaign, GET=only(*MARKETING), POST=only(*MARKETING)),
+    "sla:campaign_calendar": row(GET=EVERYONE, POST=NOT_OFFERED | {"anonymous": SIGN_IN}),
     "leads:import_detail": row(args=lead_import, GET=only(*MARKETING), POST=only(*MARKETING)),
     "leads:import_progress": row(
         args=lead_import,

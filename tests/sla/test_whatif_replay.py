@@ -100,7 +100,7 @@ def _in_force_or_draft(org):
         ({"start": "2023-01-01", "end": "2026-11-01"}, "start", f"at most {MAX_DAYS} days"),
         ({"start": "2026-11-10", "end": "2026-11-01"}, "end", "ends before it starts"),
         ({"end": "2026-12-24"}, "end", "must end by today"),
-        ({"start": "yesterday"}, "start", "is not a date"),
+        ({"start": "yesterday"}, "start", "A date as YYYY-MM-DD"),
         ({"teams": ["x"]}, "teams", "is not a team id"),
         ({"teams": [99999]}, "teams", "No sales team has id 99999"),
     ],

@@ -102,13 +102,21 @@ def test_an_edited_draft_is_replayed_again(org, faster, django_capture_on_commit
         period = replay_period(now=clock.now())
         with django_capture_on_commit_callbacks(execute=True):
             whatif_request(agreement=faster, period=period, by=org["sam"], now=clock.now())
-        sla_agreements.agreement_draft_update(
+        faster = sla_agreements.agreement_draft_update(
             agreement=faster, by=org["sam"], expected_revision=faster.revision, summary="Faster"
         )
-        faster.refresh_from_db()
+        with django_capture_on_commit_callbacks(execute=False) as kept:
+            whatif_request(agreement=faster, period=period, by=org["sam"], now=clock.now())
+        faster = sla_agreements.agreement_draft_update(
+            agreement=faster,
+            by=org["sam"],
+            expected_revision=faster.revision,
+            goals=[{"label": "Everyone else", "accept_hours": 2, "first_touch_hours": 16}],
+        )
         with django_capture_on_commit_callbacks(execute=False) as queued:
             whatif_request(agreement=faster, period=period, by=org["sam"], now=clock.now())
-    assert len(queued) == 1
+    assert len(kept) == 0  # a new summary changes no figure: the replay is kept
+    assert len(queued) == 1  # a new goal does
     assert AgreementReplay.objects.count() == 2
 
 
@@ -128,7 +136,7 @@ def test_a_period_with_no_leads_says_so_on_the_page(
     [
         ({"start": "2023-01-01", "end": "2026-11-01"}, "at most 731 days (two years)"),
         ({"start": "2026-11-10", "end": "2026-11-01"}, "The period ends before it starts."),
-        ({"start": "soon"}, "is not a date"),
+        ({"start": "soon"}, "A date as YYYY-MM-DD"),
         ({"teams": "nine"}, "is not a team id"),
     ],
 )
@@ -156,7 +164,7 @@ def test_the_page_reads_a_bounded_number_of_queries(
         with django_capture_on_commit_callbacks(execute=True):
             client.post(_url(faster), {})
         # The same however many leads: the figures are kept, not computed by the page.
-        assert count_queries(lambda: client.get(_url(faster))) <= 12
+        assert count_queries(lambda: client.get(_url(faster))) <= 16
 
 
 def test_the_api_gives_the_same_figures_once_asked_and_refuses_a_bad_period(
@@ -182,3 +190,18 @@ def test_the_api_gives_the_same_figures_once_asked_and_refuses_a_bad_period(
     assert "end" in bad.json()
     assert unknown.status_code == 400
     assert AgreementReplay.objects.count() == 1
+
+
+def test_choosing_a_team_replays_its_leads_only(
+    client, org, faster, django_capture_on_commit_callbacks
+):
+    client.force_login(org["sam"])
+    with time_machine.travel(LATER, tick=False):
+        for team, leads in ((org["sam"].team_id, 3), (org["elena"].team_id, 0)):
+            with django_capture_on_commit_callbacks(execute=True):
+                client.post(_url(faster), {"start": "2026-11-01", "teams": [team]})
+            row = AgreementReplay.objects.get(teams=[team])
+            assert row.result["leads"] == leads
+    assert row.result["empty"].endswith(
+        "in the chosen teams: there is nothing to replay. Choose a longer or earlier period."
+    )
