@@ -747,6 +747,13 @@ def whatif_request(*, agreement: Agreement, period: Period, by, now: datetime) -
         )
         row.refresh_from_db()
     if created:
+        # What the draft would have meant before it changed, over the same period: gone.
+        AgreementReplay.objects.filter(
+            agreement=agreement,
+            period_start=period.start,
+            period_end=period.end,
+            teams=list(period.team_ids),
+        ).exclude(pk=row.pk).delete()
         replay_id = row.pk
         transaction.on_commit(lambda: _send(replay_id))
     return row
