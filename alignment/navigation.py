@@ -19,6 +19,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Glossary", "glossary:index", None),
     ("Agreements", "sla:agreements", None),
     ("Calendars", "sla:calendars", None),
+    ("Campaigns", "sla:campaign_calendar", None),
     ("Arbiter queue", "sla:arbiter_queue", "arbitrate"),
     ("Dashboards", "sla:dashboard", "view_dashboards"),
     ("Team", "team", "manage_team"),

@@ -336,6 +336,8 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": SLA_SCAN_SECONDS},
     },
     "sla-commitments": {"task": "sla.tasks.compute_commitments", "schedule": 3600.0},
+    # Campaigns that would bring a sales team more leads than it can take, before they start.
+    "sla-campaign-overloads": {"task": "sla.tasks.flag_campaign_overloads", "schedule": 3600.0},
     # A lost "deliver now" message is picked up by this sweep.
     "deliver-emails": {
         "task": "alignment.tasks.deliver_emails",

@@ -31,6 +31,15 @@ class Campaign(models.Model):
     expected_leads = models.PositiveIntegerField(
         default=0, help_text="How many leads sales should expect from it."
     )
+    expected_per_week = models.PositiveIntegerField(
+        default=0, help_text="Leads a week it should bring while it runs (the shared calendar)."
+    )
+    target_teams = models.ManyToManyField(
+        "alignment.Team",
+        blank=True,
+        related_name="+",
+        help_text="The sales teams its leads go to: their capacity is checked against it.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -38,13 +47,15 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-starts_on", "name"]
+        indexes = [models.Index(fields=["ends_on", "starts_on"], name="campaign_dates_idx")]
         constraints = [
+            models.CheckConstraint(condition=Q(cost__gte=0), name="campaign_cost_not_negative"),
             models.CheckConstraint(
                 condition=Q(ends_on__isnull=True)
                 | Q(starts_on__isnull=True)
                 | Q(ends_on__gte=models.F("starts_on")),
                 name="campaign_ends_after_start",
-            )
+            ),
         ]
 
     def __str__(self) -> str:

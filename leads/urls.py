@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views, views_import, views_reports
+from leads import views, views_campaigns, views_import, views_reports
 
 app_name = "leads"
 
@@ -26,4 +26,7 @@ urlpatterns = [
     path("import/<int:pk>/progress/", views_import.import_progress, name="import_progress"),
     path("import/<int:pk>/rejected.csv", views_import.import_report_csv, name="import_report_csv"),
     path("reports/<slug:name>/", views_reports.report_panel, name="report_panel"),
+    path("campaigns/", views_campaigns.campaign_list, name="campaigns"),
+    path("campaigns/new/", views_campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/<int:pk>/edit/", views_campaigns.campaign_edit, name="campaign_edit"),
 ]

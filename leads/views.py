@@ -25,6 +25,7 @@ from glossary.models import DefinitionVersion
 from glossary.selectors import persona_messages_for, platform_in_force, reasons_in_force
 from leads import machine, selectors, services
 from leads.assignment import team_reps
+from leads.definition_outcomes import definition_outcomes
 from leads.machine import Stage
 from leads.models import Lead, TouchKind, TouchOutcome
 
@@ -367,4 +368,9 @@ def definition_preview(request: HttpRequest, version_id: int) -> HttpResponse:
     except ValueError:
         sample = 200
     preview = selectors.definition_preview(version, sample=sample)
-    return render(request, "leads/_definition_preview.html", {"version": version, **preview})
+    outcomes = definition_outcomes(version, now=clock.now())
+    return render(
+        request,
+        "leads/_definition_preview.html",
+        {"version": version, "outcomes": outcomes, **preview},
+    )

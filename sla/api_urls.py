@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from sla import api_agreements, api_dashboard, api_engine
+from sla import api_agreements, api_dashboard, api_engine, api_whatif
 
 # Agreements (read, drafts, propose, sign, send back) and calendars (read).
 router = SimpleRouter(trailing_slash=True)
@@ -14,6 +14,11 @@ urlpatterns = [
     ),
     path("leads/<int:pk>/pause/", api_engine.LeadPause.as_view(), name="api-sla-lead-pause"),
     path("breaches/", api_engine.Breaches.as_view(), name="api-sla-breaches"),
+    path(
+        "agreements/<int:pk>/whatif/",
+        api_whatif.AgreementWhatIf.as_view(),
+        name="api-sla-agreement-whatif",
+    ),
     path("cases/", api_engine.Cases.as_view(), name="api-sla-cases"),
     path("cases/<int:pk>/decide/", api_engine.CaseDecide.as_view(), name="api-sla-case-decide"),
     *[

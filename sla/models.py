@@ -906,3 +906,45 @@ class ReviewAction(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == ActionStatus.OPEN and self.due_on < timezone.now().date()
+
+
+# --- what-if: an agreement replayed over real history ------------------------------------
+
+
+class ReplayState(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class AgreementReplay(models.Model):
+    """An agreement replayed (with the one in force) over a period of real history
+    (sla.whatif). Kept, under a key of everything it depends on (the draft's and the
+    agreement in force's revisions, the period, the teams, the calendars' revisions),
+    until one of them changes; two people asking at once share one row, one run."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    teams = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=ReplayState.choices, default="running")
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of leads done.")
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        "alignment.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "key"], name="sla_replay_once_per_key"),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="sla_replay_progress_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"What-if of {self.agreement} {self.period_start} to {self.period_end}"

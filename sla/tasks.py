@@ -21,3 +21,18 @@ def compute_commitments() -> int:
     from sla.commitment import compute_all
 
     return len(compute_all())
+
+
+@shared_task(name="sla.tasks.whatif_run", soft_time_limit=300, time_limit=330)
+def whatif_run(replay_id: int) -> str:
+    from sla.whatif import whatif_run as run
+
+    return run(replay_id=replay_id)
+
+
+@shared_task(name="sla.tasks.flag_campaign_overloads", soft_time_limit=120, time_limit=150)
+def flag_campaign_overloads() -> int:
+    from alignment import clock
+    from sla.capacity import flag_overloads
+
+    return flag_overloads(now=clock.now())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sla import views, views_arbiter, views_pauses
+from sla import views, views_arbiter, views_capacity, views_pauses, views_whatif
 from sla import views_agreements as agreements
 from sla import views_dashboard as dash
 
@@ -24,6 +24,7 @@ urlpatterns = [
         views.closure_remove,
         name="closure_remove",
     ),
+    path("campaigns/calendar/", views_capacity.campaign_calendar, name="campaign_calendar"),
     path("agreements/", agreements.agreement_list, name="agreements"),
     path("agreements/new/", agreements.agreement_new, name="agreement_new"),
     path("agreements/compare/", agreements.agreement_diff, name="agreement_diff"),
@@ -45,6 +46,7 @@ urlpatterns = [
     path("agreements/<int:pk>/propose/", agreements.agreement_propose, name="agreement_propose"),
     path("agreements/<int:pk>/discard/", agreements.agreement_discard, name="agreement_discard"),
     path("agreements/<int:pk>/sign/", agreements.agreement_sign, name="agreement_sign"),
+    path("agreements/<int:pk>/whatif/", views_whatif.agreement_whatif, name="agreement_whatif"),
     path(
         "agreements/<int:pk>/send-back/",
         agreements.agreement_send_back,

@@ -100,6 +100,13 @@ def agreement_draft(w: World) -> dict:
     return {"pk": w.agreement_draft.pk}
 
 
+def campaign(w: World) -> dict:
+    from leads.models import Campaign
+
+    made, _ = Campaign.objects.get_or_create(name="Matrix campaign")
+    return {"pk": made.pk}
+
+
 def calendar(w: World) -> dict:
     return {"pk": w.calendar.pk}
 
@@ -297,6 +304,10 @@ LEADS = {
     ),
     "leads:recycle": row(args=rejected, GET=NOT_OFFERED, POST=only(*MARKETING)),
     "leads:import": row(GET=only(*MARKETING), POST=only(*MARKETING)),
+    "leads:campaigns": row(GET=EVERYONE, POST=NOT_OFFERED | {"anonymous": SIGN_IN}),
+    "leads:campaign_new": row(GET=only(*MARKETING), POST=only(*MARKETING)),
+    "leads:campaign_edit": row(args=campaign, GET=only(*MARKETING), POST=only(*MARKETING)),
+    "sla:campaign_calendar": row(GET=EVERYONE, POST=NOT_OFFERED | {"anonymous": SIGN_IN}),
     "leads:import_detail": row(args=lead_import, GET=only(*MARKETING), POST=only(*MARKETING)),
     "leads:import_progress": row(
         args=lead_import,
@@ -376,6 +387,9 @@ SLA = {
         args=agreement_draft, GET=only(*AGREEMENT_DRAFTERS), POST=only(*AGREEMENT_DRAFTERS)
     ),
     "sla:agreement_sign": row(args=agreement_draft, GET=only(*MANAGERS), POST=only(*MANAGERS)),
+    "sla:agreement_whatif": row(
+        args=agreement_draft, GET=only(*AGREEMENT_DRAFTERS), POST=only(*AGREEMENT_DRAFTERS)
+    ),
     "sla:agreement_send_back": row(
         args=agreement_draft,
         data=lambda w: {"comment": "No."},
@@ -510,6 +524,12 @@ API = {
     ),
     "api-sla-agreement-list": row(GET=EVERYONE, POST=only(*AGREEMENT_DRAFTERS)),
     "api-sla-agreement-detail": row(args=agreement_draft, GET=EVERYONE, POST=API_NOT_OFFERED),
+    # GET: 404 until asked for (the matrix counts it "hidden" for those who may).
+    "api-sla-agreement-whatif": row(
+        args=agreement_draft,
+        GET=only(*AGREEMENT_DRAFTERS, **dict.fromkeys(AGREEMENT_DRAFTERS, "hidden")),
+        POST=only(*AGREEMENT_DRAFTERS),
+    ),
     "api-sla-agreement-propose": row(
         args=agreement_draft,
         data=revision_of("agreement_draft"),
