@@ -124,6 +124,8 @@ ALIGNMENT = {
     "logout": row(GET=NOT_OFFERED, POST=every("login", anonymous="login")),
     "notifications": row(GET=EVERYONE, POST=EVERYONE),
     "notification_bell": row(GET=EVERYONE, POST=EVERYONE),
+    # One's own settings: everyone has them, and changes only their own.
+    "profile": row(data=lambda w: {"time_zone": "Europe/Paris"}, GET=EVERYONE, POST=EVERYONE),
     "team": row(GET=only(*MANAGERS), POST=only(*MANAGERS)),
     "member_away": row(
         args=lambda w: {"user_id": w.people["sales_rep"].pk},
@@ -185,6 +187,12 @@ LEADS = {
     ),
     "leads:inbox_summary": row(GET=EVERYONE, POST=EVERYONE),
     "leads:team_inbox": row(GET=only(*MANAGERS), POST=only(*MANAGERS)),
+    # The review step of a bulk action (nothing confirmed): every manager may ask.
+    "leads:team_bulk": row(
+        data=lambda w: {"lead": w.lead.pk, "action": "return"},
+        GET=NOT_OFFERED,
+        POST=only(*MANAGERS),
+    ),
     "leads:came_back": row(GET=only(*MARKETING), POST=only(*MARKETING)),
     "leads:definition_preview": row(
         args=lambda w: {"version_id": w.draft.pk}, GET=only(*DRAFTERS), POST=only(*DRAFTERS)
