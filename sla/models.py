@@ -883,3 +883,25 @@ class ReviewAction(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == ActionStatus.OPEN and self.due_on < timezone.now().date()
+
+
+class SavedView(models.Model):
+    """A manager's named set of dashboard filters (team, rep, source, campaign and a
+    period of N days ending the day it is opened), theirs alone."""
+
+    owner = models.ForeignKey(
+        "alignment.User", on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=500, blank=True)
+    days = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="savedview_owner_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

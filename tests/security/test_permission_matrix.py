@@ -80,6 +80,19 @@ def row(args=None, data=None, **methods: dict[str, str]) -> Row:
     return Row(methods=methods, args=args or (lambda w: {}), data=data or (lambda w: {}))
 
 
+def sams_view(w: World) -> int:
+    from django.utils import timezone
+
+    from sla.models import SavedView
+
+    view, _ = SavedView.objects.get_or_create(
+        owner=w.people["sales_manager"],
+        name="Sam's",
+        defaults={"query": "team=all", "days": 30, "created_at": timezone.now()},
+    )
+    return view.pk
+
+
 def lead(w: World) -> dict:
     return {"pk": w.lead.pk}
 
@@ -328,6 +341,14 @@ SLA = {
     "sla:breaches_panel": row(GET=only(*DASHBOARDS), POST=only(*DASHBOARDS)),
     "sla:commitment_panel": row(GET=only(*DASHBOARDS), POST=only(*DASHBOARDS)),
     "sla:revenue_target": row(GET=only(*MANAGERS), POST=only(*MANAGERS)),
+    # Saved dashboard views: anyone who sees dashboards saves their own; only the
+    # owner (sam) deletes his.
+    "sla:saved_view_save": row(
+        data=lambda w: {"name": "Mine"}, GET=NOT_OFFERED, POST=only(*DASHBOARDS)
+    ),
+    "sla:saved_view_delete": row(
+        args=lambda w: {"pk": sams_view(w)}, GET=NOT_OFFERED, POST=only("sales_manager")
+    ),
     "sla:reviews": row(GET=only(*DASHBOARDS), POST=only(*DASHBOARDS)),
     "sla:review_detail": row(args=review, GET=only(*DASHBOARDS), POST=only(*DASHBOARDS)),
     # POST-only views that answer a GET with 404 rather than 405.
