@@ -53,6 +53,12 @@ class User(AbstractUser):
     capacity = models.PositiveIntegerField(
         default=50, help_text="Most open leads this person should hold at once."
     )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="The zone this person's times are shown in; blank: their team's.",
+    )
     email_notifications = models.CharField(
         max_length=20,
         choices=[
@@ -71,6 +77,14 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def zone_name(self) -> str:
+        """The time zone this person reads times in: their own, else their team's
+        (the zone of the team's calendar), else UTC."""
+        if self.time_zone:
+            return self.time_zone
+        return self.team.time_zone if self.team_id else "UTC"
 
     @property
     def role(self) -> str | None:

@@ -1,10 +1,10 @@
 import socket
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from alignment import audit, clock
-from alignment.models import User, WorkerHeartbeat
+from alignment.models import User, WorkerHeartbeat, validate_time_zone
 from alignment.registry import Registry
 from alignment.roles import perm
 
@@ -37,3 +37,27 @@ def member_set_away(*, member, away: bool, by) -> None:
             )
             now = clock.now()
             away_listeners.call(member=member, away=away, now=now)
+
+
+def user_set_time_zone(*, user: User, time_zone: str) -> None:
+    """A person chooses the zone their times are shown in ("" for their team's)."""
+    time_zone = (time_zone or "").strip()
+    if time_zone:
+        try:
+            validate_time_zone(time_zone)
+        except ValidationError as error:
+            raise ValidationError({"time_zone": error.messages}) from None
+    with transaction.atomic():
+        before = (
+            User.objects.select_for_update().values_list("time_zone", flat=True).get(pk=user.pk)
+        )
+        if before == time_zone:
+            return
+        User.objects.filter(pk=user.pk).update(time_zone=time_zone)
+        user.time_zone = time_zone
+        audit.record(
+            by=user,
+            action="user.time_zone",
+            target=user,
+            changes={"time_zone": [before, time_zone]},
+        )

@@ -20,6 +20,7 @@ urlpatterns = [
     path("team/<int:user_id>/away/", views.member_away, name="member_away"),
     path("health/", views.health, name="health"),
     path("notifications/", views.notifications, name="notifications"),
+    path("profile/", views.profile, name="profile"),
     path("notifications/bell/", views.notification_bell, name="notification_bell"),
     path("tokens/", views_security.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", views_security.token_revoke, name="token_revoke"),

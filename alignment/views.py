@@ -108,3 +108,36 @@ def notification_bell(request: HttpRequest) -> HttpResponse:
         "alignment/_bell.html",
         {"unread": notifications_service.unread_count(request.user)},
     )
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """One's own settings: the time zone every time is shown in."""
+    from zoneinfo import available_timezones
+
+    from django.core.exceptions import ValidationError
+
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            services.user_set_time_zone(
+                user=request.user, time_zone=request.POST.get("time_zone", "")
+            )
+        except ValidationError as error:
+            errors, status = error.message_dict, 400
+        else:
+            messages.success(request, f"Times are shown in {request.user.zone_name}.")
+            return redirect("profile")
+    team_zone = request.user.team.time_zone if request.user.team_id else "UTC"
+    return render(
+        request,
+        "alignment/profile.html",
+        {
+            "zones": sorted(available_timezones()),
+            "team_zone": team_zone,
+            "chosen": request.POST.get("time_zone", "") if errors else request.user.time_zone,
+            "errors": errors,
+        },
+        status=status,
+    )

@@ -19,10 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 
 from alignment import clock
 from alignment.charts import Report, Table, chart, rate
-from leads.models import Lead
+from leads.machine import Action
+from leads.models import Lead, LeadEvent
 from leads.report_filters import ReportFilters
 from leads.stages import Stage
 
@@ -230,29 +233,40 @@ def _rejected_in(filters: ReportFilters) -> QuerySet[Lead]:
     )
 
 
+def rejection_events(filters: ReportFilters) -> QuerySet[LeadEvent]:
+    """Every rejection made in the period, from the event log: a recycled lead or an
+    overturned rejection clears the lead's reason, but the rejection happened and
+    stays counted (under the reason given then). The rep is who rejected."""
+    q = Q(kind=Action.REJECT, occurred_at__gte=filters.start_at, occurred_at__lt=filters.end_at)
+    if filters.team_ids and not filters.all_teams:
+        q &= Q(lead__team_id__in=filters.team_ids)
+    if filters.rep_id:
+        q &= Q(actor_id=filters.rep_id)
+    if filters.source:
+        q &= Q(lead__source=filters.source)
+    if filters.campaign_id:
+        q &= Q(lead__campaign_id=filters.campaign_id)
+    return LeadEvent.objects.filter(q)
+
+
 def _rejection_pareto(filters: ReportFilters) -> Table:
     reasons = list(
-        _rejected_in(filters)
-        .values("rejection_reason__label")
+        rejection_events(filters)
+        .values(reason=Coalesce(KT("data__reason_label"), KT("data__reason")))
         .annotate(n=Count("*"))
-        .order_by("-n", "rejection_reason__label")
+        .order_by("-n", "reason")
     )
     total = sum(r["n"] for r in reasons)
     pareto = Table(
         "rejection_reasons",
         "Rejection reasons (Pareto)",
-        ["Reason", "Leads", "% of rejections", "Cumulative %"],
+        ["Reason", "Rejections", "% of rejections", "Cumulative %"],
     )
     running = 0
     for row in reasons:
         running += row["n"]
         pareto.rows.append(
-            [
-                row["rejection_reason__label"] or "(no reason)",
-                row["n"],
-                rate(row["n"], total),
-                rate(running, total),
-            ]
+            [row["reason"] or "(no reason)", row["n"], rate(row["n"], total), rate(running, total)]
         )
     return pareto
 
@@ -327,7 +341,7 @@ def handoff_quality(filters: ReportFilters, *, now: datetime | None = None) -> R
         [by_source, by_campaign, by_version, pareto, _came_back(filters), _stuck(filters, now)],
         [
             chart("by_source", "Acceptance rate by source", by_source, value=4, unit="%"),
-            chart("rejection_reasons", "Rejection reasons", pareto, unit=" leads"),
+            chart("rejection_reasons", "Rejection reasons", pareto, unit=" rejections"),
         ],
     )
 

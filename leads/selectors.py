@@ -29,15 +29,39 @@ def visible_leads(user: User) -> QuerySet[Lead]:
     return qs.none()
 
 
-def inbox(user: User) -> QuerySet[Lead]:
-    """The rep's open leads: waiting for a decision first (most urgent deadline
-    first), then the ones being worked, newest handoff first."""
-    return (
-        Lead.objects.filter(owner=user, stage__in=OPEN_STAGES)
-        .select_related(*LIST_RELATED)
+# How a rep may sort the inbox: its label and the ORDER BY (the default puts
+# the leads waiting for a decision first, the nearest deadline first).
+INBOX_SORTS: dict[str, tuple[str, tuple]] = {
+    "": (
         # "mql" sorts before "opportunity", "sal" and "sql": leads waiting for a
         # decision come first, the nearest deadline first within each stage.
-        .order_by("stage", F("action_due_at").asc(nulls_last=True), "-handed_off_at", "-id")
+        "Waiting first, then due soonest",
+        ("stage", F("action_due_at").asc(nulls_last=True), "-handed_off_at", "-id"),
+    ),
+    "due": ("Due soonest", (F("action_due_at").asc(nulls_last=True), "-handed_off_at", "-id")),
+    "score": ("Highest score", (F("score").desc(nulls_last=True), "-handed_off_at", "-id")),
+    "newest": ("Newest handoff", (F("handed_off_at").desc(nulls_last=True), "-id")),
+}
+
+
+def inbox(user: User, *, stage: str = "", source: str = "", sort: str = "") -> QuerySet[Lead]:
+    """The rep's open leads, of one stage or source if asked, in the order asked
+    (unknown values are the caller's to refuse: here they mean "any")."""
+    qs = Lead.objects.filter(owner=user, stage__in=OPEN_STAGES)
+    if stage in OPEN_STAGES:
+        qs = qs.filter(stage=stage)
+    if source:
+        qs = qs.filter(source=source)
+    return qs.select_related(*LIST_RELATED).order_by(*INBOX_SORTS.get(sort, INBOX_SORTS[""])[1])
+
+
+def inbox_sources(user: User, limit: int = 50) -> list[str]:
+    """The sources of the rep's open leads, for the inbox's filter (one query, bounded)."""
+    return list(
+        Lead.objects.filter(owner=user, stage__in=OPEN_STAGES)
+        .order_by("source")
+        .values_list("source", flat=True)
+        .distinct()[:limit]
     )
 
 

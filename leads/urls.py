@@ -9,6 +9,7 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/summary/", views.inbox_summary, name="inbox_summary"),
     path("team/", views.team_inbox, name="team_inbox"),
+    path("team/bulk/", views.team_bulk, name="team_bulk"),
     path("came-back/", views.came_back, name="came_back"),
     path("preview/<int:version_id>/", views.definition_preview, name="definition_preview"),
     path("<int:pk>/", views.lead_detail, name="detail"),

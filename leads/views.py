@@ -11,9 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -26,14 +28,31 @@ from glossary.selectors import persona_messages_for, platform_in_force, reasons_
 from leads import machine, selectors, services
 from leads.assignment import team_reps
 from leads.definition_outcomes import definition_outcomes
-from leads.machine import Stage
+from leads.machine import OPEN_STAGES, Stage
 from leads.models import Lead, TouchKind, TouchOutcome
+from leads.selectors import INBOX_SORTS
 
 PAGE_SIZE = 25
+INBOX_PAGE_SIZE = 50
 
 
-def _page(request: HttpRequest, queryset, size: int = PAGE_SIZE):
-    return Paginator(queryset, size).get_page(request.GET.get("page"))
+class BoundedPaginator(Paginator):
+    """Counts at most `cap` rows (COUNT over a LIMITed subquery): a rep with a
+    hundred thousand leads pays for a page, not for the count."""
+
+    cap = 1000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def count_label(self) -> str:
+        return f"more than {self.cap:,}" if self.count > self.cap else f"{self.count:,}"
+
+
+def _page(request: HttpRequest, queryset, size: int = PAGE_SIZE, paginator=Paginator):
+    return paginator(queryset, size).get_page(request.GET.get("page"))
 
 
 def _options(choices, selected: str = "") -> str:
@@ -58,9 +77,15 @@ def _reason_options(selected: str = "") -> str:
 
 
 def _action_context(request: HttpRequest) -> dict:
-    """What every lead row's forms need, with the <option> lists rendered once per
-    page rather than once per lead (they were most of the inbox's render time)."""
+    """What every lead row's forms need, built once per page rather than once per
+    lead: the <option> lists, the CSRF field, and the leads' URL prefix (a row's
+    action is `{{ lead_base }}{{ lead.pk }}/accept/`; reverse() and the CSRF tag
+    in every form of every row were most of the inbox's render time)."""
     return {
+        "lead_base": reverse("leads:detail", args=[0]).removesuffix("0/"),
+        "csrf_input": format_html(
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+        ),
         "reason_options": _reason_options(),
         "touch_kind_options": _options(TouchKind.choices),
         "touch_outcome_options": _options(TouchOutcome.choices),
@@ -71,11 +96,34 @@ def _action_context(request: HttpRequest) -> dict:
 
 @capability_required("work_leads")
 def inbox(request: HttpRequest) -> HttpResponse:
-    page = _page(request, selectors.inbox(request.user))
+    """The rep's working list: compact rows, sorted and filtered by plain GET
+    parameters (unknown values fall back to "any"), driven from the keyboard
+    by static/js/inbox.js."""
+    sources = selectors.inbox_sources(request.user)
+    chosen = {
+        "stage": request.GET.get("stage", "") if request.GET.get("stage") in OPEN_STAGES else "",
+        "source": request.GET.get("source", "") if request.GET.get("source") in sources else "",
+        "sort": request.GET.get("sort", "") if request.GET.get("sort") in INBOX_SORTS else "",
+    }
+    page = _page(
+        request,
+        selectors.inbox(request.user, **chosen),
+        INBOX_PAGE_SIZE,
+        paginator=BoundedPaginator,
+    )
     return render(
         request,
         "leads/inbox.html",
-        {"page": page, "leads": page.object_list, **_action_context(request)},
+        {
+            "page": page,
+            "leads": page.object_list,
+            "chosen": chosen,
+            "stages": [(s, Stage(s).label) for s in OPEN_STAGES],
+            "sources": sources,
+            "sorts": [(key, label) for key, (label, _) in INBOX_SORTS.items()],
+            "filtered": any(chosen.values()),
+            **_action_context(request),
+        },
     )
 
 
@@ -103,6 +151,66 @@ def team_inbox(request: HttpRequest) -> HttpResponse:
             **_action_context(request),
         },
     )
+
+
+@require_POST
+@capability_required("manage_team")
+def team_bulk(request: HttpRequest) -> HttpResponse:
+    """Many leads reassigned or returned at once: the first post shows what will
+    happen (nothing changes), the confirmed one does it, each lead through the
+    state machine with its event (leads.services.leads_act_in_bulk)."""
+    raw_ids = request.POST.getlist("lead")
+    action = request.POST.get("action", "")
+    context: dict = {"action": action, "note": request.POST.get("note", "")}
+    problems: dict = {}
+    if not all(v.isdigit() and len(v) < 12 for v in raw_ids):
+        problems["leads"] = ["Field 'lead' must be lead ids."]
+    lead_ids = [int(v) for v in raw_ids] if not problems else []
+    to = _rep_to(request)
+    context["to"] = to
+    context["leads"] = list(
+        Lead.objects.filter(pk__in=lead_ids[: services.BULK_MAX + 1])
+        .select_related(*selectors.LIST_RELATED)
+        .order_by("pk")
+    )
+    status = 200
+    if not problems and request.POST.get("confirm") == "1":
+        done, refused = errors.attempt(
+            lambda: services.leads_act_in_bulk(
+                lead_ids=lead_ids,
+                action=action,
+                by=request.user,
+                to=to,
+                now=clock.now(),
+                note=context["note"],
+            )
+        )
+        if refused is None:
+            verb = services.BULK_ACTIONS[action]
+            whom = f" to {to}" if action == "reassign" else ""
+            messages.success(
+                request, f"{len(done)} lead{'s' if len(done) != 1 else ''} {verb}{whom}."
+            )
+            target = request.POST.get("next", "")
+            if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+                target = reverse("leads:team_inbox")
+            return redirect(target)
+        problems, status = refused.errors or {"__all__": [refused.message]}, refused.status
+    elif not problems:
+        if action not in services.BULK_ACTIONS:
+            problems["action"] = ["Choose reassign or return to marketing."]
+        if not lead_ids:
+            problems["leads"] = ["Select at least one lead."]
+        if action == "reassign" and to is None:
+            problems["to"] = ["Choose the rep who takes these leads."]
+    if problems:
+        status = 400 if status == 200 else status
+    context.update(
+        errors=problems,
+        action_label=services.BULK_ACTIONS.get(action, ""),
+        next_url=request.POST.get("next", ""),
+    )
+    return render(request, "leads/team_bulk.html", context, status=status)
 
 
 @login_required

@@ -8,7 +8,8 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Min
+from django.db.models import Min, OuterRef, Subquery
+from django.db.models.fields.json import KT
 
 from alignment import clock as time
 from alignment.models import Side, Team
@@ -88,8 +89,17 @@ def compute_month(*, team: Team, month: date, now: datetime | None = None) -> Co
     delivered = len(lead_ids)
     accepted = rejected = incomplete = 0
     reasons: Counter[str] = Counter()
-    for accepted_at, reason, explanation in Lead.objects.filter(pk__in=lead_ids).values_list(
-        "accepted_at", "rejection_reason__code", "score_explanation"
+    # The reason of the lead's last rejection, from its log: recycling the lead or
+    # overturning the rejection clears the lead's own field, not what happened.
+    last_rejection = (
+        LeadEvent.objects.filter(lead=OuterRef("pk"), kind=Action.REJECT)
+        .order_by("-occurred_at", "-id")
+        .values(reason=KT("data__reason"))[:1]
+    )
+    for accepted_at, reason, explanation in (
+        Lead.objects.filter(pk__in=lead_ids)
+        .annotate(rejected_for=Subquery(last_rejection))
+        .values_list("accepted_at", "rejected_for", "score_explanation")
     ):
         if accepted_at:
             accepted += 1

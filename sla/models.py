@@ -948,3 +948,23 @@ class AgreementReplay(models.Model):
 
     def __str__(self) -> str:
         return f"What-if of {self.agreement} {self.period_start} to {self.period_end}"
+class SavedView(models.Model):
+    """A manager's named set of dashboard filters (team, rep, source, campaign and a
+    period of N days ending the day it is opened), theirs alone."""
+
+    owner = models.ForeignKey(
+        "alignment.User", on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=500, blank=True)
+    days = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="savedview_owner_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -57,7 +57,7 @@ def agenda_for(filters: ReportFilters, teams: list[Team]) -> list[dict[str, Any]
         {
             "title": "Top rejection reasons",
             "lines": [
-                f"{row[0]}: {row[1]} lead{'' if row[1] == 1 else 's'} ({row[2]}%)"
+                f"{row[0]}: {row[1]} rejection{'' if row[1] == 1 else 's'} ({row[2]}%)"
                 for row in handoff.table("rejection_reasons").rows[:AGENDA_TOP]
             ]
             or ["No rejections in the period."],

@@ -14,11 +14,12 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
 
-from alignment import clock
+from alignment import clock, errors
 from alignment.charts import Report
 from alignment.inputs import BoundedFormDateField
 from alignment.permissions import capability_required
@@ -26,8 +27,8 @@ from alignment.roles import perm
 from leads import report_filters
 from leads.report_filters import FilterError
 from leads.views_reports import _pct, filters_from, render_report
-from sla import dashboard, review
-from sla.models import RevenueTarget
+from sla import dashboard, review, saved_views
+from sla.models import RevenueTarget, SavedView
 
 SLA_PANELS = [
     ("breaches", "Breaches"),
@@ -147,6 +148,10 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "query": query,
         "panels": panels,
         "may_set_target": request.user.has_perm(perm("manage_team")),
+        "saved_views": [
+            (view, saved_views.saved_view_url_query(view, clock.now().date()))
+            for view in saved_views.saved_views_of(request.user)
+        ],
         **report_filters.filter_choices(teams),
     }
     return render(request, "sla/dashboard.html", context)
@@ -387,3 +392,40 @@ def review_close(request: HttpRequest, pk: int) -> HttpResponse:
     _post_only(request)
     review.review_close(review=_review_or_404(pk), by=request.user, now=clock.now())
     return redirect("sla:review_detail", pk=pk)
+
+
+# --- saved views ------------------------------------------------------------------
+
+
+@require_POST
+@capability_required("view_dashboards")
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the dashboard's current filters under a name (the form posts them)."""
+    try:
+        filters = report_filters.parse_filters(
+            request.POST, user=request.user, teams=report_filters.sales_teams()
+        )
+    except PermissionError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except FilterError as exc:
+        return HttpResponseBadRequest(str(exc))
+    view, refused = errors.attempt(
+        lambda: saved_views.saved_view_create(
+            owner=request.user, name=request.POST.get("name", ""), filters=filters, now=clock.now()
+        )
+    )
+    if refused is not None:
+        return HttpResponse(refused.message, status=refused.status, content_type="text/plain")
+    messages.success(request, f"Saved the view “{view.name}”.")
+    return redirect(f"{reverse('sla:dashboard')}?{urlencode(filters.as_query())}")
+
+
+@require_POST
+@capability_required("view_dashboards")
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    view = get_object_or_404(SavedView, pk=pk)
+    _, refused = errors.attempt(lambda: saved_views.saved_view_delete(view=view, by=request.user))
+    if refused is not None:
+        raise PermissionDenied(refused.message)
+    messages.success(request, f"Deleted the view “{view.name}”.")
+    return redirect("sla:dashboard")

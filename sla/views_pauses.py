@@ -56,7 +56,7 @@ def lead_pause(request: HttpRequest, lead_id: int) -> HttpResponse:
             )
         )
         if refused is None:
-            zone = ZoneInfo(request.user.team.time_zone if request.user.team_id else "UTC")
+            zone = ZoneInfo(request.user.zone_name)
             messages.success(
                 request,
                 f"{lead}: paused ({pause.reason}) until the next touch, at most until "

@@ -17,45 +17,59 @@ def allowed_actions(context, lead) -> list[str]:
 
 
 def _span(seconds: float) -> str:
+    """A duration as people say it: "2 d 4 h", "1 h 59 m", "7 m"."""
     seconds = int(abs(seconds))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days}d {hours}h"
+        return f"{days} d {hours} h"
     if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"
+        return f"{hours} h {minutes} m"
+    return f"{minutes} m"
 
 
-@register.inclusion_tag("leads/_time_left.html")
-def time_left(lead, now: datetime):
-    """Time left to act: plain, amber past the warning, red when overdue or stale."""
+# What the deadline on a lead asks of its rep, by stage (leads knows no clocks:
+# the SLA app keeps `action_due_at` on the lead; the stage says which goal it is).
+DEADLINE_ASKS = {"mql": "Accept", "sal": "Touch", "sql": "Touch", "opportunity": "Touch"}
+
+
+@register.inclusion_tag("leads/_time_left.html", takes_context=True)
+def time_left(context, lead, now: datetime):
+    """What is due and when, in the viewer's time, and how long is left: "Accept by
+    11:00 (your time) · 1 h 59 m left"; amber past the warning, red when overdue or stale."""
     due = lead.action_due_at
+    zone = _viewer_zone(context["request"].user)
+    shown = {"due": due, "zone": zone.key}
     if lead.stale_since:
-        return {
+        return shown | {
             "state": "breached",
             "text": f"Stale for {_span((now - lead.stale_since).total_seconds())}",
-            "due": due,
         }
     if due is None:
-        return {"state": "none", "text": "No deadline", "due": None}
+        return shown | {"state": "none", "text": "No deadline"}
+    ask = DEADLINE_ASKS.get(lead.stage, "Act")
+    when = _moment(due, zone, now, today=True)
     left = (due - now).total_seconds()
     if left <= 0:
-        return {"state": "breached", "text": f"Overdue by {_span(left)}", "due": due}
+        return shown | {
+            "state": "breached",
+            "text": f"{ask} was due {when} (your time) · overdue by {_span(left)}",
+        }
     warn = lead.action_warn_at
     state = "warning" if warn and now >= warn else "ok"
-    return {"state": state, "text": f"{_span(left)} left", "due": due}
+    return shown | {"state": state, "text": f"{ask} by {when} (your time) · {_span(left)} left"}
 
 
 def _viewer_zone(user) -> ZoneInfo:
-    """The viewer's time: their team's zone (read once per request's user)."""
-    team = getattr(user, "team", None) if getattr(user, "team_id", None) else None
-    return ZoneInfo(team.time_zone if team is not None else "UTC")
+    """The viewer's time: their own zone, else their team's (User.zone_name)."""
+    return ZoneInfo(user.zone_name if getattr(user, "is_authenticated", False) else "UTC")
 
 
-def _moment(value: datetime, zone: ZoneInfo, now: datetime) -> str:
+def _moment(value: datetime, zone: ZoneInfo, now: datetime, *, today: bool = False) -> str:
     local = value.astimezone(zone)
+    if today and local.date() == now.astimezone(zone).date():
+        return f"{local:%H:%M}"
     if abs(value - now) < timedelta(days=6):
         return f"{local:%a %H:%M}"
     return f"{local:%a %d %b %H:%M}"

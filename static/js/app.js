@@ -124,3 +124,32 @@
     say(event.detail.elt, "The server did not answer. Check your connection, then try again.");
   });
 })();
+
+/* On a phone the header's pages fold under a Menu button (CSS shows the button
+ * and hides the list below 768 px only once this has run: without JavaScript
+ * the list simply stays open). */
+(function () {
+  "use strict";
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".nav-toggle");
+    var items = document.getElementById("nav-items");
+    if (!toggle || !items) {
+      return;
+    }
+    document.documentElement.classList.add("has-nav-toggle");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      items.classList.toggle("is-open", open);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && items.classList.contains("is-open")) {
+        toggle.setAttribute("aria-expanded", "false");
+        items.classList.remove("is-open");
+        toggle.focus();
+      }
+    });
+  });
+})();

@@ -58,7 +58,7 @@ def test_an_untouched_lead_turns_red_notifies_the_manager_and_reaches_the_arbite
         page.goto(f"{live_server.url}/leads/inbox/")
         badge = page.locator(f"#lead-{lead.pk} .time-left")
         expect(badge).to_have_attribute("data-state", "ok")
-        expect(badge).to_contain_text("1h 0m left")
+        expect(badge).to_contain_text("1 h 0 m left")
 
         # 45 minutes in: the warning.
         traveller.move_to(MONDAY_10 + dt.timedelta(minutes=46))

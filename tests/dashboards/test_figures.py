@@ -5,8 +5,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from leads.machine import Stage
-from leads.models import Dispute
+from leads.machine import Action, Stage
+from leads.models import Dispute, LeadEvent
 from leads.report_filters import ReportFilters
 from leads.reports import auc, funnel, handoff_quality, scoring
 from sla import dashboard, rollups
@@ -27,6 +27,18 @@ NY = ZoneInfo("America/New_York")
 
 def handed(team, owner, when="2025-03-10 15:00", **kw):
     return LeadFactory(team=team, owner=owner, handed_off_at=at(when), **kw)
+
+
+def rejected(lead, by, reason, when):
+    LeadEvent.objects.create(
+        lead=lead,
+        kind=Action.REJECT,
+        actor=by,
+        occurred_at=at(when),
+        from_stage=Stage.MQL,
+        to_stage=Stage.NURTURE,
+        data={"reason": reason.code, "reason_label": reason.label},
+    )
 
 
 def test_funnel_counts_each_step_and_shows_no_decision_apart(org, americas, march):
@@ -118,20 +130,24 @@ def test_rejection_reasons_come_in_pareto_order_with_cumulative_share(org, ameri
     }
     for code, n in (("timing", 1), ("spam", 3), ("budget", 2)):
         for _ in range(n):
-            handed(
+            lead = handed(
                 americas,
                 org["ravi"],
                 stage=Stage.NURTURE,
                 rejected_at=at("2025-03-11 10:00"),
                 rejection_reason=reasons[code],
             )
+            rejected(lead, org["ravi"], reasons[code], "2025-03-11 10:00")
+    # Rejected in March, recycled since: the lead forgot its reason, the log did not.
+    lead = handed(americas, org["carmen"])
+    rejected(lead, org["ravi"], reasons["timing"], "2025-03-12 10:00")
 
     rows = handoff_quality(march, now=at("2025-04-01 00:00")).table("rejection_reasons").rows
 
     assert rows == [
-        ["Spam", 3, 50.0, 50.0],
-        ["Budget", 2, 33.3, 83.3],
-        ["Timing", 1, 16.7, 100.0],
+        ["Spam", 3, 42.9, 42.9],
+        ["Budget", 2, 28.6, 71.4],
+        ["Timing", 2, 28.6, 100.0],
     ]
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from leads import ingest as lead_ingest
 from leads import services
@@ -57,7 +58,73 @@ def test_the_inbox_makes_a_bounded_number_of_queries(
     ingest(org, 30)
     assert Lead.objects.filter(owner=rep).count() >= 10
     assert count_queries(lambda: client.get(reverse("leads:inbox"))) == few
-    assert few <= 10
+    assert few <= 11  # with the one that lists the sources for the filter
+
+
+def test_the_sorted_and_filtered_inbox_makes_as_many_queries_however_many_leads(
+    client, org, mql_in_force, territories, count_queries
+):
+    ingest(org, 3)
+    client.force_login(org["ravi"])
+    url = reverse("leads:inbox") + "?stage=mql&source=webform&sort=score"
+    few = count_queries(lambda: client.get(url))
+    ingest(org, 30)
+    assert count_queries(lambda: client.get(url)) == few
+    assert few <= 11
+
+
+def _inbox_ids(client, query: str = "") -> list[int]:
+    response = client.get(reverse("leads:inbox") + query)
+    assert response.status_code == 200
+    return [lead.pk for lead in response.context["leads"]]
+
+
+def test_the_inbox_filters_by_stage_and_source_and_sorts(client, org, mql_in_force, territories):
+    rep = org["ravi"]
+    mine = [
+        lead for lead in ingest(org, 9) + ingest(org, 6, source="ads") if lead.owner_id == rep.pk
+    ]
+    web = [lead for lead in mine if lead.source == "webform"]
+    ads = [lead for lead in mine if lead.source == "ads"]
+    services.lead_accept(lead=web[0], by=rep, now=timezone.now())
+    client.force_login(rep)
+
+    assert _inbox_ids(client, "?stage=sal") == [web[0].pk]
+    assert sorted(_inbox_ids(client, "?source=ads")) == sorted(lead.pk for lead in ads)
+    assert sorted(_inbox_ids(client, "?stage=mql&source=webform")) == sorted(
+        lead.pk for lead in web[1:]
+    )
+    newest_first = sorted(mine, key=lambda lead: (lead.handed_off_at, lead.pk), reverse=True)
+    assert _inbox_ids(client, "?sort=newest") == [lead.pk for lead in newest_first]
+    html = client.get(reverse("leads:inbox") + "?source=ads").content.decode()
+    assert f"{len(ads)} open leads match" in html
+
+
+def test_unknown_inbox_filters_mean_any_and_never_fail(client, org, mql_in_force, territories):
+    leads = [lead for lead in ingest(org, 3) if lead.owner_id == org["ravi"].pk]
+    client.force_login(org["ravi"])
+    query = "?stage=won&source=nope&sort=-id;drop&page=x"
+    assert sorted(_inbox_ids(client, query)) == sorted(lead.pk for lead in leads)
+
+
+def test_the_inbox_count_stops_at_its_cap(client, org, mql_in_force, territories, monkeypatch):
+    from leads.views import BoundedPaginator
+
+    monkeypatch.setattr(BoundedPaginator, "cap", 2)
+    ingest(org, 12)
+    client.force_login(org["ravi"])
+    html = client.get(reverse("leads:inbox")).content.decode()
+    assert "more than 2 open leads" in html
+
+
+def test_every_inbox_row_posts_to_its_own_lead(client, org, mql_in_force, territories):
+    leads = [lead for lead in ingest(org, 6) if lead.owner_id == org["ravi"].pk]
+    client.force_login(org["ravi"])
+    html = client.get(reverse("leads:inbox")).content.decode()
+    for lead in leads:
+        assert f'action="{reverse("leads:accept", args=[lead.pk])}"' in html
+        assert f'action="{reverse("leads:reject", args=[lead.pk])}"' in html
+    assert html.count('name="csrfmiddlewaretoken"') >= 2 * len(leads)
 
 
 def test_the_lead_list_makes_a_bounded_number_of_queries(
@@ -293,3 +360,87 @@ def test_marketing_sends_a_rejected_lead_to_sales_again_and_a_rep_may_not(
     # Not from MQL again: 409 with the stage, nothing changes.
     again = client.post(reverse("leads:recycle", args=[lead.pk]), HTTP_HX_REQUEST="true")
     assert again.status_code == 409
+
+
+# -- many leads at once (the manager's team inbox) -------------------------------
+
+
+def _team_leads(org, n):
+    return [lead for lead in ingest(org, n) if lead.team_id == org["sam"].team_id]
+
+
+def test_a_manager_reviews_then_reassigns_many_leads_each_with_its_event(
+    client, org, mql_in_force, territories
+):
+    leads = [lead for lead in _team_leads(org, 6) if lead.owner_id != org["tom"].pk][:3]
+    client.force_login(org["sam"])
+    form = {"lead": [lead.pk for lead in leads], "action": "reassign", "to": org["tom"].pk}
+    review = client.post(reverse("leads:team_bulk"), form)
+    assert review.status_code == 200
+    assert "Confirm: 3 leads reassigned to Tom Becker" in review.content.decode()
+    assert not Lead.objects.filter(pk__in=form["lead"], owner=org["tom"]).exists()
+
+    done = client.post(reverse("leads:team_bulk"), {**form, "confirm": "1"})
+    assert done.status_code == 302
+    assert done["Location"] == reverse("leads:team_inbox")
+    assert Lead.objects.filter(pk__in=form["lead"], owner=org["tom"]).count() == 3
+    events = LeadEvent.objects.filter(lead_id__in=form["lead"], kind="reassigned")
+    assert sorted(e.lead_id for e in events) == sorted(form["lead"])
+    assert {e.actor_id for e in events} == {org["sam"].pk}
+
+
+def test_a_manager_returns_many_leads_to_marketing(client, org, mql_in_force, territories):
+    leads = _team_leads(org, 3)
+    client.force_login(org["sam"])
+    form = {"lead": [lead.pk for lead in leads], "action": "return", "confirm": "1"}
+    assert client.post(reverse("leads:team_bulk"), form).status_code == 302
+    assert set(Lead.objects.filter(pk__in=form["lead"]).values_list("stage", flat=True)) == {
+        "nurture"
+    }
+    assert LeadEvent.objects.filter(lead_id__in=form["lead"], kind="returned").count() == 3
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"action": "reassign", "to": "tom"}, "Leads"),
+        ({"action": "return", "lead": ["1", "drop table"]}, "Leads"),
+        ({"action": "reassign", "lead": "first"}, "Rep"),
+        ({"action": "teleport", "lead": "first"}, "Action"),
+        ({"action": "return", "lead": "first", "note": "x" * 5000}, "Note"),
+    ],
+)
+def test_bad_bulk_input_is_a_400_naming_the_field_and_changes_nothing(
+    client, org, mql_in_force, territories, form, field
+):
+    leads = _team_leads(org, 3)
+    before = list(Lead.objects.order_by("pk").values_list("pk", "owner_id", "stage"))
+    client.force_login(org["sam"])
+    if form.get("lead") == "first":
+        form = {**form, "lead": [lead.pk for lead in leads]}
+    if form.get("to") == "tom":
+        form = {**form, "to": org["tom"].pk}
+    response = client.post(reverse("leads:team_bulk"), {**form, "confirm": "1"})
+    assert response.status_code == 400
+    assert f"<strong>{field}:</strong>" in response.content.decode()
+    assert list(Lead.objects.order_by("pk").values_list("pk", "owner_id", "stage")) == before
+
+
+def test_one_lead_of_another_team_refuses_the_whole_batch(client, org, mql_in_force, territories):
+    ours = _team_leads(org, 3)
+    theirs = ingest(org, 1, country="Germany")[0]
+    assert theirs.team_id != org["sam"].team_id
+    before = list(Lead.objects.order_by("pk").values_list("pk", "owner_id", "stage"))
+    client.force_login(org["sam"])
+    form = {"lead": [lead.pk for lead in ours] + [theirs.pk], "action": "return", "confirm": "1"}
+    response = client.post(reverse("leads:team_bulk"), form)
+    assert response.status_code == 403
+    assert list(Lead.objects.order_by("pk").values_list("pk", "owner_id", "stage")) == before
+
+
+def test_a_rep_may_not_act_in_bulk(client, org, mql_in_force, territories):
+    leads = _team_leads(org, 3)
+    client.force_login(org["ravi"])
+    form = {"lead": [lead.pk for lead in leads], "action": "return", "confirm": "1"}
+    assert client.post(reverse("leads:team_bulk"), form).status_code == 403
+    assert not Lead.objects.filter(stage="nurture").exists()

@@ -80,6 +80,19 @@ def row(args=None, data=None, **methods: dict[str, str]) -> Row:
     return Row(methods=methods, args=args or (lambda w: {}), data=data or (lambda w: {}))
 
 
+def sams_view(w: World) -> int:
+    from django.utils import timezone
+
+    from sla.models import SavedView
+
+    view, _ = SavedView.objects.get_or_create(
+        owner=w.people["sales_manager"],
+        name="Sam's",
+        defaults={"query": "team=all", "days": 30, "created_at": timezone.now()},
+    )
+    return view.pk
+
+
 def lead(w: World) -> dict:
     return {"pk": w.lead.pk}
 
@@ -139,6 +152,8 @@ ALIGNMENT = {
     "logout": row(GET=NOT_OFFERED, POST=every("login", anonymous="login")),
     "notifications": row(GET=EVERYONE, POST=EVERYONE),
     "notification_bell": row(GET=EVERYONE, POST=EVERYONE),
+    # One's own settings: everyone has them, and changes only their own.
+    "profile": row(data=lambda w: {"time_zone": "Europe/Paris"}, GET=EVERYONE, POST=EVERYONE),
     "team": row(GET=only(*MANAGERS), POST=only(*MANAGERS)),
     "member_away": row(
         args=lambda w: {"user_id": w.people["sales_rep"].pk},
@@ -261,6 +276,12 @@ LEADS = {
     ),
     "leads:inbox_summary": row(GET=EVERYONE, POST=EVERYONE),
     "leads:team_inbox": row(GET=only(*MANAGERS), POST=only(*MANAGERS)),
+    # The review step of a bulk action (nothing confirmed): every manager may ask.
+    "leads:team_bulk": row(
+        data=lambda w: {"lead": w.lead.pk, "action": "return"},
+        GET=NOT_OFFERED,
+        POST=only(*MANAGERS),
+    ),
     "leads:came_back": row(GET=only(*MARKETING), POST=only(*MARKETING)),
     "leads:definition_preview": row(
         args=lambda w: {"version_id": w.draft.pk}, GET=only(*DRAFTERS), POST=only(*DRAFTERS)
@@ -403,6 +424,14 @@ SLA = {
     "sla:breaches_panel": row(GET=only(*DASHBOARDS), POST=only(*DASHBOARDS)),
     "sla:commitment_panel": row(GET=only(*DASHBOARDS), POST=only(*DASHBOARDS)),
     "sla:revenue_target": row(GET=only(*MANAGERS), POST=only(*MANAGERS)),
+    # Saved dashboard views: anyone who sees dashboards saves their own; only the
+    # owner (sam) deletes his.
+    "sla:saved_view_save": row(
+        data=lambda w: {"name": "Mine"}, GET=NOT_OFFERED, POST=only(*DASHBOARDS)
+    ),
+    "sla:saved_view_delete": row(
+        args=lambda w: {"pk": sams_view(w)}, GET=NOT_OFFERED, POST=only("sales_manager")
+    ),
     "sla:reviews": row(GET=only(*DASHBOARDS), POST=only(*DASHBOARDS)),
     "sla:review_detail": row(args=review, GET=only(*DASHBOARDS), POST=only(*DASHBOARDS)),
     # POST-only views that answer a GET with 404 rather than 405.

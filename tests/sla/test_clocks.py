@@ -168,7 +168,22 @@ def test_the_inbox_shows_time_left(client, org, agreement, territories, at_monda
     lead = hand_off(org, "C-9")
     client.force_login(lead.owner)
     html = client.get(reverse("leads:inbox")).content.decode()
-    assert "1h 0m left" in html
+    assert "1 h 0 m left" in html
+
+
+def test_the_inbox_says_what_is_due_when_in_the_reps_own_time(
+    client, org, agreement, territories, at_monday
+):
+    lead = hand_off(org, "C-10")
+    client.force_login(lead.owner)
+    # Sales Americas' zone until the rep chooses one: due at 11:00 in New York.
+    html = client.get(reverse("leads:inbox")).content.decode()
+    assert "Accept by 11:00 (your time) · 1 h 0 m left" in html
+    assert f"Score <strong>{lead.score}</strong> (MQL at " in html
+    response = client.post(reverse("profile"), {"time_zone": "Europe/Berlin"})
+    assert response.status_code == 302
+    html = client.get(reverse("leads:inbox")).content.decode()
+    assert "Accept by 17:00 (your time) · 1 h 0 m left" in html
 
 
 def test_acting_after_the_deadline_before_any_scan_still_records_the_breach_at_its_time(
