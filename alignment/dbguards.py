@@ -189,7 +189,22 @@ def _statements(schema_editor, guards: Sequence[Guard], drop: bool) -> list[str]
     return out
 
 
+# SQLite rebuilds a table to alter it (new table, copy, drop, rename), and refuses the
+# rename while a trigger elsewhere names the table. So on SQLite the guards stand aside
+# for the whole of `migrate`: pre_migrate lifts those in place, migrations only say
+# which they want, post_migrate creates them all once every table has its last shape.
+_sqlite_pending: dict[str, tuple[str, ...]] = {}
+GUARD_MARK = "alignment_guarded()"
+
+
 def install(schema_editor, *guards: Guard) -> None:
+    if schema_editor.connection.vendor == "sqlite":
+        with schema_editor.connection.cursor() as cursor:
+            for statement in _statements(schema_editor, guards, drop=True):
+                cursor.execute(statement)
+        for guard in guards:
+            _sqlite_pending[guard.name] = guard.sqlite
+        return
     # A plain cursor: no parameter interpolation of the % in RAISE.
     with schema_editor.connection.cursor() as cursor:
         for statement in _statements(schema_editor, guards, drop=False):
@@ -197,9 +212,48 @@ def install(schema_editor, *guards: Guard) -> None:
 
 
 def uninstall(schema_editor, *guards: Guard) -> None:
+    if schema_editor.connection.vendor == "sqlite":
+        for guard in guards:
+            _sqlite_pending.pop(guard.name, None)
     with schema_editor.connection.cursor() as cursor:
         for statement in _statements(schema_editor, guards, drop=True):
             cursor.execute(statement)
+
+
+def lift_sqlite_guards(sender, using="default", **kwargs) -> None:
+    """pre_migrate: keep the SQL of every guard trigger in place and drop it."""
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql LIKE %s",
+            [f"%{GUARD_MARK}%"],
+        )
+        for name, sql in cursor.fetchall():
+            _sqlite_pending.setdefault(f"lifted:{name}", (sql,))
+            cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+
+
+def restore_sqlite_guards(sender, using="default", **kwargs) -> None:
+    """post_migrate: create every guard the migrations asked for, and those lifted."""
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor != "sqlite" or not _sqlite_pending:
+        return
+    tables = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        for statements in _sqlite_pending.values():
+            for statement in statements:
+                table = statement.split(" ON ", 1)[1].split()[0].strip('"')
+                if table in tables:  # a table a later migration removed keeps no guard
+                    cursor.execute(
+                        statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1)
+                    )
+    _sqlite_pending.clear()
 
 
 def operation(*guards: Guard, replaces_postgresql: Sequence[str] = ()):
