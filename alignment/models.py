@@ -51,8 +51,18 @@ class User(AbstractUser):
         help_text="Away reps get no new leads and, if the agreement says so, their clocks pause.",
     )
     capacity = models.PositiveIntegerField(
-        default=50, help_text="Most open leads this person should hold at once."
+        default=50,
+        help_text="Most new leads (handed to them, not yet accepted or rejected) this "
+        "person holds at once; more wait in the team's queue.",
     )
+    routing_weight = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Share of the team's leads by round robin: a rep at 2 gets twice the "
+        "leads of a rep at 1; 0 takes none (only by hand).",
+    )
+    # Where this rep stands in the weighted round robin (leads.assignment): grows by
+    # 1/weight with each lead given; kept across restarts and vacations.
+    routing_pass = models.FloatField(default=0, editable=False)
     email_notifications = models.CharField(
         max_length=20,
         choices=[

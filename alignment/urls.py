@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("team/", views.team, name="team"),
     path("team/<int:user_id>/away/", views.member_away, name="member_away"),
+    path("team/<int:user_id>/routing/", views.member_routing, name="member_routing"),
     path("health/", views.health, name="health"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/bell/", views.notification_bell, name="notification_bell"),

@@ -51,6 +51,34 @@ def member_away(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("team")
 
 
+@require_POST
+@capability_required("manage_team")
+def member_routing(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A rep's capacity and round-robin weight (400 naming the field, 403 not your team)."""
+    from django.core.exceptions import ValidationError
+
+    member = get_object_or_404(User.objects.select_related("team"), pk=user_id)
+    values = {n: request.POST.get(n, "") for n in services.ROUTING_FIELDS if n in request.POST}
+    try:
+        changed = services.member_set_routing(member=member, by=request.user, **values)
+    except ValidationError as invalid:
+        errors = invalid.message_dict
+        if request.htmx:
+            context = {"member": member, "routing_errors": errors}
+            return render(request, "alignment/team.html#member-row", context, status=400)
+        return render(
+            request,
+            "alignment/team.html",
+            {"teams": selectors.teams_managed_by(request.user), "routing_errors": errors},
+            status=400,
+        )
+    if changed:
+        messages.success(request, f"{member}: routing saved.")
+    if request.htmx:
+        return render(request, "alignment/team.html#member-row", {"member": member})
+    return redirect("team")
+
+
 @require_safe
 def health(request: HttpRequest) -> JsonResponse:
     """For load balancers and `docker compose`: 200 when the database answers."""
