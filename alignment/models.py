@@ -98,6 +98,31 @@ class User(AbstractUser):
         return ROLE_NAMES.get(self.role or "", "No role")
 
 
+class TimeOff(models.Model):
+    """Days a person is off, booked ahead (a holiday, training): while it lasts they get
+    no new leads by rotation (leads.assignment), as a rep marked away does not."""
+
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="time_off")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["first_day", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_day__gte=models.F("first_day")),
+                name="time_off_ends_after_it_starts",
+            )
+        ]
+        indexes = [models.Index(fields=["person", "last_day"], name="time_off_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person} off {self.first_day:%d %b} to {self.last_day:%d %b %Y}"
+
+
 class WorkerHeartbeat(models.Model):
     """Proof of life from the background: beat queues a heartbeat task, a worker stamps it.
 

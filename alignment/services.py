@@ -87,3 +87,75 @@ def member_set_routing(*, member, by, **values) -> dict:
         audit.record(by=by, action="member.routing", target=member, changes=changes)
         routing_listeners.call(member=member, changes=changes, now=clock.now())
     return changes
+
+
+TIME_OFF_DAYS_AT_MOST = 366
+
+
+def _may_plan_for(by, member) -> bool:
+    """The person themself, their team's manager, or an admin."""
+    return (
+        by.pk == member.pk
+        or by.has_perm(perm("manage_organisation"))
+        or (by.has_perm(perm("manage_team")) and member.team_id and member.team.manager_id == by.id)
+    )
+
+
+def time_off_add(*, member, by, first_day, last_day, note: str = ""):
+    """Book days off for a person (from today on, a year at most). ValidationError
+    naming the field; PermissionDenied for anyone but them, their manager, an admin."""
+    from datetime import date
+
+    from django.core.exceptions import ValidationError
+
+    from alignment.models import TimeOff
+
+    if not _may_plan_for(by, member):
+        raise PermissionDenied("Only the person, their team's manager or an admin books time off.")
+    errors: dict[str, list[str]] = {}
+    days = {}
+    for name, value in (("first_day", first_day), ("last_day", last_day)):
+        try:
+            days[name] = value if isinstance(value, date) else date.fromisoformat(str(value))
+        except ValueError:
+            errors[name] = ["A date, YYYY-MM-DD."]
+    note = str(note or "").strip()
+    if len(note) > 200:
+        errors["note"] = ["At most 200 characters."]
+    today = clock.now().date()
+    if not errors:
+        if days["first_day"] < today:
+            errors["first_day"] = ["From today on: the past is not planned."]
+        elif days["last_day"] < days["first_day"]:
+            errors["last_day"] = ["On or after the first day."]
+        elif (days["last_day"] - days["first_day"]).days >= TIME_OFF_DAYS_AT_MOST:
+            errors["last_day"] = [f"At most {TIME_OFF_DAYS_AT_MOST} days at once."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        entry = TimeOff.objects.create(
+            person=member, created_by=by, created_at=clock.now(), note=note, **days
+        )
+        audit.record(
+            by=by,
+            action="member.time_off",
+            target=member,
+            changes={"time_off": [None, f"{days['first_day']} to {days['last_day']}"]},
+        )
+    return entry
+
+
+def time_off_remove(*, entry, by) -> None:
+    """Cancel booked days off; the person may get leads again at once (their team's
+    queue drains)."""
+    if not _may_plan_for(by, entry.person):
+        raise PermissionDenied("Only the person, their team's manager or an admin cancels it.")
+    with transaction.atomic():
+        entry.delete()
+        audit.record(
+            by=by,
+            action="member.time_off",
+            target=entry.person,
+            changes={"time_off": [f"{entry.first_day} to {entry.last_day}", None]},
+        )
+        routing_listeners.call(member=entry.person, changes={}, now=clock.now())

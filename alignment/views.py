@@ -79,6 +79,52 @@ def member_routing(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("team")
 
 
+@login_required
+def time_off(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A person's days off, booked ahead: they, their team's manager or an admin add them."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from alignment.models import TimeOff
+
+    member = get_object_or_404(User.objects.select_related("team"), pk=user_id)
+    if not services._may_plan_for(request.user, member):
+        raise PermissionDenied("Only the person, their team's manager or an admin.")
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            services.time_off_add(
+                member=member,
+                by=request.user,
+                first_day=request.POST.get("first_day", ""),
+                last_day=request.POST.get("last_day", ""),
+                note=request.POST.get("note", ""),
+            )
+        except ValidationError as invalid:
+            errors, status = invalid.message_dict, 400
+        else:
+            messages.success(request, f"{member}: time off booked.")
+            return redirect("time_off", user_id=member.pk)
+    entries = TimeOff.objects.filter(person=member, last_day__gte=clock.now().date())
+    return render(
+        request,
+        "alignment/time_off.html",
+        {"member": member, "entries": entries, "errors": errors, "posted": request.POST},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def time_off_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    from alignment.models import TimeOff
+
+    entry = get_object_or_404(TimeOff.objects.select_related("person__team"), pk=pk)
+    services.time_off_remove(entry=entry, by=request.user)
+    messages.success(request, f"{entry.person}: time off cancelled.")
+    return redirect("time_off", user_id=entry.person_id)
+
+
 @require_safe
 def health(request: HttpRequest) -> JsonResponse:
     """For load balancers and `docker compose`: 200 when the database answers."""

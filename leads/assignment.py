@@ -28,11 +28,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from alignment import clock
 from alignment.bulk import update_rows
-from alignment.models import User
+from alignment.models import TimeOff, User
 from alignment.roles import ROLE_NAMES, Role, perm
 from leads import machine
 from leads.models import Lead, LeadEvent, RoundRobinCursor
@@ -59,9 +59,15 @@ def team_reps(team_id: int | None) -> QuerySet[User]:
 
 
 def _with_new_leads(reps: QuerySet[User]) -> QuerySet[User]:
-    """Each rep with `new_leads`: the leads handed to them they have not accepted or rejected."""
+    """Each rep with `new_leads`: the leads handed to them they have not accepted or
+    rejected; and `off_until`: the last day of time off they are on today, if any."""
+    today = clock.now().date()
+    off = TimeOff.objects.filter(
+        person=OuterRef("pk"), first_day__lte=today, last_day__gte=today
+    ).order_by("-last_day")
     return reps.annotate(
-        new_leads=Count("owned_leads", filter=Q(owned_leads__stage=Stage.MQL), distinct=True)
+        new_leads=Count("owned_leads", filter=Q(owned_leads__stage=Stage.MQL), distinct=True),
+        off_until=Subquery(off.values("last_day")[:1]),
     )
 
 
@@ -130,6 +136,8 @@ class Assigner:
             state = states[rep.team_id]
             if rep.is_away:
                 state.skipped[str(rep)] = "away"
+            elif rep.off_until is not None:
+                state.skipped[str(rep)] = f"time off until {rep.off_until:%d %b}"
             elif rep.routing_weight == 0:
                 state.skipped[str(rep)] = "weight 0 (takes no leads by rotation)"
             else:
@@ -270,9 +278,9 @@ def teams_with_room(team_ids: Iterable[int] | None = None) -> set[int]:
     room = (
         _with_new_leads(_reps(teams))
         .filter(is_away=False, routing_weight__gt=0)
-        .values_list("team_id", "new_leads", "capacity")
+        .values_list("team_id", "new_leads", "capacity", "off_until")
     )
-    return {team for team, new, capacity in room if new < capacity}
+    return {team for team, new, capacity, off in room if new < capacity and off is None}
 
 
 def queue_drain(

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alignment', '0006_rep_capacity_and_routing_weight'),
+        ('alignment', '0006_rep_capacity_weight_and_time_off'),
         ('glossary', '0002_frozen_versions_trigger'),
         ('leads', '0007_lead_attempts_and_pause'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

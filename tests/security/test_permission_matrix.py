@@ -112,6 +112,22 @@ def lead_import(w: World) -> dict:
     return {"pk": w.lead_import.pk}
 
 
+def time_off(w: World) -> int:
+    import datetime as dt
+
+    from alignment.models import TimeOff
+
+    rep = w.people["sales_rep"]
+    day = dt.date(2099, 1, 4)
+    entry, _ = TimeOff.objects.get_or_create(
+        person=rep,
+        first_day=day,
+        last_day=day,
+        defaults={"created_by": rep, "created_at": dt.datetime(2099, 1, 1, tzinfo=dt.UTC)},
+    )
+    return entry.pk
+
+
 def revision_of(attribute: str) -> Callable[[World], dict]:
     return lambda w: {"revision": getattr(w, attribute).revision}
 
@@ -137,6 +153,17 @@ ALIGNMENT = {
         data=lambda w: {"capacity": "5"},
         GET=NOT_OFFERED,
         POST=only("sales_manager", "admin"),
+    ),
+    # One's own time off; one's team's manager's; an admin's.
+    "time_off": row(
+        args=lambda w: {"user_id": w.people["sales_rep"].pk},
+        GET=only("sales_rep", "sales_manager", "admin"),
+        POST=only("sales_rep", "sales_manager", "admin"),
+    ),
+    "time_off_cancel": row(
+        args=lambda w: {"pk": time_off(w)},
+        GET=NOT_OFFERED,
+        POST=only("sales_rep", "sales_manager", "admin"),
     ),
     "api-schema": row(GET=EVERYONE, POST=API_NOT_OFFERED),
     # One's own tokens: everyone has a list; only the owner (ravi) revokes his.
