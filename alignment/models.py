@@ -51,7 +51,9 @@ class User(AbstractUser):
         help_text="Away reps get no new leads and, if the agreement says so, their clocks pause.",
     )
     capacity = models.PositiveIntegerField(
-        default=50, help_text="Most open leads this person should hold at once."
+        default=50,
+        help_text="Most new leads (handed to them, not yet accepted or rejected) this "
+        "person holds at once; more wait in the team's queue.",
     )
     time_zone = models.CharField(
         max_length=64,
@@ -59,6 +61,14 @@ class User(AbstractUser):
         validators=[validate_time_zone],
         help_text="The zone this person's times are shown in; blank: their team's.",
     )
+    routing_weight = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Share of the team's leads by round robin: a rep at 2 gets twice the "
+        "leads of a rep at 1; 0 takes none (only by hand).",
+    )
+    # Where this rep stands in the weighted round robin (leads.assignment): grows by
+    # 1/weight with each lead given; kept across restarts and vacations.
+    routing_pass = models.FloatField(default=0, editable=False)
     email_notifications = models.CharField(
         max_length=20,
         choices=[
@@ -100,6 +110,31 @@ class User(AbstractUser):
     @property
     def role_label(self) -> str:
         return ROLE_NAMES.get(self.role or "", "No role")
+
+
+class TimeOff(models.Model):
+    """Days a person is off, booked ahead (a holiday, training): while it lasts they get
+    no new leads by rotation (leads.assignment), as a rep marked away does not."""
+
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="time_off")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["first_day", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_day__gte=models.F("first_day")),
+                name="time_off_ends_after_it_starts",
+            )
+        ]
+        indexes = [models.Index(fields=["person", "last_day"], name="time_off_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person} off {self.first_day:%d %b} to {self.last_day:%d %b %Y}"
 
 
 class WorkerHeartbeat(models.Model):

@@ -13,6 +13,9 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Home", "home", None),
     ("Inbox", "leads:inbox", "work_leads"),
     ("Team leads", "leads:team_inbox", "manage_team"),
+    # A sales team's queue and the routing rules: its managers (and admins).
+    ("Queue", "leads:queue", "sign_for_sales"),
+    ("Routing", "leads:routing", "sign_for_sales"),
     ("Leads", "leads:list", None),
     ("Came back", "leads:came_back", "dispute_rejections"),
     ("Import", "leads:import", "import_leads"),

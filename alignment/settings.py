@@ -356,6 +356,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": WEBHOOK_SECONDS,
         "options": {"expires": WEBHOOK_SECONDS},
     },
+    # Queued leads whose rep freed up while no drain ran (a lost event) are handed off here.
+    "drain-lead-queues": {
+        "task": "leads.tasks.drain_queues",
+        "schedule": env.float("LEAD_QUEUE_SWEEP_SECONDS", default=60.0),
+        "options": {"expires": 60.0},
+    },
     "daily-digest": {
         "task": "alignment.tasks.send_digests",
         "schedule": crontab(hour=env.int("DIGEST_HOUR_UTC", default=7), minute=0),

@@ -51,6 +51,80 @@ def member_away(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("team")
 
 
+@require_POST
+@capability_required("manage_team")
+def member_routing(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A rep's capacity and round-robin weight (400 naming the field, 403 not your team)."""
+    from django.core.exceptions import ValidationError
+
+    member = get_object_or_404(User.objects.select_related("team"), pk=user_id)
+    values = {n: request.POST.get(n, "") for n in services.ROUTING_FIELDS if n in request.POST}
+    try:
+        changed = services.member_set_routing(member=member, by=request.user, **values)
+    except ValidationError as invalid:
+        errors = invalid.message_dict
+        if request.htmx:
+            context = {"member": member, "routing_errors": errors}
+            return render(request, "alignment/team.html#member-row", context, status=400)
+        return render(
+            request,
+            "alignment/team.html",
+            {"teams": selectors.teams_managed_by(request.user), "routing_errors": errors},
+            status=400,
+        )
+    if changed:
+        messages.success(request, f"{member}: routing saved.")
+    if request.htmx:
+        return render(request, "alignment/team.html#member-row", {"member": member})
+    return redirect("team")
+
+
+@login_required
+def time_off(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A person's days off, booked ahead: they, their team's manager or an admin add them."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from alignment.models import TimeOff
+
+    member = get_object_or_404(User.objects.select_related("team"), pk=user_id)
+    if not services._may_plan_for(request.user, member):
+        raise PermissionDenied("Only the person, their team's manager or an admin.")
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            services.time_off_add(
+                member=member,
+                by=request.user,
+                first_day=request.POST.get("first_day", ""),
+                last_day=request.POST.get("last_day", ""),
+                note=request.POST.get("note", ""),
+            )
+        except ValidationError as invalid:
+            errors, status = invalid.message_dict, 400
+        else:
+            messages.success(request, f"{member}: time off booked.")
+            return redirect("time_off", user_id=member.pk)
+    entries = TimeOff.objects.filter(person=member, last_day__gte=clock.now().date())
+    return render(
+        request,
+        "alignment/time_off.html",
+        {"member": member, "entries": entries, "errors": errors, "posted": request.POST},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def time_off_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    from alignment.models import TimeOff
+
+    entry = get_object_or_404(TimeOff.objects.select_related("person__team"), pk=pk)
+    services.time_off_remove(entry=entry, by=request.user)
+    messages.success(request, f"{entry.person}: time off cancelled.")
+    return redirect("time_off", user_id=entry.person_id)
+
+
 @require_safe
 def health(request: HttpRequest) -> JsonResponse:
     """For load balancers and `docker compose`: 200 when the database answers."""

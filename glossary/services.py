@@ -16,12 +16,14 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.urls import reverse
 from django.utils.text import slugify
 
 from alignment import audit, clock, cosign
 from alignment.cosign import Conflict, signing_sides  # noqa: F401 - the views use them from here
 from alignment.inputs import too_long
 from alignment.roles import perm
+from alignment.signers import notify_proposed
 from glossary import terms_cache
 from glossary.models import (
     DefinitionVersion,
@@ -283,6 +285,13 @@ def draft_propose(
     )
     version.refresh_from_db()
     _event(version=version, kind=EventKind.PROPOSED, by=by, now=now)
+    notify_proposed(
+        what=str(version),
+        key=f"definition:{version.pk}:r{version.revision}",
+        url=reverse("glossary:version", args=[version.pk]),
+        by=by,
+        now=now,
+    )
     return version
 
 

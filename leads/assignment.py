@@ -1,19 +1,49 @@
-"""Who takes a lead: the team that covers its country, and a rep of that team by
-weighted round-robin (on shift, not away, under capacity)."""
+"""Who takes a lead: the team of the first routing rule it matches (leads.routing),
+and a rep of that team by weighted round-robin (not away, under capacity); or,
+when nobody can take it
+now, its team's queue (the organisation's, with no team), where it waits under
+an assignment clock and is given to the first rep who can take it, oldest
+first (`queue_drain`).
+
+A rep's capacity counts the new leads they hold (handed to them, not yet
+accepted or rejected): accepting, rejecting or passing one on frees room.
+
+Weighted and fair across restarts and vacations (stride scheduling): each rep
+keeps a pass (`User.routing_pass`) that grows by 1/weight with each lead, and
+each team's cursor the pass of the last lead given (`virtual_time`); the next
+lead goes to the eligible rep with the lowest pass, a pass never counting as
+lower than the cursor's. A rep at weight 2 gets twice the leads of a rep at
+weight 1; a rep back from a week away starts level with the others (not owed a
+week of leads, and not put at the back of the round); a restart changes nothing
+because both numbers are rows.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from alignment.models import User
-from alignment.roles import ROLE_NAMES, Role
+from alignment import clock
+from alignment.bulk import update_rows
+from alignment.models import TimeOff, User
+from alignment.roles import ROLE_NAMES, Role, perm
 from leads import machine
-from leads.models import Lead, LeadEvent, RoundRobinCursor, Territory
-from leads.stages import OPEN_STAGES, Action
+from leads.models import Lead, LeadEvent, RoundRobinCursor
+from leads.routing import Rule, first_match, lead_fields, lead_view, rules_in_force
+from leads.stages import Action, Stage
+
+log = logging.getLogger(__name__)
+# The actions after which a rep may have room for a queued lead (their new lead
+# was accepted, rejected, closed by the arbiter, given to someone else or returned).
+FREES_ROOM = (Action.ACCEPT, Action.REJECT, Action.CLOSE, Action.REASSIGN, Action.RETURN)
+DRAIN_BATCH = 500
 
 
 def _reps(team_ids) -> QuerySet[User]:
@@ -28,112 +58,413 @@ def team_reps(team_id: int | None) -> QuerySet[User]:
     return _reps([team_id]) if team_id else User.objects.none()
 
 
+def _with_new_leads(reps: QuerySet[User]) -> QuerySet[User]:
+    """Each rep with `new_leads`: the leads handed to them they have not accepted or
+    rejected; and `off_until`: the last day of time off they are on today, if any."""
+    today = clock.now().date()
+    off = TimeOff.objects.filter(
+        person=OuterRef("pk"), first_day__lte=today, last_day__gte=today
+    ).order_by("-last_day")
+    return reps.annotate(
+        new_leads=Count("owned_leads", filter=Q(owned_leads__stage=Stage.MQL), distinct=True),
+        off_until=Subquery(off.values("last_day")[:1]),
+    )
+
+
+def queue(team_id: int | None) -> QuerySet[Lead]:
+    """A team's queue (None: the organisation's): the MQLs nobody holds, oldest first."""
+    return Lead.objects.filter(stage=Stage.MQL, owner__isnull=True, team_id=team_id).order_by(
+        "queued_at", "id"
+    )
+
+
+@dataclass
+class _Team:
+    cursor: RoundRobinCursor
+    reps: list[User]
+    skipped: dict[str, str] = field(default_factory=dict)  # rep name: why not
+    dirty: bool = False
+
+
 class Assigner:
-    """Round-robin within the team that covers a lead's country.
+    """Weighted round-robin within the team that covers a lead's country.
 
     For one request (one lead or a bulk of a thousand) it locks each team's
-    cursor once, reads the eligible reps and their open-lead counts once, and
+    cursor once, reads the eligible reps and their new-lead counts once, and
     rotates in memory. Two requests assigning at once queue on the cursor lock,
     so neither skips a rep by accident; `lock_teams` takes the cursors of a
     whole batch in team order, so two batches never wait for each other in a
     circle.
     """
 
-    def __init__(self) -> None:
-        self._territories: dict[str, int] | None = None
-        self._teams: dict[int, dict[str, Any]] = {}
+    def __init__(self, rules: list[Rule] | None = None, *, lock: bool = True) -> None:
+        # lock=False: a dry run ("where would this lead go?"): nothing locked or saved.
+        self._rules = rules
+        self._lock = lock
+        self._teams: dict[int, _Team] = {}
+        self._passes: dict[int, User] = {}
 
-    def team_for(self, country: str) -> int | None:
-        if self._territories is None:
-            self._territories = {
-                c.lower(): t for c, t in Territory.objects.values_list("country", "team_id")
-            }
-        return self._territories.get((country or "").strip().lower(), self._territories.get("*"))
+    def route(self, lead: Lead) -> int | None:
+        """The team of the first rule the lead matches (None: no rule, so no territory,
+        covers it); the rule is kept on the lead object for the hand-off's explanation."""
+        if self._rules is None:
+            self._rules = rules_in_force()[1]
+        rule = first_match(self._rules, lead_fields(lead), lead.attributes or {})
+        lead._routing_rule = rule
+        return rule.team_id if rule else None
 
     def lock_teams(self, team_ids: set[int]) -> None:
-        wanted = sorted(t for t in team_ids if t not in self._teams)
+        wanted = sorted(t for t in team_ids if t and t not in self._teams)
         if not wanted:
             return
-        RoundRobinCursor.objects.bulk_create(
-            [RoundRobinCursor(team_id=t) for t in wanted], ignore_conflicts=True
-        )
-        # The cursors first, in team order: the open-lead counts read next are
-        # then the ones no concurrent assignment can change until we commit.
-        cursors = list(
-            RoundRobinCursor.objects.select_for_update()
-            .filter(team_id__in=wanted)
-            .order_by("team_id")
-        )
-        reps: dict[int, list[User]] = {t: [] for t in wanted}
-        eligible = (
-            _reps(wanted)
-            .filter(is_away=False)
-            .annotate(open_leads=Count("owned_leads", filter=Q(owned_leads__stage__in=OPEN_STAGES)))
-            .order_by("pk")
-        )
-        for rep in eligible:
-            reps[rep.team_id].append(rep)
-        for cursor in cursors:
-            self._teams[cursor.team_id] = {
-                "cursor": cursor,
-                "reps": reps[cursor.team_id],
-                "dirty": False,
-            }
+        if self._lock:
+            RoundRobinCursor.objects.bulk_create(
+                [RoundRobinCursor(team_id=t) for t in wanted], ignore_conflicts=True
+            )
+            # The cursors first, in team order: the counts read next are then the
+            # ones no concurrent assignment can change until we commit.
+            cursors = list(
+                RoundRobinCursor.objects.select_for_update()
+                .filter(team_id__in=wanted)
+                .order_by("team_id")
+            )
+        else:
+            found = {c.team_id: c for c in RoundRobinCursor.objects.filter(team_id__in=wanted)}
+            cursors = [found.get(t) or RoundRobinCursor(team_id=t) for t in wanted]
+        states = {c.team_id: _Team(cursor=c, reps=[]) for c in cursors}
+        for rep in _with_new_leads(_reps(wanted)).order_by("pk"):
+            state = states[rep.team_id]
+            if rep.is_away:
+                state.skipped[str(rep)] = "away"
+            elif rep.off_until is not None:
+                state.skipped[str(rep)] = f"time off until {rep.off_until:%d %b}"
+            elif rep.routing_weight == 0:
+                state.skipped[str(rep)] = "weight 0 (takes no leads by rotation)"
+            else:
+                state.reps.append(rep)
+        self._teams.update(states)
 
     def next_rep(self, team_id: int) -> User | None:
+        """The eligible rep with the lowest pass (ties: the first by id), counted as given
+        one more lead; None when nobody of the team can take one now."""
         self.lock_teams({team_id})
         state = self._teams[team_id]
-        reps = [r for r in state["reps"] if r.open_leads < r.capacity]
-        if not reps:
+        floor = state.cursor.virtual_time
+        best, best_key = None, None
+        for rep in state.reps:
+            if rep.new_leads >= rep.capacity:
+                state.skipped[str(rep)] = f"at capacity ({rep.new_leads} of {rep.capacity})"
+                continue
+            key = max(rep.routing_pass, floor)
+            if best_key is None or key < best_key:
+                best, best_key = rep, key
+        if best is None:
             return None
-        last = state["cursor"].last_user_id or 0
-        rep = next((r for r in reps if r.pk > last), reps[0])
-        rep.open_leads += 1
-        state["cursor"].last_user_id = rep.pk
-        state["dirty"] = True
-        return rep
+        best.new_leads += 1
+        best.routing_pass = best_key + 1 / best.routing_weight
+        state.cursor.virtual_time = best_key
+        state.cursor.last_user_id = best.pk
+        state.dirty = True
+        self._passes[best.pk] = best
+        return best
 
-    def hand_off_changes(self, lead: Lead, now: datetime) -> dict[str, Any] | None:
-        """The team and rep for a lead, or None when no territory covers it.
-        The owner is None when nobody of the team can take it now."""
-        team_id = self.team_for(lead.country)
+    def eligible(self, team_id: int) -> list[User]:
+        """The team's reps the rotation considers (not away, weight above 0)."""
+        self.lock_teams({team_id})
+        return list(self._teams[team_id].reps)
+
+    def explain(self, team_id: int | None, rep: User | None, lead: Lead | None = None) -> dict:
+        """Why this rep (or nobody): what the hand-off event and the queue keep."""
+        rule = getattr(lead, "_routing_rule", None)
+        said = {"rule": rule.name, "matched": rule.describe()} if rule else {}
         if team_id is None:
-            return None
-        rep = self.next_rep(team_id)
+            return {"why": "No routing rule covers the lead: the organisation's queue."}
+        state = self._teams.get(team_id)
+        skipped = dict(state.skipped) if state else {}
+        if rep is None:
+            return {"why": "Nobody of the team can take it now.", "skipped": skipped, **said}
+        skipped.pop(str(rep), None)
+        return {
+            "why": f"Next in the team's weighted round robin (weight {rep.routing_weight}).",
+            "skipped": skipped,
+            **said,
+        }
+
+    def hand_off_changes(self, lead: Lead, now: datetime) -> dict[str, Any]:
+        """The team and rep for a lead (`owner` None when nobody can take it now, and
+        `team_id` None when no rule covers it)."""
+        team_id = lead.team_id or self.route(lead)
+        rep = self.next_rep(team_id) if team_id else None
         return {"team_id": team_id, "owner": rep, "handed_off_at": now if rep else None}
 
     def save(self) -> None:
+        """Write back the cursors and the reps' passes the rotation moved."""
         for state in self._teams.values():
-            if state["dirty"]:
-                state["cursor"].save(update_fields=["last_user"])
-                state["dirty"] = False
+            if state.dirty:
+                state.cursor.save(update_fields=["last_user", "virtual_time"])
+                state.dirty = False
+        if not self._passes:
+            return
+        reps = sorted(self._passes.values(), key=lambda r: r.pk)
+        if connection.vendor == "postgresql":
+            update_rows(User, ("id", "routing_pass"), [(r.pk, r.routing_pass) for r in reps])
+        else:
+            User.objects.bulk_update(reps, ["routing_pass"])
+        self._passes = {}
 
 
-def hand_off_data(changes: dict[str, Any]) -> dict[str, Any]:
-    """The `handed_off` event's data: to whom, in which team."""
+def hand_off_data(changes: dict[str, Any], explanation: dict[str, Any] | None = None) -> dict:
+    """The `handed_off` event's data: to whom, in which team, and why."""
     owner = changes["owner"]
-    return {"to": owner.pk, "to_name": str(owner), "team": changes["team_id"]}
+    return {
+        "to": owner.pk,
+        "to_name": str(owner),
+        "team": changes["team_id"],
+        **(explanation or {}),
+    }
+
+
+def queue_step(lead: Lead, *, team_id: int | None, now: datetime, explanation: dict) -> LeadEvent:
+    """The `queued` step of a lead nobody can take now (applied in memory)."""
+    return machine.step(
+        lead,
+        Action.QUEUE,
+        by=None,
+        now=now,
+        changes={"team_id": team_id, "queued_at": now},
+        data={"team": team_id, **explanation},
+    )
 
 
 def lead_hand_off(*, lead: Lead, now: datetime, by: User | None = None) -> LeadEvent | None:
-    """Give an MQL to the next rep of the team covering it. None if nobody can take it."""
+    """Give an MQL to the next rep of the team covering it, or queue it there (the
+    organisation's queue when no territory covers it). Returns the event."""
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         assigner = Assigner()
         changes = assigner.hand_off_changes(lead, now)
-        if changes is None or changes["owner"] is None:
-            if changes is not None and lead.team_id != changes["team_id"]:
-                # Queued in its team's inbox until someone can take it.
-                Lead.objects.filter(pk=lead.pk).update(team_id=changes["team_id"])
-            return None
-        event = machine.transition(
-            lead=lead,
-            action=Action.HAND_OFF,
-            by=by,
-            now=now,
-            changes=changes,
-            locked=True,
-            data=hand_off_data(changes),
-        )
+        explanation = assigner.explain(changes["team_id"], changes["owner"], lead)
+        if changes["owner"] is None:
+            if lead.owner_id is None and lead.queued_at is not None:
+                # Queued already (its assignment clock runs): nothing new to record.
+                return None
+            event = queue_step(lead, team_id=changes["team_id"], now=now, explanation=explanation)
+        else:
+            event = machine.step(
+                lead,
+                Action.HAND_OFF,
+                by=by,
+                now=now,
+                changes=changes,
+                data=hand_off_data(changes, explanation),
+            )
+        lead.save()
+        machine.write([event])
         assigner.save()
         return event
+
+
+# -- the queue ------------------------------------------------------------------------
+
+
+def teams_with_room(team_ids: Iterable[int] | None = None) -> set[int]:
+    """The teams with a queued lead and a rep who could take it (a plain read, no lock)."""
+    queued = Lead.objects.filter(stage=Stage.MQL, owner__isnull=True, team__isnull=False)
+    if team_ids is not None:
+        queued = queued.filter(team_id__in=list(team_ids))
+    teams = set(queued.order_by().values_list("team_id", flat=True).distinct())
+    if not teams:
+        return set()
+    room = (
+        _with_new_leads(_reps(teams))
+        .filter(is_away=False, routing_weight__gt=0)
+        .values_list("team_id", "new_leads", "capacity", "off_until")
+    )
+    return {team for team, new, capacity, off in room if new < capacity and off is None}
+
+
+def queue_drain(
+    *, now: datetime | None = None, team_ids: Iterable[int] | None = None, limit: int = DRAIN_BATCH
+) -> int:
+    """Give queued leads to the reps who can take them now, oldest first; how many.
+
+    Safe to run twice at once: each run claims the queued leads it reads with
+    SKIP LOCKED (a lead another run holds is its to give), then locks the
+    cursors after them (the lock order of every hand-off), and a lead given is
+    no longer in any queue. The organisation's queue is routed again first (a
+    territory may cover it now)."""
+    now = now or clock.now()
+    with transaction.atomic():
+        _reroute_unassigned()
+        teams = teams_with_room(team_ids)
+        if not teams:
+            return 0
+        leads = list(
+            Lead.objects.select_for_update(skip_locked=True)
+            .filter(stage=Stage.MQL, owner__isnull=True, team_id__in=teams)
+            .order_by("queued_at", "id")[:limit]
+        )
+        assigner = Assigner()
+        assigner.lock_teams({lead.team_id for lead in leads})
+        events, handed = [], []
+        for lead in leads:
+            rep = assigner.next_rep(lead.team_id)
+            if rep is None:
+                continue
+            changes = {"team_id": lead.team_id, "owner": rep, "handed_off_at": now}
+            explanation = assigner.explain(lead.team_id, rep)
+            explanation["why"] = "From the team's queue, oldest first. " + explanation["why"]
+            events.append(
+                machine.step(
+                    lead,
+                    Action.HAND_OFF,
+                    by=None,
+                    now=now,
+                    changes=changes,
+                    data={**hand_off_data(changes, explanation), "queued_at": _iso(lead)},
+                )
+            )
+            handed.append(lead)
+        _save(handed, ["owner", "handed_off_at", "version", "updated_at"])
+        machine.write(events)
+        assigner.save()
+        return len(handed)
+
+
+def _iso(lead: Lead) -> str | None:
+    return lead.queued_at.isoformat() if lead.queued_at else None
+
+
+def _save(leads: list[Lead], names: list[str]) -> None:
+    if not leads:
+        return
+    fields = ["id", *(Lead._meta.get_field(name).attname for name in names)]
+    if connection.vendor == "postgresql":
+        update_rows(Lead, fields, [tuple(getattr(lead, f) for f in fields) for lead in leads])
+    else:
+        Lead.objects.bulk_update(leads, names)
+
+
+def _reroute_unassigned() -> None:
+    """Leads in the organisation's queue whose country a territory now covers move to
+    that team's queue (they keep their place: `queued_at`, and their clock)."""
+    waiting = list(
+        Lead.objects.select_for_update(skip_locked=True)
+        .filter(stage=Stage.MQL, owner__isnull=True, team__isnull=True)
+        .order_by("id")[:DRAIN_BATCH]
+    )
+    if not waiting:
+        return
+    assigner = Assigner()
+    moved = []
+    for lead in waiting:
+        team_id = assigner.route(lead)
+        if team_id is not None:
+            lead.team_id = team_id
+            moved.append(lead)
+    _save(moved, ["team"])
+
+
+def queue_drain_after_commit(team_ids: Iterable[int | None]) -> None:
+    """After this transaction commits, give these teams' queued leads to whoever has room
+    now. A failure is logged, not raised: the person's action stands, and the beat's
+    sweep drains the queue a minute later."""
+    teams = {t for t in team_ids if t}
+
+    def drain() -> None:
+        try:
+            queue_drain(team_ids=teams)
+        except Exception:  # noqa: BLE001 - the sweep catches up
+            log.warning("queue drain after commit failed; the sweep will retry", exc_info=True)
+
+    if teams:
+        transaction.on_commit(drain)
+
+
+def on_lead_events(events: list[LeadEvent]) -> None:
+    """A listener of the leads machine: a rep whose new lead was acted on may have room."""
+    freed = [e for e in events if e.kind in FREES_ROOM and e.from_stage == Stage.MQL]
+    if freed:
+        queue_drain_after_commit({e.lead.team_id for e in freed})
+
+
+def on_member_changed(*, member: User, **_: Any) -> None:
+    """A rep back from away, or given more capacity or weight: their team's queue drains."""
+    queue_drain_after_commit([member.team_id])
+
+
+def lead_assign(*, lead: Lead, to: User | None, by: User, now: datetime) -> LeadEvent:
+    """A manager gives a queued lead to a rep by hand (the manager of its team, or an
+    admin for any queue, the organisation's too). The assignment clock is met and
+    the rep's accept clock starts, as for an automatic hand-off."""
+
+    def prepare(current: Lead) -> machine.Change:
+        if not machine.manages_team(by, current.team_id):
+            raise PermissionDenied("Only the manager of the lead's team assigns its queued leads.")
+        if current.owner_id is not None:
+            raise machine.TransitionNotAllowed(
+                Action.HAND_OFF,
+                current.stage,
+                f"This lead is no longer queued: {current.owner} holds it. Reload the queue.",
+            )
+        if to is None:
+            raise ValidationError({"to": ["Choose a rep."]})
+        team_id = current.team_id or to.team_id
+        if not team_reps(team_id).filter(pk=to.pk).exists():
+            raise ValidationError({"to": [f"{to} is not an active sales rep of this team."]})
+        changes = {"team_id": team_id, "owner": to, "handed_off_at": now}
+        return machine.Change(
+            changes=changes,
+            data={
+                **hand_off_data(changes),
+                "why": f"Assigned from the queue by hand by {by}.",
+                "queued_at": _iso(current),
+            },
+        )
+
+    if not (by.has_perm(perm("manage_team")) or by.has_perm(perm("manage_organisation"))):
+        raise PermissionDenied("Only a sales manager or an admin assigns queued leads.")
+    return machine.transition(lead=lead, action=Action.HAND_OFF, by=by, now=now, prepare=prepare)
+
+
+# -- where would this lead go, and why (nothing assigned) --------------------------------
+
+
+def where_would_it_go(
+    *, fields: dict[str, Any], attributes: dict[str, Any], rules: list[Rule] | None = None
+) -> dict[str, Any]:
+    """The rule a lead with these fields would match (of `rules`, a draft, or those in
+    force), its team, the rep its round robin would give it to next, and why each
+    other rep was passed over. A plain read: no lock, nothing written."""
+    from alignment.models import Team
+
+    if rules is None:
+        rules = rules_in_force()[1]
+    checked = []
+    rule = None
+    view = lead_view(fields, attributes)
+    for candidate in rules:
+        if candidate.matches(view):
+            rule = candidate
+            break
+        checked.append({"rule": candidate.name, "matched": False, "says": candidate.describe()})
+    answer: dict[str, Any] = {"checked": checked, "rule": None, "team": None, "rep": None}
+    if rule is None:
+        answer["why"] = "No rule matches: it would wait in the organisation's queue."
+        return answer
+    team = Team.objects.filter(pk=rule.team_id).first()
+    answer["rule"] = {"name": rule.name, "says": rule.describe()}
+    answer["team"] = {"id": rule.team_id, "name": str(team) if team else ""}
+    dry = Assigner(rules, lock=False)
+    rep = dry.next_rep(rule.team_id)
+    skipped = dry.explain(rule.team_id, rep)["skipped"]
+    for other in dry.eligible(rule.team_id):
+        if other != rep:
+            skipped.setdefault(str(other), "further back in the round robin")
+    answer["skipped"] = skipped
+    if rep is None:
+        answer["why"] = "Nobody of the team can take it now: it would wait in the team's queue."
+    else:
+        answer["rep"] = {"id": rep.pk, "name": str(rep)}
+        answer["why"] = f"{rep} is next in the team's weighted round robin."
+    return answer

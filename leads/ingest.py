@@ -18,6 +18,7 @@ Lock order, the same in every request and in leads.machine.transition, so
 that no two transactions wait for each other in a circle: new keys (the
 INSERT, in key order), then lead rows (in id order), then the teams'
 round-robin cursors (in team order), then the SLA clocks (the listeners).
+A qualifying lead nobody can take now is queued (leads.assignment), never lost.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from alignment.models import User
 from glossary.scoring import compile_definition
 from glossary.selectors import definition_in_force
 from leads import machine
-from leads.assignment import Assigner, hand_off_data, lead_hand_off
+from leads.assignment import Assigner, hand_off_data, lead_hand_off, queue_step
 from leads.models import Campaign, Lead, LeadEvent
 from leads.stages import Action, Stage
 from leads.validation import CONTACT_FIELDS
@@ -277,7 +278,7 @@ class _Batch:
                 )
             )
             if target == Stage.MQL:  # its team's queue until a rep takes it (_hand_off)
-                lead.team_id = self.assigner.team_for(lead.country)
+                lead.team_id = self.assigner.route(lead)
             leads.append(lead)
         inserted = {id(lead) for lead in insert_new(leads)}
         made: list[Lead | None] = []
@@ -290,27 +291,30 @@ class _Batch:
         return made
 
     def _hand_off(self, created: list[Lead]) -> None:
-        """Each new MQL to the next rep of its team (a hand-off step each), written
-        in one statement; the cursors are locked after the leads (the lock order)."""
-        mqls = [lead for lead in created if lead.stage == Stage.MQL and lead.team_id]
-        self.assigner.lock_teams({lead.team_id for lead in mqls})
-        handed = []
+        """Each new MQL to the next rep of its team, or to its team's queue (the
+        organisation's, with no team): a step each, written in one statement; the
+        cursors are locked after the leads (the lock order)."""
+        mqls = [lead for lead in created if lead.stage == Stage.MQL]
+        self.assigner.lock_teams({lead.team_id for lead in mqls if lead.team_id})
         for lead in mqls:
             changes = self.assigner.hand_off_changes(lead, self.now)
+            explanation = self.assigner.explain(changes["team_id"], changes["owner"], lead)
             if changes["owner"] is None:
-                continue  # nobody of the team can take it now: it waits in their queue
-            self.events.append(
-                machine.step(
+                # Nobody can take it now: it waits in the queue under an assignment clock.
+                step = queue_step(
+                    lead, team_id=changes["team_id"], now=self.now, explanation=explanation
+                )
+            else:
+                step = machine.step(
                     lead,
                     Action.HAND_OFF,
                     by=None,
                     now=self.now,
                     changes=changes,
-                    data=hand_off_data(changes),
+                    data=hand_off_data(changes, explanation),
                 )
-            )
-            handed.append(lead)
-        save_fields(handed, ["owner", "handed_off_at", "version", "updated_at"])
+            self.events.append(step)
+        save_fields(mqls, ["owner", "team", "handed_off_at", "queued_at", "version", "updated_at"])
 
     def _update(self, known: list[tuple[Lead, list[int]]], results: list) -> None:
         changed = []

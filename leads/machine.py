@@ -61,6 +61,8 @@ TRANSITIONS: dict[str, Transition] = {
     Action.INGEST: Transition((NO_STAGE,), (Stage.INQUIRY, Stage.MQL)),
     Action.IMPORT_HISTORY: Transition((NO_STAGE,), HISTORY_STAGES),
     Action.RESCORE: Transition((Stage.INQUIRY,), (Stage.MQL,)),
+    # Nobody can take it yet: it waits in its team's queue (or the organisation's).
+    Action.QUEUE: Transition((Stage.MQL,), None),
     Action.HAND_OFF: Transition((Stage.MQL,), None),
     Action.ACCEPT: Transition((Stage.MQL,), (Stage.SAL,)),
     Action.REJECT: Transition((Stage.MQL,), (Stage.NURTURE,)),

@@ -146,6 +146,8 @@ class Lead(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     handed_off_at = models.DateTimeField(null=True, blank=True)
+    # When it last went to its team's queue (an MQL with no owner waits there, oldest first).
+    queued_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
     first_touch_at = models.DateTimeField(null=True, blank=True)
@@ -183,6 +185,12 @@ class Lead(models.Model):
             models.Index(fields=["owner", "stage", "-handed_off_at"], name="lead_inbox_idx"),
             models.Index(fields=["team", "stage", "-handed_off_at"], name="lead_team_idx"),
             models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
+            # The queues: MQLs nobody holds yet, per team, oldest first.
+            models.Index(
+                fields=["team", "queued_at", "id"],
+                name="lead_queue_idx",
+                condition=Q(stage="mql", owner__isnull=True),
+            ),
             models.Index(
                 fields=["-rejected_at"],
                 name="lead_came_back_idx",
@@ -322,6 +330,8 @@ class RoundRobinCursor(models.Model):
     last_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The pass of the last lead given (leads.assignment): no rep counts as further behind.
+    virtual_time = models.FloatField(default=0)
 
     def __str__(self) -> str:
         return f"Round robin of {self.team_id}"
@@ -431,3 +441,55 @@ class LeadImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"Line {self.line}: {self.reason}"
+
+
+# -- routing rules ---------------------------------------------------------------
+
+
+class RuleOperator(models.TextChoices):
+    EQUALS = "equals", "equals"
+    IN = "in", "is one of"
+    RANGE = "range", "is between"
+    PRESENT = "present", "is filled in"
+    ANY = "any", "every lead (catch-all)"
+
+
+class RoutingVersion(models.Model):
+    """One saved list of routing rules; the newest is in force. Never edited: saving
+    the rules makes a new version (leads.routing.rules_save), audited."""
+
+    number = models.PositiveIntegerField(unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"Routing v{self.number}"
+
+
+class RoutingRule(models.Model):
+    """First match wins: leads whose `field` (a lead field or an attribute) matches go
+    to `team`, where its weighted round robin picks the rep; the catch-all is last."""
+
+    version = models.ForeignKey(RoutingVersion, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=100)
+    field = models.CharField(max_length=100, blank=True)
+    operator = models.CharField(max_length=10, choices=RuleOperator.choices)
+    # equals: [value]; in: [values]; range: [low, high] (either may be None); else [].
+    values = models.JSONField(default=list, blank=True)
+    team = models.ForeignKey("alignment.Team", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "position"], name="routing_rule_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -464,3 +464,71 @@ def scoring(filters: ReportFilters) -> Report:
         "auc_won": ranking.rows[-1][3] if ranking.rows else None,
     }
     return Report("scoring", figures, [ranking, bands], charts)
+
+
+# --- fair distribution --------------------------------------------------------------
+
+
+def _won_rate_by_band(per_version: dict[int, dict[str, Any]]) -> dict[int, float]:
+    """Each score band's share of leads won, over the versions of the period (the
+    scoring panel's bands, merged)."""
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for v in per_version.values():
+        for low, (n, _sql, won) in v["bands"].items():
+            totals[low][0] += n
+            totals[low][1] += won
+    return {low: won / n for low, (n, won) in totals.items() if n}
+
+
+def distribution(filters: ReportFilters) -> Report:
+    """Per rep, the leads handed to them in the period: how many, their average score,
+    how many of them their scores promise to win (each lead at its score band's won
+    rate, as the scoring panel measures it), and how many they accepted and won: so
+    "my leads are worse" is answered with figures (two queries)."""
+    won_rate = _won_rate_by_band(_score_counts(filters))
+    rows = (
+        _handed_off(filters)
+        .filter(owner__isnull=False)
+        .values("owner_id", "owner__first_name", "owner__last_name", "owner__username", "score")
+        .annotate(
+            n=Count("id"),
+            accepted=Count("id", filter=Q(accepted_at__isnull=False)),
+            won=Count("id", filter=Q(stage=Stage.WON)),
+        )
+        .order_by("owner__first_name", "owner__last_name", "owner_id", "score")
+    )
+    reps: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        name = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+        rep = reps.setdefault(
+            row["owner_id"],
+            {"name": name or row["owner__username"], "n": 0, "scored": 0, "points": 0,
+             "expected": 0.0, "accepted": 0, "won": 0},
+        )  # fmt: skip
+        rep["n"] += row["n"]
+        rep["accepted"] += row["accepted"]
+        rep["won"] += row["won"]
+        if row["score"] is not None:
+            rep["scored"] += row["n"]
+            rep["points"] += row["score"] * row["n"]
+            rep["expected"] += row["n"] * won_rate.get(_band(row["score"]), 0.0)
+    table = Table(
+        "distribution",
+        "Leads per rep: what they got, what their scores promise, what came of them",
+        ["Rep", "Leads received", "Average score", "Expected won (by score)", "Accepted",
+         "% accepted", "Won"],
+    )  # fmt: skip
+    for rep in reps.values():
+        average = round(rep["points"] / rep["scored"], 1) if rep["scored"] else None
+        table.rows.append(
+            [rep["name"], rep["n"], average, round(rep["expected"], 1), rep["accepted"],
+             rate(rep["accepted"], rep["n"]), rep["won"]]
+        )  # fmt: skip
+    received = [rep["n"] for rep in reps.values()]
+    figures = {
+        "reps": len(reps),
+        "most": max(received, default=0),
+        "fewest": min(received, default=0),
+    }
+    charts = [chart("distribution", "Leads received per rep", table, label=0, value=1)]
+    return Report("distribution", figures, [table], charts)

@@ -201,3 +201,26 @@ def lead_sources(limit: int = 100) -> list[str]:
             [limit],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def queues_of(user: User) -> list[tuple[str, str]]:
+    """The queues this person manages, as (key, name): each team they manage (an admin:
+    every sales team) and, for an admin, the organisation's ("none": no team covers)."""
+    from alignment.models import Team
+
+    if user.has_perm(perm("manage_organisation")):
+        teams = Team.objects.filter(side="sales").order_by("name")
+        return [(str(t.pk), t.name) for t in teams] + [("none", "No team (organisation)")]
+    teams = Team.objects.filter(manager=user, side="sales").order_by("name")
+    return [(str(t.pk), t.name) for t in teams]
+
+
+def queued(key: str) -> QuerySet[Lead]:
+    """One queue (a team's id, or "none"): its MQLs nobody holds, oldest first, with
+    the assignment deadline they wait under (on the lead: `action_due_at`)."""
+    team = None if key == "none" else int(key)
+    return (
+        Lead.objects.filter(stage="mql", owner__isnull=True, team_id=team)
+        .select_related("team", "campaign")
+        .order_by("queued_at", "id")
+    )

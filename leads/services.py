@@ -16,9 +16,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.urls import reverse
 
 from alignment.bulk import update_rows
 from alignment.models import User
+from alignment.notifications import notify
 from alignment.roles import perm
 from glossary.selectors import reasons_in_force
 from leads import machine
@@ -399,6 +401,20 @@ def dispute_decide(
             raise TransitionNotAllowed(
                 Action.DISPUTE, dispute.lead.stage, "This dispute was already decided."
             )
+        # The disputing side is told the arbiter's word (once: the claim above is once).
+        notify(
+            recipients=[dispute.raised_by],
+            key=f"dispute:{dispute.pk}:decided",
+            kind="dispute_decided",
+            title=(
+                f"Rejection upheld: {dispute.lead}"
+                if upheld
+                else f"Rejection overturned: {dispute.lead} goes to sales again"
+            ),
+            body=f"{by} decided: {note}",
+            url=reverse("leads:detail", args=[dispute.lead_id]),
+            now=now,
+        )
         if not upheld:
             _send_to_sales_again(
                 lead=dispute.lead,

@@ -31,6 +31,7 @@ class Action(models.TextChoices):
     INGEST = "ingested", "Ingested"
     UPDATE = "updated", "Updated by its source"
     RESCORE = "rescored", "Qualified on new data"
+    QUEUE = "queued", "Queued for a rep"
     HAND_OFF = "handed_off", "Handed off"
     ACCEPT = "accepted", "Accepted"
     REJECT = "rejected", "Rejected"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views, views_campaigns, views_import, views_reports
+from leads import views, views_campaigns, views_import, views_queue, views_reports, views_routing
 
 app_name = "leads"
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("team/", views.team_inbox, name="team_inbox"),
     path("team/bulk/", views.team_bulk, name="team_bulk"),
     path("came-back/", views.came_back, name="came_back"),
+    path("queue/", views_queue.queue, name="queue"),
+    path("routing/", views_routing.routing_rules, name="routing"),
+    path("routing/try/", views_routing.routing_try, name="routing_try"),
     path("preview/<int:version_id>/", views.definition_preview, name="definition_preview"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/accept/", views.accept, name="accept"),
@@ -20,6 +23,7 @@ urlpatterns = [
     path("<int:pk>/convert/", views.convert, name="convert"),
     path("<int:pk>/close/", views.close, name="close"),
     path("<int:pk>/reassign/", views.reassign, name="reassign"),
+    path("<int:pk>/assign/", views_queue.assign, name="assign"),
     path("<int:pk>/dispute/", views.dispute, name="dispute"),
     path("<int:pk>/recycle/", views.recycle, name="recycle"),
     path("import/", views_import.import_start, name="import"),

@@ -105,10 +105,24 @@ def _scoring_headline(report: Report) -> list[tuple[str, str]]:
     return [("AUC for SQL (latest version)", text), ("AUC for Won", won)]
 
 
+def _distribution_headline(report: Report) -> list[tuple[str, str]]:
+    f = report.figures
+    return [
+        ("Reps given leads", str(f["reps"])),
+        ("Most to one rep", str(f["most"])),
+        ("Fewest to one rep", str(f["fewest"])),
+    ]
+
+
 PANELS: dict[str, tuple[str, Callable, Callable]] = {
     "funnel": ("Funnel and outcomes", lambda f, t: reports.funnel(f), _funnel_headline),
     "handoff": ("Handoff quality", lambda f, t: reports.handoff_quality(f), _handoff_headline),
     "scoring": ("Does the scoring work?", lambda f, t: reports.scoring(f), _scoring_headline),
+    "distribution": (
+        "Fair distribution",
+        lambda f, t: reports.distribution(f),
+        _distribution_headline,
+    ),
 }
 
 

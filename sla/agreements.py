@@ -25,11 +25,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Max, ProtectedError
+from django.urls import reverse
 
 from alignment import clock, cosign
 from alignment.cosign import Conflict, signing_sides
 from alignment.models import Side, Team
 from alignment.roles import perm
+from alignment.signers import notify_proposed
 from sla.models import (
     Agreement,
     AgreementEvent,
@@ -88,6 +90,7 @@ AGREEMENT_FIELDS: dict[str, Any] = {
     "min_acceptance_rate": 70,
     "max_incomplete_rate": 5,
     "escalation_hours": Decimal(4),
+    "assign_hours": Decimal(4),
     "pause_when_away": True,
     "restart_on_reassign": True,
 }
@@ -442,6 +445,9 @@ def clean_agreement(
     cleaned["escalation_hours"] = _hours(
         values["escalation_hours"], errors, "escalation_hours", "Escalate after"
     )
+    cleaned["assign_hours"] = _hours(
+        values["assign_hours"], errors, "assign_hours", "Assign a queued lead within"
+    )
     cleaned["pause_when_away"] = _bool(values["pause_when_away"], errors, "pause_when_away")
     cleaned["restart_on_reassign"] = _bool(
         values["restart_on_reassign"], errors, "restart_on_reassign"
@@ -687,6 +693,13 @@ def agreement_propose(
     )
     current.refresh_from_db()
     _event(agreement=current, kind=EventKind.PROPOSED, by=by, now=now)
+    notify_proposed(
+        what=str(current),
+        key=f"agreement:{current.pk}:r{current.revision}",
+        url=reverse("sla:agreement_detail", args=[current.pk]),
+        by=by,
+        now=now,
+    )
     return current
 
 

@@ -98,6 +98,7 @@ class SlaAgreementSerializer(serializers.ModelSerializer):
             "min_acceptance_rate",
             "max_incomplete_rate",
             "escalation_hours",
+            "assign_hours",
             "pause_when_away",
             "restart_on_reassign",
             "goals",
@@ -147,6 +148,9 @@ class SlaAgreementDraftSerializer(StrictFieldsMixin, serializers.Serializer):
     min_acceptance_rate = serializers.JSONField(required=False, help_text="Percent, 0-100.")
     max_incomplete_rate = serializers.JSONField(required=False, help_text="Percent, 0-100.")
     escalation_hours = serializers.JSONField(required=False, help_text="Business hours, 0-1000.")
+    assign_hours = serializers.JSONField(
+        required=False, help_text="Business hours a queued lead waits for a rep at most, 0-1000."
+    )
     pause_when_away = serializers.JSONField(required=False, help_text="true or false.")
     restart_on_reassign = serializers.JSONField(required=False, help_text="true or false.")
     goals = serializers.JSONField(

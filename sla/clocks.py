@@ -23,6 +23,7 @@ from leads.services import leads_set_attempts, leads_set_deadlines, leads_set_pa
 from sla import rollups, selectors
 from sla.calendars import CalendarSpec, business_time_between
 from sla.deadlines import (  # noqa: F401 - deadlines and hours: the engine's arithmetic, here too
+    ClockPlan,
     clock_plan,
     deadlines,
     followup_applies,
@@ -68,7 +69,13 @@ def _new_clock(
     start: datetime,
 ) -> Clock | None:
     """The clock the goal gives this lead now, or None (no follow-up due in its stage)."""
-    plan = clock_plan(spec, goal, kind, start, stage=lead.stage, touches=lead.touch_count)
+    if kind == ClockKind.ASSIGNMENT:
+        # The team manager's promise (the agreement's, not a segment's): the goal's
+        # warning share, on the team's calendar.
+        warn_at, due_at = deadlines(spec, start, agreement.assign_hours, goal.warn_percent)
+        plan = ClockPlan(kind, agreement.assign_hours, warn_at, due_at)
+    else:
+        plan = clock_plan(spec, goal, kind, start, stage=lead.stage, touches=lead.touch_count)
     if plan is None:
         return None
     return Clock(
@@ -208,7 +215,7 @@ STOPPED_BY = {
     Action.RECYCLE: tuple(ClockKind.values),
     Action.DISQUALIFY: tuple(ClockKind.values),
 }
-NEEDS_AGREEMENT = (Action.HAND_OFF, Action.ACCEPT, Action.REASSIGN, Action.TOUCH)
+NEEDS_AGREEMENT = (Action.QUEUE, Action.HAND_OFF, Action.ACCEPT, Action.REASSIGN, Action.TOUCH)
 NEEDS_OPEN_CLOCKS = (
     Action.ACCEPT,
     Action.REJECT,
@@ -219,6 +226,7 @@ NEEDS_OPEN_CLOCKS = (
     Action.DISQUALIFY,
     Action.REASSIGN,
     Action.HAND_OFF,
+    Action.QUEUE,
     Action.QUALIFY,
     Action.CONVERT,
     Action.PAUSE,
@@ -269,7 +277,13 @@ def on_lead_events(events: list[LeadEvent]) -> None:
             if pause is not None:
                 clock_events.extend(_end_pause(pause, lead, mine, at=at, by=actor, reason=reason))
 
-        if event.kind == Action.HAND_OFF:
+        if event.kind == Action.QUEUE:
+            # Nobody can take it yet: its team's manager owes it a rep (one clock while
+            # it waits, however often it is queued again).
+            if agreement and not any(c.kind == ClockKind.ASSIGNMENT for c in mine):
+                starts.append((lead, ClockKind.ASSIGNMENT, at))
+        elif event.kind == Action.HAND_OFF:
+            stop([ClockKind.ASSIGNMENT], ClockState.MET)
             stop([ClockKind.ACCEPT], ClockState.CANCELLED)
             if agreement and lead.owner_id:
                 starts.append((lead, ClockKind.ACCEPT, at))
@@ -304,6 +318,12 @@ def on_lead_events(events: list[LeadEvent]) -> None:
             stop(STOPPED_BY[event.kind], ClockState.CANCELLED)
             end_pause(PauseEnd.CLOSED)
         elif event.kind == Action.REASSIGN:
+            if lead.owner_id and any(c.kind == ClockKind.ASSIGNMENT for c in mine):
+                # A queued lead given to a rep through a reassignment: the manager's
+                # promise is kept and the rep's accept clock starts.
+                stop([ClockKind.ASSIGNMENT], ClockState.MET)
+                if agreement and not any(c.kind == ClockKind.ACCEPT for c in mine):
+                    starts.append((lead, ClockKind.ACCEPT, at))
             if _reassign(lead, mine, at, actor, starts, clock_events):
                 end_pause(PauseEnd.REASSIGNED)
             elif lead.pk in pauses:

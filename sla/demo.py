@@ -130,6 +130,7 @@ def seed_demo_agreement(*, stdout):
             pause_conditions=DEMO_PAUSE_CONDITIONS,
             min_acceptance_rate=70,
             escalation_hours=4,
+            assign_hours=2,
         )
         proposed = agreements.agreement_propose(
             agreement=draft, by=people["maya"], expected_revision=draft.revision

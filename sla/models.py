@@ -206,6 +206,13 @@ class Agreement(CosignedVersion):
     restart_on_reassign = models.BooleanField(
         default=True, help_text="A reassigned lead: the new owner gets a fresh deadline."
     )
+    assign_hours = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=4,
+        help_text="Sales managers: a lead no rep can take yet is given to one within "
+        "(business hours).",
+    )
     created_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -375,6 +382,8 @@ class AgreementEvent(models.Model):
 
 
 class ClockKind(models.TextChoices):
+    # A lead waiting in its team's queue: its manager's promise to give it to a rep.
+    ASSIGNMENT = "assignment", "Assign to a rep"
     ACCEPT = "accept", "Accept or reject"
     FIRST_TOUCH = "first_touch", "First touch"
     FOLLOW_UP = "follow_up", "Follow-up"

@@ -79,6 +79,11 @@ PROMISES: dict[str, dict[str, Enforced]] = {
             "escalation",
             "A breach still open this long after its deadline goes to the arbiter.",
         ),
+        "assign_hours": Enforced(
+            CLOCK,
+            ClockKind.ASSIGNMENT,
+            "The assignment clock of a queued lead falls due after it.",
+        ),
         "pause_when_away": Enforced(
             LISTENER, "on_member_away", "A rep marked away: their running clocks pause."
         ),

@@ -455,6 +455,8 @@ def pause_rules(agreement: Agreement) -> list[str]:
 def shared_rules(agreement: Agreement) -> list[str]:
     return [
         f"A breach still open after {hours_text(agreement.escalation_hours)} goes to the arbiter.",
+        f"A lead no rep can take yet waits in its team's queue; its manager has it assigned "
+        f"within {hours_text(agreement.assign_hours)}.",
         "A rep marked away: their running clocks pause."
         if agreement.pause_when_away
         else "A rep marked away: their clocks keep running.",
@@ -472,6 +474,7 @@ AGREEMENT_TERMS = [
     ("min_acceptance_rate", "Acceptance rate, at least"),
     ("max_incomplete_rate", "MQLs missing required fields, at most"),
     ("escalation_hours", "Escalate to the arbiter after"),
+    ("assign_hours", "Assign a queued lead within"),
     ("pause_when_away", "Clocks pause while a rep is away"),
     ("restart_on_reassign", "Reassignment restarts the clock"),
 ]

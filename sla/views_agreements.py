@@ -57,6 +57,7 @@ TERMS = (
     "min_acceptance_rate",
     "max_incomplete_rate",
     "escalation_hours",
+    "assign_hours",
     "pause_when_away",
     "restart_on_reassign",
 )
@@ -356,6 +357,7 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("sla:agreement_detail", pk=found.pk)
     data = {name: getattr(found, name) for name in TERMS}
     data["escalation_hours"] = _text(found.escalation_hours)
+    data["assign_hours"] = _text(found.assign_hours)
     data["revision"] = found.revision
     commitments = {c.team_id: str(c.monthly_mqls) for c in found.commitments.all()}
     rows, rest = rows_from_agreement(found)
@@ -371,6 +373,7 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "min_acceptance_rate": post.get("min_acceptance_rate", ""),
             "max_incomplete_rate": post.get("max_incomplete_rate", ""),
             "escalation_hours": post.get("escalation_hours", ""),
+            "assign_hours": post.get("assign_hours", _text(found.assign_hours)),
             "pause_when_away": "pause_when_away" in post,
             "restart_on_reassign": "restart_on_reassign" in post,
             "revision": _int(post.get("revision"), 0),

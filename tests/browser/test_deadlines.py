@@ -12,6 +12,7 @@ import time_machine
 from playwright.sync_api import expect
 
 from alignment import tokens
+from alignment.models import Notification
 from glossary.demo import seed_demo as seed_glossary
 from leads.models import Lead, Territory
 from sla.demo import seed_demo as seed_sla
@@ -27,6 +28,9 @@ def test_an_untouched_lead_turns_red_notifies_the_manager_and_reaches_the_arbite
 ):
     seed_glossary()
     seed_sla(stdout=io.StringIO())
+    # The demo's proposals were signed as soon as proposed: their "waits for your
+    # signature" notices are read; the bell below counts the breach.
+    Notification.objects.filter(kind="signature_wanted").update(read_at=MONDAY_10)
     Territory.objects.create(country="United States", team=demo_org["sam"].team)
     token = tokens.token_create(user=demo_org["leo"], name="browser test")[1]
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 from playwright.sync_api import expect
 
+from alignment.models import Notification
 from sla.demo import seed_demo as seed_sla
 from sla.models import Clock
 from sla.scan import scan
@@ -43,6 +44,9 @@ def test_a_lead_touched_once_turns_amber_then_red_reaches_the_manager_then_the_a
     handoff_ready, log_in, page, live_server
 ):
     seed_sla(stdout=io.StringIO())
+    # The demo's proposals were signed as soon as proposed: their "waits for your
+    # signature" notices are read; the manager's bell below counts the breach.
+    Notification.objects.filter(kind="signature_wanted").update(read_at=ny(16, 9))
     with time_machine.travel(ny(16, 10), tick=False) as traveller:
         lead = post_lead(page, live_server, handoff_ready, "FU-1", "Cadence")
         log_in(lead.owner.username)

@@ -26,7 +26,7 @@ SLA_PANELS = [
     "commitment",
     "revenue",
 ]
-LEADS_PANELS = ["funnel", "handoff", "scoring"]
+LEADS_PANELS = ["funnel", "handoff", "scoring", "distribution"]
 QUERY = "?start=2025-03-01&end=2025-03-31&team=all"
 
 
@@ -123,6 +123,7 @@ PANEL_QUERY_BOUNDS = {
     "funnel": 5 + 2,
     "handoff": 5 + 6,
     "scoring": 5 + 1,
+    "distribution": 5 + 2,  # the score bands, per rep and score
 }
 
 

@@ -138,6 +138,20 @@ def lead_import(w: World) -> dict:
 
 def webhook(w: World) -> dict:
     return {"pk": w.webhook.pk}
+def time_off(w: World) -> int:
+    import datetime as dt
+
+    from alignment.models import TimeOff
+
+    rep = w.people["sales_rep"]
+    day = dt.date(2099, 1, 4)
+    entry, _ = TimeOff.objects.get_or_create(
+        person=rep,
+        first_day=day,
+        last_day=day,
+        defaults={"created_by": rep, "created_at": dt.datetime(2099, 1, 1, tzinfo=dt.UTC)},
+    )
+    return entry.pk
 
 
 def revision_of(attribute: str) -> Callable[[World], dict]:
@@ -161,6 +175,23 @@ ALIGNMENT = {
         GET=NOT_OFFERED,
         # maya manages marketing, not ravi: the service refuses her (403).
         POST=only("sales_manager", "admin"),
+    ),
+    "member_routing": row(
+        args=lambda w: {"user_id": w.people["sales_rep"].pk},
+        data=lambda w: {"capacity": "5"},
+        GET=NOT_OFFERED,
+        POST=only("sales_manager", "admin"),
+    ),
+    # One's own time off; one's team's manager's; an admin's.
+    "time_off": row(
+        args=lambda w: {"user_id": w.people["sales_rep"].pk},
+        GET=only("sales_rep", "sales_manager", "admin"),
+        POST=only("sales_rep", "sales_manager", "admin"),
+    ),
+    "time_off_cancel": row(
+        args=lambda w: {"pk": time_off(w)},
+        GET=NOT_OFFERED,
+        POST=only("sales_rep", "sales_manager", "admin"),
     ),
     "api-schema": row(GET=EVERYONE, POST=API_NOT_OFFERED),
     # One's own tokens: everyone has a list; only the owner (ravi) revokes his.
@@ -283,6 +314,19 @@ LEADS = {
         POST=only(*MANAGERS),
     ),
     "leads:came_back": row(GET=only(*MARKETING), POST=only(*MARKETING)),
+    # A sales team's manager sees its queue; an admin every queue (the marketing
+    # manager manages no sales team).
+    "leads:queue": row(GET=only(*REASSIGNERS), POST=only(*REASSIGNERS)),
+    # Routing rules and "where would this lead go": an admin or a sales manager.
+    "leads:routing": row(GET=only(*REASSIGNERS), POST=only(*REASSIGNERS)),
+    "leads:routing_try": row(GET=only(*REASSIGNERS), POST=only(*REASSIGNERS)),
+    # On a lead a rep holds: its manager is told it is no longer queued (409).
+    "leads:assign": row(
+        args=lead,
+        data=lambda w: {"to": w.people["sales_rep"].pk},
+        GET=NOT_OFFERED,
+        POST=only(*REASSIGNERS),
+    ),
     "leads:definition_preview": row(
         args=lambda w: {"version_id": w.draft.pk}, GET=only(*DRAFTERS), POST=only(*DRAFTERS)
     ),
@@ -461,6 +505,19 @@ API = {
     "api-leads": row(GET=EVERYONE, POST=only(*MARKETING)),
     "api-leads-bulk": row(
         GET=only(*MARKETING, **dict.fromkeys(MARKETING, "405")), POST=only(*MARKETING)
+    ),
+    "api-leads-queue": row(GET=only(*REASSIGNERS), POST=API_NOT_OFFERED),
+    "api-routing-rules": row(GET=only(*REASSIGNERS), POST=only(*REASSIGNERS)),
+    "api-routing-explain": row(
+        data=lambda w: {"fields": {"country": "Germany"}},
+        GET=API_NOT_OFFERED,
+        POST=only(*REASSIGNERS),
+    ),
+    "api-lead-assign": row(
+        args=lead,
+        data=lambda w: {"to": w.people["sales_rep"].pk},
+        GET=API_NOT_OFFERED,
+        POST=only(*REASSIGNERS),
     ),
     "api-lead": row(args=lead, GET=EVERYONE | {"other_rep": "hidden"}, POST=API_NOT_OFFERED),
     "api-lead-accept": row(args=lead, GET=API_NOT_OFFERED, POST=only(*WORKERS)),

@@ -16,10 +16,12 @@ import pytest
 from django.apps import apps
 
 from alignment import clock
-from alignment.models import Team
+from alignment.models import Team, User
 from alignment.services import member_set_away
+from leads import ingest
 from leads import services as lead_services
 from leads.stages import Stage
+from leads.validation import clean_lead_input
 from sla import commitment, pauses, selectors
 from sla.calendars import CalendarSpec
 from sla.clocks import abandon_problems
@@ -35,6 +37,7 @@ from sla.models import (
 )
 from sla.promises import NOT_CONTENT, NOT_PROMISES, PROMISES
 from sla.scan import _Context, _escalation_due
+from tests.leads.conftest import QUALIFYING
 from tests.sla.engine import MONDAY_10_NY, hand_off
 
 NINE_TO_FIVE = CalendarSpec(
@@ -58,6 +61,7 @@ TERMS = {
     "min_acceptance_rate": 70,
     "max_incomplete_rate": 5,
     "escalation_hours": Decimal(4),
+    "assign_hours": Decimal(4),
     "pause_when_away": True,
     "restart_on_reassign": True,
 }
@@ -88,6 +92,7 @@ VARIANTS = {
     ("Agreement", "min_acceptance_rate"): ({}, {"min_acceptance_rate": 90}),
     ("Agreement", "max_incomplete_rate"): ({}, {"max_incomplete_rate": 20}),
     ("Agreement", "escalation_hours"): ({}, {"escalation_hours": Decimal(8)}),
+    ("Agreement", "assign_hours"): ({}, {"assign_hours": Decimal(8)}),
     ("Agreement", "pause_when_away"): ({}, {"pause_when_away": False}),
     ("Agreement", "restart_on_reassign"): ({}, {"restart_on_reassign": False}),
     ("TeamCommitment", "team"): ({}, {"team": EMEA}),
@@ -239,6 +244,19 @@ def _away(request, agreement):
     return state
 
 
+def _queued(request, agreement):
+    """With every rep of the team full, a new lead waits under the assignment clock."""
+    org = request.getfixturevalue("org")
+    _in_force(org, agreement)
+    User.objects.filter(team=org["ravi"].team).update(capacity=0)
+    data, errors = clean_lead_input(
+        {**QUALIFYING, "external_id": f"QUEUED-{agreement.assign_hours}"}
+    )
+    lead = ingest.lead_ingest(data=data, by=org["leo"], now=clock.now()).lead
+    assert lead.owner is None
+    return Clock.objects.get(lead=lead, kind=ClockKind.ASSIGNMENT).due_at
+
+
 def _reassign(request, agreement):
     org = request.getfixturevalue("org")
     lead = _accepted(org, agreement, f"MOVE-{agreement.restart_on_reassign}")
@@ -275,6 +293,7 @@ PROBES = {
     ("Agreement", "min_acceptance_rate"): _marketing_month,
     ("Agreement", "max_incomplete_rate"): _marketing_month,
     ("Agreement", "escalation_hours"): _escalation,
+    ("Agreement", "assign_hours"): _queued,
     ("Agreement", "pause_when_away"): _away,
     ("Agreement", "restart_on_reassign"): _reassign,
     ("TeamCommitment", "team"): _marketing_month,
@@ -282,7 +301,7 @@ PROBES = {
     ("PauseCondition", "label"): _pause_reason,
     ("PauseCondition", "max_days"): _pause_maximum,
 }
-NEEDS_DATABASE = {_away, _reassign, _pause_reason}
+NEEDS_DATABASE = {_away, _queued, _reassign, _pause_reason}
 
 
 def _fields(model: str) -> set[str]:
