@@ -61,6 +61,8 @@ def user_set_time_zone(*, user: User, time_zone: str) -> None:
             target=user,
             changes={"time_zone": [before, time_zone]},
         )
+
+
 # Other apps react to a rep's capacity or weight changed (leads drains the team's queue).
 routing_listeners = Registry("member routing")
 register_routing_listener = routing_listeners.register

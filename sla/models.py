@@ -957,6 +957,8 @@ class AgreementReplay(models.Model):
 
     def __str__(self) -> str:
         return f"What-if of {self.agreement} {self.period_start} to {self.period_end}"
+
+
 class SavedView(models.Model):
     """A manager's named set of dashboard filters (team, rep, source, campaign and a
     period of N days ending the day it is opened), theirs alone."""

@@ -86,7 +86,11 @@ QUALIFIES = frozenset((Action.QUALIFY, Action.CONVERT))
 # Plain strings: the replay compares them half a million times.
 HAND_OFF, ACCEPTED, REJECTED = str(Action.HAND_OFF), str(Action.ACCEPT), str(Action.REJECT)
 TOUCHED, REASSIGNED, PAUSED = str(Action.TOUCH), str(Action.REASSIGN), str(Action.PAUSE)
-ACCEPT, FIRST_TOUCH, FOLLOW_UP = (str(k) for k in ClockKind)
+ACCEPT, FIRST_TOUCH, FOLLOW_UP = (
+    str(ClockKind.ACCEPT),
+    str(ClockKind.FIRST_TOUCH),
+    str(ClockKind.FOLLOW_UP),
+)
 ACCEPT_ONLY = (ACCEPT,)
 ALL_KINDS = (ACCEPT, FIRST_TOUCH, FOLLOW_UP)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

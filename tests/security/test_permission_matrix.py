@@ -138,6 +138,8 @@ def lead_import(w: World) -> dict:
 
 def webhook(w: World) -> dict:
     return {"pk": w.webhook.pk}
+
+
 def time_off(w: World) -> int:
     import datetime as dt
 
