@@ -191,8 +191,12 @@ def _seed_campaigns(now: datetime) -> list[Campaign]:
                     "starts_on": (now - timedelta(days=days_ago)).date(),
                     "ends_on": (now + timedelta(days=14)).date(),
                     "expected_leads": expected,
+                    # The calendar plans by the week: the total spread over its weeks.
+                    "expected_per_week": -(-expected * 7 // (days_ago + 14)),
                 },
             )
+            if not campaign.target_teams.exists():
+                campaign.target_teams.set(Team.objects.filter(name__in=TERRITORIES))
             campaigns.append(campaign)
     return campaigns
 
