@@ -35,6 +35,28 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def pytest_on_sqlite(tmp_path: Path, *paths: str) -> str:
+    """Run `paths` again with pytest on a fresh SQLite database (the local default), the
+    slow tests left out; returns pytest's output, or fails with it."""
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'sqlite.sqlite3'}",
+        ALIGNMENT_VAR_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="alignment.settings_test",
+        CI="",
+    )
+    env.pop("TEST_DATABASE_NAME", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", *paths, "-q", "-m", "not slow", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run.stdout.strip()
+
+
 @contextlib.contextmanager
 def running(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
     with open(log, "wb") as out:

@@ -3,9 +3,6 @@ triggers of alignment.dbguards refuse a stray UPDATE or DELETE of events and of
 versions in force on PostgreSQL and on SQLite alike (issue 9). The last test runs
 this file again on SQLite."""
 
-import subprocess
-import sys
-
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -20,7 +17,7 @@ from sla.models import Agreement, PauseCondition, SalesGoal
 from tests.glossary.factories import RULES, StageFactory
 from tests.glossary.factories import agreed as definition_agreed
 from tests.leads import conftest as leads_fixtures
-from tests.processes import ROOT, clean_env
+from tests.processes import pytest_on_sqlite
 
 territories = leads_fixtures.territories
 
@@ -118,31 +115,5 @@ def test_emptying_every_table_between_tests_is_not_an_edit(definition, agreement
 def test_the_guards_hold_the_same_on_sqlite(tmp_path):
     if connection.vendor == "sqlite":
         pytest.skip("already running on SQLite")
-    env = clean_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'guards.sqlite3'}",
-        ALIGNMENT_VAR_DIR=str(tmp_path),
-        DJANGO_SETTINGS_MODULE="alignment.settings_test",
-        CI="",
-    )
-    env.pop("TEST_DATABASE_NAME", None)
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            __file__,
-            "-q",
-            "-m",
-            "not slow",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    summary = run.stdout.strip().splitlines()[-1]
+    summary = pytest_on_sqlite(tmp_path, __file__).splitlines()[-1]
     assert "6 passed" in summary, summary

@@ -8,8 +8,6 @@ scanners sharing a burst, and a bad clock held back without stalling the rest.
 import datetime as dt
 import io
 import logging
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -25,7 +23,7 @@ from leads.models import Lead
 from sla import scan as scan_module
 from sla.models import ArbiterCase, Clock, ClockEvent, ScanHold
 from sla.scan import BREACH, WARNING, run_step, scan
-from tests.processes import ROOT, clean_env
+from tests.processes import ROOT, pytest_on_sqlite
 from tests.reliability.test_lead_races import run_together
 from tests.sla.engine import MONDAY_10_NY, hand_off, hand_off_many
 
@@ -359,34 +357,9 @@ def _frozen(moment):
 def test_the_scan_and_email_delivery_work_the_same_on_sqlite(tmp_path):
     """The tests above and the notifications' tests, again, on the SQLite default (the
     scan's claim is the simpler path there, and its bulk writes are bulk_create)."""
-    env = clean_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'scan.sqlite3'}",
-        ALIGNMENT_VAR_DIR=str(tmp_path),
-        DJANGO_SETTINGS_MODULE="alignment.settings_test",
-        CI="",
-    )
-    env.pop("TEST_DATABASE_NAME", None)
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            __file__,
-            NOTIFICATION_TESTS,
-            FOLLOWUP_TESTS,
-            "-q",
-            "-m",
-            "not slow",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    summary = run.stdout.strip().splitlines()[-1]
+    output = pytest_on_sqlite(tmp_path, __file__, NOTIFICATION_TESTS, FOLLOWUP_TESTS)
+    summary = output.splitlines()[-1]
     assert "passed" in summary, summary
     assert "failed" not in summary, summary
-    assert "PostgreSQL is not in use (SQLite)" in run.stdout
+    assert "PostgreSQL is not in use (SQLite)" in output
     assert "skipped" in summary  # the PostgreSQL-only ones
