@@ -8,18 +8,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, ExpressionWrapper
 
 from leads.models import Lead
-from leads.reports import BAND_WIDTH, _band, auc
+from leads.reports import BAND_WIDTH, REACHED_SQL, _band, auc
 from leads.stages import Stage
 
 DAYS = 90
 MOST = 20_000  # the newest leads of the period, at most: the page answers in a second or two
-
-
-# Reached SQL: ever qualified, or imported at SQL or beyond (as leads.reports.scoring).
-REACHED_SQL = Q(qualified_at__isnull=False) | Q(stage__in=[Stage.SQL, Stage.OPPORTUNITY, Stage.WON])
 
 
 def definition_outcomes(version, *, now: datetime, days: int = DAYS) -> dict:

@@ -35,6 +35,10 @@ from leads.stages import Stage
 ALL_STAGES = tuple(Stage.values)
 
 
+# A lead that reached SQL: ever qualified, or imported at SQL or beyond.
+REACHED_SQL = Q(qualified_at__isnull=False) | Q(stage__in=[Stage.SQL, Stage.OPPORTUNITY, Stage.WON])
+
+
 def _handed_off(filters: ReportFilters) -> QuerySet[Lead]:
     return Lead.objects.filter(
         filters.leads(explicit_teams=True),
@@ -391,8 +395,7 @@ def _score_counts(filters: ReportFilters) -> dict[int, dict[str, Any]]:
             n=Count("*"),
             sql=Count(
                 "id",
-                filter=Q(qualified_at__isnull=False)
-                | Q(stage__in=[Stage.SQL, Stage.OPPORTUNITY, Stage.WON]),
+                filter=REACHED_SQL,
             ),
             won=Count("id", filter=Q(stage=Stage.WON)),
         )
