@@ -174,60 +174,73 @@ def clean_definition(
     def err(key: str, message: str) -> None:
         errors.setdefault(key, []).append(message)
 
-    cleaned: list[dict[str, Any]] = []
+    cleaned = []
     for i, rule in enumerate(rules):
-        where = f"rules[{i}]"
         if not isinstance(rule, Mapping):
-            err(where, "each rule needs field, operator, value and points")
+            err(f"rules[{i}]", "each rule needs field, operator, value and points")
             continue
-        label = str(rule.get("label") or "").strip()
-        field_name = str(rule.get("field") or "").strip()
-        operator = str(rule.get("operator") or "").strip()
-        kind = str(rule.get("kind") or "fit").strip()
-        if not field_name:
-            err(f"{where}.field", "name a lead field or an attribute")
-        elif len(field_name) > 100:
-            err(f"{where}.field", "at most 100 characters")
-        if len(label) > 120:
-            err(f"{where}.label", "at most 120 characters")
-        if operator not in OPERATORS:
-            known = ", ".join(OPERATORS)
-            err(f"{where}.operator", f'unknown operator "{operator}"; use one of {known}')
-            value = None
-        else:
-            value, problem = _clean_value(operator, rule.get("value"))
-            if problem:
-                err(f"{where}.value", problem)
-        points = rule.get("points")
-        if isinstance(points, str) and points.strip().lstrip("-").isdigit():
-            points = int(points.strip())
-        if not isinstance(points, int) or isinstance(points, bool):
-            err(f"{where}.points", "needs a whole number of points")
-            points = 0
-        elif points == 0:
-            err(f"{where}.points", "a rule worth 0 points does nothing; give points or remove it")
-        elif abs(points) > 1000:
-            err(f"{where}.points", "between -1000 and 1000")
-        if kind not in KINDS:
-            err(f"{where}.kind", f'unknown kind "{kind}"; use fit or behaviour')
-        cleaned.append(
-            {
-                "position": i,
-                "label": label,
-                "field": field_name,
-                "operator": operator,
-                "value": value,
-                "points": points,
-                "kind": kind,
-            }
-        )
+        cleaned.append(_clean_rule(i, rule, err))
+    threshold = _clean_threshold(threshold, cleaned, err)
+    required_fields = _clean_required(required_fields, err)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned, threshold, required_fields
 
-    if isinstance(threshold, str) and threshold.strip().lstrip("-").isdigit():
-        threshold = int(threshold.strip())
+
+def _whole(value: Any) -> Any:
+    """A whole number written as text becomes the number; anything else is left as it is."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return value
+
+
+def _clean_rule(i: int, rule: Mapping[str, Any], err: Callable[[str, str], None]) -> dict:
+    where = f"rules[{i}]"
+    label = str(rule.get("label") or "").strip()
+    field_name = str(rule.get("field") or "").strip()
+    operator = str(rule.get("operator") or "").strip()
+    kind = str(rule.get("kind") or "fit").strip()
+    if not field_name:
+        err(f"{where}.field", "name a lead field or an attribute")
+    elif len(field_name) > 100:
+        err(f"{where}.field", "at most 100 characters")
+    if len(label) > 120:
+        err(f"{where}.label", "at most 120 characters")
+    value = None
+    if operator not in OPERATORS:
+        known = ", ".join(OPERATORS)
+        err(f"{where}.operator", f'unknown operator "{operator}"; use one of {known}')
+    else:
+        value, problem = _clean_value(operator, rule.get("value"))
+        if problem:
+            err(f"{where}.value", problem)
+    points = _whole(rule.get("points"))
+    if not isinstance(points, int) or isinstance(points, bool):
+        err(f"{where}.points", "needs a whole number of points")
+        points = 0
+    elif points == 0:
+        err(f"{where}.points", "a rule worth 0 points does nothing; give points or remove it")
+    elif abs(points) > 1000:
+        err(f"{where}.points", "between -1000 and 1000")
+    if kind not in KINDS:
+        err(f"{where}.kind", f'unknown kind "{kind}"; use fit or behaviour')
+    return {
+        "position": i,
+        "label": label,
+        "field": field_name,
+        "operator": operator,
+        "value": value,
+        "points": points,
+        "kind": kind,
+    }
+
+
+def _clean_threshold(threshold: Any, cleaned: list[dict], err: Callable[[str, str], None]) -> int:
+    threshold = _whole(threshold)
     if not isinstance(threshold, int) or isinstance(threshold, bool):
         err("threshold", "needs a whole number")
-        threshold = 0
-    elif threshold < 0:
+        return 0
+    if threshold < 0:
         err("threshold", "must be 0 or more")
     else:
         reachable = sum(r["points"] for r in cleaned if r["points"] > 0)
@@ -236,23 +249,21 @@ def clean_definition(
                 "threshold",
                 f"no lead can reach {threshold}: the rules give at most {reachable} points",
             )
+    return threshold
 
+
+def _clean_required(required_fields: Any, err: Callable[[str, str], None]) -> list[str]:
     if isinstance(required_fields, str):
         required_fields = [p.strip() for p in required_fields.replace("\n", ",").split(",")]
         required_fields = [p for p in required_fields if p]
     if required_fields is None:
-        required_fields = []
+        return []
     if not isinstance(required_fields, list) or not all(
         isinstance(f, str) and f.strip() for f in required_fields
     ):
         err("required_fields", "needs a list of field names")
-        required_fields = []
-    else:
-        required_fields = list(dict.fromkeys(f.strip() for f in required_fields))
-
-    if errors:
-        raise ValidationError(errors)
-    return cleaned, threshold, required_fields
+        return []
+    return list(dict.fromkeys(f.strip() for f in required_fields))
 
 
 # -- scoring -----------------------------------------------------------------

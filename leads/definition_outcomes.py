@@ -36,15 +36,7 @@ def definition_outcomes(version, *, now: datetime, days: int = DAYS) -> dict:
     scorers = [("draft", version, compile_definition(version))]
     if current_version is not None and current_version.pk != version.pk:
         scorers.append(("in_force", current_version, compile_definition(current_version)))
-    tallies = {
-        name: {
-            "bands": defaultdict(lambda: [0, 0, 0]),
-            "sql": (defaultdict(int), defaultdict(int)),
-            "won": (defaultdict(int), defaultdict(int)),
-            "qualified": [0, 0, 0],  # leads it qualifies, of them reached SQL, won
-        }
-        for name, _, _ in scorers
-    }
+    tallies = {name: _Tally() for name, _, _ in scorers}
     leads = 0
     for row in rows.iterator(chunk_size=2000):
         leads += 1
@@ -52,41 +44,53 @@ def definition_outcomes(version, *, now: datetime, days: int = DAYS) -> dict:
         sql, won = bool(row["sql"]), row["stage"] == Stage.WON
         for name, _, scorer in scorers:
             result = scorer.score(fields=fields, attributes=row["attributes"] or {})
-            t = tallies[name]
-            band = t["bands"][_band(max(result.points, 0))]
-            band[0] += 1
-            band[1] += sql
-            band[2] += won
-            t["sql"][0 if sql else 1][result.points] += 1
-            t["won"][0 if won else 1][result.points] += 1
-            if result.qualified:
-                t["qualified"][0] += 1
-                t["qualified"][1] += sql
-                t["qualified"][2] += won
-    versions = []
-    for name, found, _ in scorers:
-        t = tallies[name]
-        versions.append(
-            {
-                "name": name,
-                "version": found,
-                "auc_sql": auc(*t["sql"]),
-                "auc_won": auc(*t["won"]),
-                "qualified": t["qualified"][0],
-                "qualified_sql_rate": _rate(t["qualified"][1], t["qualified"][0]),
-                "qualified_won_rate": _rate(t["qualified"][2], t["qualified"][0]),
-                "bands": [
-                    {
-                        "band": f"{low}–{low + BAND_WIDTH - 1}",
-                        "leads": n,
-                        "sql_rate": _rate(s, n),
-                        "won_rate": _rate(w, n),
-                    }
-                    for low, (n, s, w) in sorted(t["bands"].items())
-                ],
-            }
-        )
+            tallies[name].add(result, sql=sql, won=won)
+    versions = [tallies[name].summary(name, found) for name, found, _ in scorers]
     return {"days": days, "leads": leads, "versions": versions}
+
+
+class _Tally:
+    """One version's counts over the period: per score band, per score for the AUC,
+    and of the leads it qualifies, how many reached SQL and were won."""
+
+    def __init__(self) -> None:
+        self.bands = defaultdict(lambda: [0, 0, 0])
+        self.sql = (defaultdict(int), defaultdict(int))
+        self.won = (defaultdict(int), defaultdict(int))
+        self.qualified = [0, 0, 0]
+
+    def add(self, result, *, sql: bool, won: bool) -> None:
+        band = self.bands[_band(max(result.points, 0))]
+        band[0] += 1
+        band[1] += sql
+        band[2] += won
+        self.sql[0 if sql else 1][result.points] += 1
+        self.won[0 if won else 1][result.points] += 1
+        if result.qualified:
+            self.qualified[0] += 1
+            self.qualified[1] += sql
+            self.qualified[2] += won
+
+    def summary(self, name: str, version) -> dict:
+        qualified, reached_sql, won = self.qualified
+        return {
+            "name": name,
+            "version": version,
+            "auc_sql": auc(*self.sql),
+            "auc_won": auc(*self.won),
+            "qualified": qualified,
+            "qualified_sql_rate": _rate(reached_sql, qualified),
+            "qualified_won_rate": _rate(won, qualified),
+            "bands": [
+                {
+                    "band": f"{low}–{low + BAND_WIDTH - 1}",
+                    "leads": n,
+                    "sql_rate": _rate(s, n),
+                    "won_rate": _rate(w, n),
+                }
+                for low, (n, s, w) in sorted(self.bands.items())
+            ],
+        }
 
 
 def _rate(part: int, whole: int) -> float | None:

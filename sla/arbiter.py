@@ -50,6 +50,43 @@ def case_decide(
     if not by.has_perm(perm("arbitrate")):
         raise PermissionDenied("Only the arbiter decides.")
     reason = (reason or "").strip()
+    extension = _clean_decision(
+        case=case, decision=decision, reason=reason, to=to, extend_hours=extend_hours
+    )
+    with transaction.atomic():
+        # The lead before the case and its clocks, as every transition does: the
+        # rep acting on the lead meanwhile closes this case under the same lock.
+        lead = Lead.objects.select_for_update().get(pk=case.lead_id)
+        claimed = ArbiterCase.objects.filter(pk=case.pk, decided_at__isnull=True).update(
+            decided_at=now,
+            decided_by=by,
+            decision=decision,
+            reason=reason,
+            against_side=DECISION_AGAINST[decision],
+        )
+        if not claimed:
+            earlier = ArbiterCase.objects.filter(pk=case.pk).values_list("reason", flat=True)
+            raise CaseAlreadyDecided(
+                "This case was closed first: " + (earlier.first() or "another decision.")
+            )
+        _carry_out(
+            case,
+            lead=lead,
+            decision=decision,
+            by=by,
+            reason=reason,
+            now=now,
+            to=to,
+            extension=extension,
+        )
+    case.refresh_from_db()
+    return case
+
+
+def _clean_decision(
+    *, case: ArbiterCase, decision: str, reason: str, to: User | None, extend_hours
+) -> Decimal | None:
+    """The extension asked for (or None), once the decision's input is valid."""
     errors = {}
     if decision not in DECISIONS_FOR.get(case.kind, []):
         allowed = ", ".join(DECISIONS_FOR.get(case.kind, []))
@@ -72,39 +109,26 @@ def case_decide(
             errors["decision"] = ["This deadline was extended once already."]
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
-        # The lead before the case and its clocks, as every transition does: the
-        # rep acting on the lead meanwhile closes this case under the same lock.
-        lead = Lead.objects.select_for_update().get(pk=case.lead_id)
-        claimed = ArbiterCase.objects.filter(pk=case.pk, decided_at__isnull=True).update(
-            decided_at=now,
-            decided_by=by,
-            decision=decision,
-            reason=reason,
-            against_side=DECISION_AGAINST[decision],
+    return extension
+
+
+def _carry_out(case, *, lead, decision, by, reason, now, to, extension) -> None:
+    """Do what the decision says, through the lead services, inside the caller's lock."""
+    # The lead services let the arbiter act only with the case this decision is made in.
+    in_case = {"by": by, "now": now, "case_id": case.pk}
+    if decision == Decision.REASSIGN:
+        lead_services.lead_reassign(lead=lead, to=to, note=reason, **in_case)
+    elif decision == Decision.RETURN:
+        lead_services.lead_return_to_marketing(lead=lead, note=reason, **in_case)
+    elif decision == Decision.CLOSE:
+        lead_services.lead_close(lead=lead, outcome="no_decision", note=reason, **in_case)
+    elif decision == Decision.EXTEND:
+        _extend(case.clock, by=by, extension=extension, now=now, reason=reason)
+    elif decision in (Decision.UPHOLD, Decision.OVERTURN):
+        dispute = Dispute.objects.select_related("lead").get(pk=case.dispute_id)
+        lead_services.dispute_decide(
+            dispute=dispute, upheld=decision == Decision.UPHOLD, note=reason, **in_case
         )
-        if not claimed:
-            earlier = ArbiterCase.objects.filter(pk=case.pk).values_list("reason", flat=True)
-            raise CaseAlreadyDecided(
-                "This case was closed first: " + (earlier.first() or "another decision.")
-            )
-        # The lead services let the arbiter act only with the case this decision is made in.
-        in_case = {"by": by, "now": now, "case_id": case.pk}
-        if decision == Decision.REASSIGN:
-            lead_services.lead_reassign(lead=lead, to=to, note=reason, **in_case)
-        elif decision == Decision.RETURN:
-            lead_services.lead_return_to_marketing(lead=lead, note=reason, **in_case)
-        elif decision == Decision.CLOSE:
-            lead_services.lead_close(lead=lead, outcome="no_decision", note=reason, **in_case)
-        elif decision == Decision.EXTEND:
-            _extend(case.clock, by=by, extension=extension, now=now, reason=reason)
-        elif decision in (Decision.UPHOLD, Decision.OVERTURN):
-            dispute = Dispute.objects.select_related("lead").get(pk=case.dispute_id)
-            lead_services.dispute_decide(
-                dispute=dispute, upheld=decision == Decision.UPHOLD, note=reason, **in_case
-            )
-    case.refresh_from_db()
-    return case
 
 
 def _extend(clock: Clock, *, by: User, extension: Decimal, now: datetime, reason: str) -> None:

@@ -258,85 +258,10 @@ def on_lead_events(events: list[LeadEvent]) -> None:
             .select_related("agreement", "goal")
         ):
             open_clocks[c.lead_id].append(c)
-    pauses = _open_pauses([e.lead for e in relevant])
-    starts: list[tuple[Lead, str, datetime]] = []
-    clock_events: list[ClockEvent] = []
+    effects = _Effects(agreement, open_clocks, _open_pauses([e.lead for e in relevant]))
     for event in relevant:
-        lead, at, actor = event.lead, event.occurred_at, event.actor
-        mine = open_clocks.get(lead.pk, [])
-
-        def stop(
-            kinds: Iterable[str], state: str, mine=mine, at=at, actor=actor, because=event.kind
-        ) -> None:
-            for c in [c for c in mine if c.kind in kinds]:
-                clock_events.extend(_close(c, state=state, at=at, actor=actor, because=because))
-                mine.remove(c)
-
-        def end_pause(reason: str, lead=lead, mine=mine, at=at, actor=actor) -> None:
-            pause = pauses.pop(lead.pk, None)
-            if pause is not None:
-                clock_events.extend(_end_pause(pause, lead, mine, at=at, by=actor, reason=reason))
-
-        if event.kind == Action.QUEUE:
-            # Nobody can take it yet: its team's manager owes it a rep (one clock while
-            # it waits, however often it is queued again).
-            if agreement and not any(c.kind == ClockKind.ASSIGNMENT for c in mine):
-                starts.append((lead, ClockKind.ASSIGNMENT, at))
-        elif event.kind == Action.HAND_OFF:
-            stop([ClockKind.ASSIGNMENT], ClockState.MET)
-            stop([ClockKind.ACCEPT], ClockState.CANCELLED)
-            if agreement and lead.owner_id:
-                starts.append((lead, ClockKind.ACCEPT, at))
-        elif event.kind == Action.ACCEPT:
-            stop([ClockKind.ACCEPT], ClockState.MET)
-            if agreement:
-                starts.append((lead, ClockKind.FIRST_TOUCH, at))
-        elif event.kind == Action.REJECT:
-            stop([ClockKind.ACCEPT], ClockState.MET)
-        elif event.kind == Action.TOUCH:
-            # A touch meets the clock it answers and starts the next: the next attempt,
-            # or the agreed cadence. It ends an agreed pause.
-            stop(STOPPED_BY[event.kind], ClockState.MET)
-            end_pause(PauseEnd.TOUCH)
-            if agreement:
-                starts.append((lead, ClockKind.FOLLOW_UP, at))
-        elif event.kind in (Action.QUALIFY, Action.CONVERT):
-            # A stage the goal's follow-up does not cover stops it.
-            beyond = [
-                c
-                for c in mine
-                if c.kind == ClockKind.FOLLOW_UP and not followup_applies(c.goal, lead.stage)
-            ]
-            for c in beyond:
-                clock_events.extend(
-                    _close(c, state=ClockState.CANCELLED, at=at, actor=actor, because=event.kind)
-                )
-                mine.remove(c)
-            if lead.pk in pauses and not any(c.state == ClockState.PAUSED for c in mine):
-                end_pause(PauseEnd.NOTHING_HELD)
-        elif event.kind in STOPPED_BY:
-            stop(STOPPED_BY[event.kind], ClockState.CANCELLED)
-            end_pause(PauseEnd.CLOSED)
-        elif event.kind == Action.REASSIGN:
-            if lead.owner_id and any(c.kind == ClockKind.ASSIGNMENT for c in mine):
-                # A queued lead given to a rep through a reassignment: the manager's
-                # promise is kept and the rep's accept clock starts.
-                stop([ClockKind.ASSIGNMENT], ClockState.MET)
-                if agreement and not any(c.kind == ClockKind.ACCEPT for c in mine):
-                    starts.append((lead, ClockKind.ACCEPT, at))
-            if _reassign(lead, mine, at, actor, starts, clock_events):
-                end_pause(PauseEnd.REASSIGNED)
-            elif lead.pk in pauses:
-                Pause.objects.filter(pk=pauses[lead.pk].pk).update(
-                    owner_id=lead.owner_id, team_id=lead.team_id
-                )
-        elif event.kind == Action.PAUSE:
-            clock_events.extend(_pause(lead, mine, event))
-        elif event.kind == Action.DISPUTE and event.data.get("dispute"):
-            ArbiterCase.objects.get_or_create(
-                dispute_id=event.data["dispute"],
-                defaults={"kind": CaseKind.DISPUTE, "lead_id": lead.pk, "opened_at": at},
-            )
+        effects.apply(event)
+    starts, clock_events = effects.starts, effects.clock_events
     started = start_clocks(starts, agreement) if starts else []
     ClockEvent.objects.bulk_create(clock_events)
     rollups.record_met(clock_events, leads={e.lead_id: e.lead for e in relevant})
@@ -345,6 +270,121 @@ def on_lead_events(events: list[LeadEvent]) -> None:
         leads_set_deadlines(rows=[(c.lead_id, c.due_at, c.warn_at, None) for c in started])
     else:
         sync_leads(lead_ids)
+
+
+class _Effects:
+    """What a run of lead events does to their leads' clocks: the clocks to start
+    and the clock events to write, gathered for one bulk write by the listener."""
+
+    def __init__(self, agreement, open_clocks: dict[int, list[Clock]], pauses: dict) -> None:
+        self.agreement = agreement
+        self.open_clocks = open_clocks
+        self.pauses = pauses
+        self.starts: list[tuple[Lead, str, datetime]] = []
+        self.clock_events: list[ClockEvent] = []
+
+    def apply(self, event: LeadEvent) -> None:
+        self.event, self.lead = event, event.lead
+        self.mine = self.open_clocks.get(event.lead.pk, [])
+        kind = event.kind
+        if kind == Action.QUEUE:
+            # Nobody can take it yet: its team's manager owes it a rep (one clock while
+            # it waits, however often it is queued again).
+            if not self._has(ClockKind.ASSIGNMENT):
+                self._start(ClockKind.ASSIGNMENT)
+        elif kind == Action.HAND_OFF:
+            self._stop([ClockKind.ASSIGNMENT], ClockState.MET)
+            self._stop([ClockKind.ACCEPT], ClockState.CANCELLED)
+            if self.lead.owner_id:
+                self._start(ClockKind.ACCEPT)
+        elif kind == Action.ACCEPT:
+            self._stop([ClockKind.ACCEPT], ClockState.MET)
+            self._start(ClockKind.FIRST_TOUCH)
+        elif kind == Action.REJECT:
+            self._stop([ClockKind.ACCEPT], ClockState.MET)
+        elif kind == Action.TOUCH:
+            # A touch meets the clock it answers and starts the next: the next attempt,
+            # or the agreed cadence. It ends an agreed pause.
+            self._stop(STOPPED_BY[kind], ClockState.MET)
+            self._end_pause(PauseEnd.TOUCH)
+            self._start(ClockKind.FOLLOW_UP)
+        elif kind in (Action.QUALIFY, Action.CONVERT):
+            self._stage_moved()
+        elif kind in STOPPED_BY:
+            self._stop(STOPPED_BY[kind], ClockState.CANCELLED)
+            self._end_pause(PauseEnd.CLOSED)
+        elif kind == Action.REASSIGN:
+            self._reassigned()
+        elif kind == Action.PAUSE:
+            self.clock_events.extend(_pause(self.lead, self.mine, event))
+        elif kind == Action.DISPUTE and event.data.get("dispute"):
+            ArbiterCase.objects.get_or_create(
+                dispute_id=event.data["dispute"],
+                defaults={
+                    "kind": CaseKind.DISPUTE,
+                    "lead_id": self.lead.pk,
+                    "opened_at": event.occurred_at,
+                },
+            )
+
+    def _has(self, kind: str) -> bool:
+        return any(c.kind == kind for c in self.mine)
+
+    def _start(self, kind: str) -> None:
+        if self.agreement:
+            self.starts.append((self.lead, kind, self.event.occurred_at))
+
+    def _close(self, clocks: list[Clock], state: str) -> None:
+        event = self.event
+        for c in clocks:
+            self.clock_events.extend(
+                _close(c, state=state, at=event.occurred_at, actor=event.actor, because=event.kind)
+            )
+            self.mine.remove(c)
+
+    def _stop(self, kinds: Iterable[str], state: str) -> None:
+        self._close([c for c in self.mine if c.kind in kinds], state)
+
+    def _end_pause(self, reason: str) -> None:
+        pause = self.pauses.pop(self.lead.pk, None)
+        if pause is not None:
+            event = self.event
+            self.clock_events.extend(
+                _end_pause(
+                    pause, self.lead, self.mine, at=event.occurred_at, by=event.actor, reason=reason
+                )
+            )
+
+    def _stage_moved(self) -> None:
+        # A stage the goal's follow-up does not cover stops it.
+        lead = self.lead
+        self._close(
+            [
+                c
+                for c in self.mine
+                if c.kind == ClockKind.FOLLOW_UP and not followup_applies(c.goal, lead.stage)
+            ],
+            ClockState.CANCELLED,
+        )
+        if lead.pk in self.pauses and not any(c.state == ClockState.PAUSED for c in self.mine):
+            self._end_pause(PauseEnd.NOTHING_HELD)
+
+    def _reassigned(self) -> None:
+        lead, event = self.lead, self.event
+        if lead.owner_id and self._has(ClockKind.ASSIGNMENT):
+            # A queued lead given to a rep through a reassignment: the manager's
+            # promise is kept and the rep's accept clock starts.
+            self._stop([ClockKind.ASSIGNMENT], ClockState.MET)
+            if not self._has(ClockKind.ACCEPT):
+                self._start(ClockKind.ACCEPT)
+        if _reassign(
+            lead, self.mine, event.occurred_at, event.actor, self.starts, self.clock_events
+        ):
+            self._end_pause(PauseEnd.REASSIGNED)
+        elif lead.pk in self.pauses:
+            Pause.objects.filter(pk=self.pauses[lead.pk].pk).update(
+                owner_id=lead.owner_id, team_id=lead.team_id
+            )
 
 
 def _reassign(lead, mine, at, actor, starts, clock_events) -> bool:

@@ -78,36 +78,7 @@ def compute_month(*, team: Team, month: date, now: datetime | None = None) -> Co
     agreement = selectors.agreement_in_force()
     target = committed_mqls(agreement, team.pk)
     target_rate = agreement.min_acceptance_rate if agreement is not None else 0
-    # The cohort: leads first handed to this team in the month.
-    first_handoffs = (
-        LeadEvent.objects.filter(kind=Action.HAND_OFF, data__team=team.pk)
-        .values("lead_id")
-        .annotate(first=Min("occurred_at"))
-        .filter(first__gte=start, first__lt=end)
-    )
-    lead_ids = [row["lead_id"] for row in first_handoffs]
-    delivered = len(lead_ids)
-    accepted = rejected = incomplete = 0
-    reasons: Counter[str] = Counter()
-    # The reason of the lead's last rejection, from its log: recycling the lead or
-    # overturning the rejection clears the lead's own field, not what happened.
-    last_rejection = (
-        LeadEvent.objects.filter(lead=OuterRef("pk"), kind=Action.REJECT)
-        .order_by("-occurred_at", "-id")
-        .values(reason=KT("data__reason"))[:1]
-    )
-    for accepted_at, reason, explanation in (
-        Lead.objects.filter(pk__in=lead_ids)
-        .annotate(rejected_for=Subquery(last_rejection))
-        .values_list("accepted_at", "rejected_for", "score_explanation")
-    ):
-        if accepted_at:
-            accepted += 1
-        elif reason:
-            rejected += 1
-            reasons[reason] += 1
-        if (explanation or {}).get("missing_required"):
-            incomplete += 1
+    delivered, accepted, rejected, incomplete, reasons = _cohort(team, start, end)
     decided = accepted + rejected
     rate = (Decimal(accepted * 100) / decided).quantize(Decimal("0.1")) if decided else None
     is_final = now >= end
@@ -144,6 +115,40 @@ def compute_month(*, team: Team, month: date, now: datetime | None = None) -> Co
         },
     )
     return result
+
+
+def _cohort(team: Team, start: datetime, end: datetime) -> tuple[int, int, int, int, Counter]:
+    """Delivered, accepted, rejected, incomplete and rejections by reason, of the
+    leads first handed to this team in [start, end)."""
+    first_handoffs = (
+        LeadEvent.objects.filter(kind=Action.HAND_OFF, data__team=team.pk)
+        .values("lead_id")
+        .annotate(first=Min("occurred_at"))
+        .filter(first__gte=start, first__lt=end)
+    )
+    lead_ids = [row["lead_id"] for row in first_handoffs]
+    accepted = rejected = incomplete = 0
+    reasons: Counter[str] = Counter()
+    # The reason of the lead's last rejection, from its log: recycling the lead or
+    # overturning the rejection clears the lead's own field, not what happened.
+    last_rejection = (
+        LeadEvent.objects.filter(lead=OuterRef("pk"), kind=Action.REJECT)
+        .order_by("-occurred_at", "-id")
+        .values(reason=KT("data__reason"))[:1]
+    )
+    for accepted_at, reason, explanation in (
+        Lead.objects.filter(pk__in=lead_ids)
+        .annotate(rejected_for=Subquery(last_rejection))
+        .values_list("accepted_at", "rejected_for", "score_explanation")
+    ):
+        if accepted_at:
+            accepted += 1
+        elif reason:
+            rejected += 1
+            reasons[reason] += 1
+        if (explanation or {}).get("missing_required"):
+            incomplete += 1
+    return len(lead_ids), accepted, rejected, incomplete, reasons
 
 
 def compute_all(*, now: datetime | None = None) -> list[CommitmentResult]:

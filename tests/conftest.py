@@ -7,6 +7,15 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest  # noqa: E402
 from django.conf import settings  # noqa: E402
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# Property tests check what is computed, not how fast: a loaded CI machine must
+# not fail them on Hypothesis' default 200 ms deadline per example.
+hypothesis_settings.register_profile(
+    "alignment", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("alignment")
 
 CHROMIUM = "/usr/bin/chromium"
 
