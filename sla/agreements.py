@@ -228,22 +228,7 @@ def _clean_goal(raw: Any, index: int, errors: _Errors) -> dict[str, Any]:
             min_score, errors, f"{key}.min_score", -100_000, 100_000, f"{name}: the minimum score"
         )
 
-    match_field = str(goal["match_field"] or "").strip()
-    values = goal["match_values"]
-    if values is None:
-        values = []
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        errors.add(f"{key}.match_values", f"{name}: the values must be a list of text.")
-        values = []
-    values = [v.strip() for v in values if v.strip()]
-    if len(match_field) > 100:
-        errors.add(f"{key}.match_field", f"{name}: the field name is longer than 100 characters.")
-    if match_field and not values:
-        errors.add(f"{key}.match_values", f"{name}: list the values of “{match_field}” that match.")
-    if values and not match_field:
-        errors.add(f"{key}.match_field", f"{name}: name the field these values are matched on.")
-    cleaned["match_field"] = match_field
-    cleaned["match_values"] = values
+    cleaned.update(_clean_match(goal, key, name, errors))
 
     cleaned["accept_hours"] = _hours(
         goal["accept_hours"], errors, f"{key}.accept_hours", f"{name}: accept or reject within"
@@ -275,6 +260,25 @@ def _clean_goal(raw: Any, index: int, errors: _Errors) -> dict[str, Any]:
         goal["warn_percent"], errors, f"{key}.warn_percent", 1, 99, f"{name}: warn at (percent)"
     )
     return cleaned
+
+
+def _clean_match(goal: Mapping[str, Any], key: str, name: str, errors: _Errors) -> dict:
+    """The goal's field and the values of it that it covers (both or neither)."""
+    match_field = str(goal["match_field"] or "").strip()
+    values = goal["match_values"]
+    if values is None:
+        values = []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        errors.add(f"{key}.match_values", f"{name}: the values must be a list of text.")
+        values = []
+    values = [v.strip() for v in values if v.strip()]
+    if len(match_field) > 100:
+        errors.add(f"{key}.match_field", f"{name}: the field name is longer than 100 characters.")
+    if match_field and not values:
+        errors.add(f"{key}.match_values", f"{name}: list the values of “{match_field}” that match.")
+    if values and not match_field:
+        errors.add(f"{key}.match_field", f"{name}: name the field these values are matched on.")
+    return {"match_field": match_field, "match_values": values}
 
 
 def _clean_goals(goals: Any, errors: _Errors) -> list[dict[str, Any]]:
