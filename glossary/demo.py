@@ -462,29 +462,7 @@ DEFINITIONS = {
 def seed_demo(*, stdout=None) -> None:
     """Idempotent: what exists is left as it is."""
     with transaction.atomic():
-        stages = {}
-        for position, (key, name, side, outcome, qualifying, description) in enumerate(STAGES):
-            stages[key], _ = FunnelStage.objects.get_or_create(
-                key=key,
-                defaults={
-                    "name": name,
-                    "side": side,
-                    "is_outcome": outcome,
-                    "is_qualifying": qualifying,
-                    "description": description,
-                    "position": (position + 1) * 10,
-                },
-            )
-        for position, (code, label, note, description) in enumerate(REASONS):
-            RejectionReason.objects.get_or_create(
-                code=code,
-                defaults={
-                    "label": label,
-                    "requires_note": note,
-                    "description": description,
-                    "position": (position + 1) * 10,
-                },
-            )
+        stages = _seed_stages_and_reasons()
         maya = User.objects.get(username="maya")
         sam = User.objects.get(username="sam")
         for name, acronym_of, definition, stage_key in TERMS:
@@ -497,33 +475,62 @@ def seed_demo(*, stdout=None) -> None:
                     stage=stages.get(stage_key) if stage_key else None,
                 )
         for key, spec in DEFINITIONS.items():
-            if DefinitionVersion.objects.filter(stage=stages[key]).exists():
-                continue
-            draft = services.draft_create(
-                stage=stages[key],
-                by=maya,
-                rules=spec["rules"],
-                threshold=spec["threshold"],
-                required_fields=spec["required_fields"],
-                rejection_reasons=spec["reasons"],
-                summary=spec["summary"],
-                good_lead=spec["good_lead"],
-                not_a_lead=spec["not_a_lead"],
-                handling=spec["handling"],
-            )
-            proposal = services.draft_propose(
-                version=draft, by=maya, expected_revision=draft.revision
-            )
-            proposal = services.proposal_sign(
-                version=proposal, by=maya, expected_revision=proposal.revision
-            )
-            services.proposal_sign(version=proposal, by=sam, expected_revision=proposal.revision)
+            if not DefinitionVersion.objects.filter(stage=stages[key]).exists():
+                _sign_definition(stages[key], spec, maya=maya, sam=sam)
         seed_message_platform(maya=maya, sam=sam)
     if stdout is not None:
         stdout.write(
             "Glossary: funnel stages, terms, rejection reasons, MQL/SAL/SQL v1 and the "
             "message platform v1 in force."
         )
+
+
+def _seed_stages_and_reasons() -> dict:
+    stages = {}
+    for position, (key, name, side, outcome, qualifying, description) in enumerate(STAGES):
+        stages[key], _ = FunnelStage.objects.get_or_create(
+            key=key,
+            defaults={
+                "name": name,
+                "side": side,
+                "is_outcome": outcome,
+                "is_qualifying": qualifying,
+                "description": description,
+                "position": (position + 1) * 10,
+            },
+        )
+    for position, (code, label, note, description) in enumerate(REASONS):
+        RejectionReason.objects.get_or_create(
+            code=code,
+            defaults={
+                "label": label,
+                "requires_note": note,
+                "description": description,
+                "position": (position + 1) * 10,
+            },
+        )
+    return stages
+
+
+def _sign_definition(stage, spec: dict, *, maya, sam) -> None:
+    """Version 1 of a stage's definition: drafted and proposed by maya, signed by both sides."""
+    draft = services.draft_create(
+        stage=stage,
+        by=maya,
+        rules=spec["rules"],
+        threshold=spec["threshold"],
+        required_fields=spec["required_fields"],
+        rejection_reasons=spec["reasons"],
+        summary=spec["summary"],
+        good_lead=spec["good_lead"],
+        not_a_lead=spec["not_a_lead"],
+        handling=spec["handling"],
+    )
+    proposal = services.draft_propose(version=draft, by=maya, expected_revision=draft.revision)
+    proposal = services.proposal_sign(
+        version=proposal, by=maya, expected_revision=proposal.revision
+    )
+    services.proposal_sign(version=proposal, by=sam, expected_revision=proposal.revision)
 
 
 OCCUPATION = "What is your current occupation"
