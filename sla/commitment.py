@@ -80,7 +80,9 @@ def compute_month(*, team: Team, month: date, now: datetime | None = None) -> Co
     target_rate = agreement.min_acceptance_rate if agreement is not None else 0
     # The cohort: leads first handed to this team in the month.
     first_handoffs = (
-        LeadEvent.objects.filter(kind=Action.HAND_OFF, data__team=team.pk)
+        # Handed off before the month ends (no first handoff in it is later): the
+        # months after it are not read (alignment.partitions).
+        LeadEvent.objects.filter(kind=Action.HAND_OFF, data__team=team.pk, occurred_at__lt=end)
         .values("lead_id")
         .annotate(first=Min("occurred_at"))
         .filter(first__gte=start, first__lt=end)
