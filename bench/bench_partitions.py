@@ -100,7 +100,12 @@ def _reads() -> dict:
     from sla.models import ClockDayRollup
 
     rep = User.objects.get(username="ravi")
-    lead = Lead.objects.filter(owner=rep).order_by("-created_at").first()
+    # A lead of some 200 days ago: its page reads its month and the ones since.
+    lead = (
+        Lead.objects.filter(owner=rep, created_at__lt=timezone.now() - timedelta(days=200))
+        .order_by("-created_at")
+        .first()
+    )
     today = timezone.now().date()
     sam = User.objects.get(username="sam")
     filters = parse_filters({}, user=sam, teams=sales_teams())
