@@ -210,3 +210,13 @@ def test_the_outbox_sees_events_of_every_month_and_of_default(org, territories):
     assert sorted(OutboxEvent.objects.values_list("lead_id", flat=True)) == sorted(
         [in_month.pk, in_default.pk]
     )
+
+
+def test_the_command_refuses_a_negative_count_of_months_and_a_retention_of_none(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--ahead"):
+        call_command("partitions", "--ahead", "-1", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="--older-than"):
+        call_command("partitions", "--archive", "--older-than", "0", stdout=io.StringIO())
+    assert partitions.months_of("leads_leadevent")  # nothing was archived
