@@ -328,6 +328,14 @@ WEBHOOK_SECONDS = env.float("WEBHOOK_SECONDS", default=5.0)
 # A delivery claimed longer ago than this is taken again (its worker died mid-send).
 WEBHOOK_CLAIM_SECONDS = env.int("WEBHOOK_CLAIM_SECONDS", default=60)
 WEBHOOK_SENDERS = env.int("WEBHOOK_SENDERS", default=8)
+# History tables on PostgreSQL are partitioned by month (alignment.partitions): this many
+# months are made ahead; months older than HISTORY_RETENTION_MONTHS (0: keep every month)
+# are detached, written to HISTORY_ARCHIVE_DIR as CSV files, and dropped.
+HISTORY_PARTITIONS_AHEAD = env.int("ALIGNMENT_HISTORY_PARTITIONS_AHEAD", default=3)
+HISTORY_RETENTION_MONTHS = env.int("ALIGNMENT_HISTORY_RETENTION_MONTHS", default=0)
+HISTORY_ARCHIVE_DIR = Path(
+    env.str("ALIGNMENT_HISTORY_ARCHIVE_DIR", default=str(VAR_DIR / "archive"))
+)
 CELERY_BEAT_SCHEDULE = {
     # A scan still queued when the next is due is dropped: the next one does its work.
     "sla-scan": {
@@ -370,6 +378,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alignment.tasks.heartbeat",
         "schedule": env.float("HEARTBEAT_SECONDS", default=15.0),
     },
+    # The coming months' partitions of the history tables, and whole months past the
+    # retention written to files and dropped (alignment.partitions). Hourly: a missed
+    # run costs nothing (a month without its partition lands in DEFAULT).
+    "history-partitions": {"task": "alignment.tasks.maintain_partitions", "schedule": 3600.0},
 }
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Beat that survives its host: run one on each of two machines or more. They share

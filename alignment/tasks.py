@@ -33,3 +33,10 @@ def deliver_webhooks() -> int:
     from alignment.webhooks import deliver_pending
 
     return deliver_pending()
+
+
+@shared_task(name="alignment.tasks.maintain_partitions", soft_time_limit=1800, time_limit=1900)
+def maintain_partitions() -> list[str]:
+    from alignment.partitions import maintain
+
+    return maintain()

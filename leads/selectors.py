@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from alignment.models import User
 from alignment.roles import perm
@@ -86,17 +86,27 @@ def came_back() -> QuerySet[Lead]:
 
 
 def lead_detail(lead_id: int, user: User) -> Lead:
-    return (
+    lead = (
         visible_leads(user)
         .select_related(*LIST_RELATED)
         .prefetch_related(
-            Prefetch("events", queryset=LeadEvent.objects.select_related("actor")),
             Prefetch("touches", queryset=Touch.objects.select_related("by")),
             Prefetch(
                 "disputes", queryset=Dispute.objects.select_related("raised_by", "decided_by")
             ),
         )
         .get(pk=lead_id)
+    )
+    prefetch_related_objects([lead], Prefetch("events", queryset=lead_events(lead)))
+    return lead
+
+
+def lead_events(lead: Lead) -> QuerySet[LeadEvent]:
+    """The lead's history. None of its events is older than the lead (its birth is
+    the first, at created_at), and saying so lets PostgreSQL read only the months of
+    lead events since then (alignment.partitions), not every month ever kept."""
+    return LeadEvent.objects.filter(lead=lead, occurred_at__gte=lead.created_at).select_related(
+        "actor"
     )
 
 

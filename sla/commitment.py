@@ -121,7 +121,9 @@ def _cohort(team: Team, start: datetime, end: datetime) -> tuple[int, int, int, 
     """Delivered, accepted, rejected, incomplete and rejections by reason, of the
     leads first handed to this team in [start, end)."""
     first_handoffs = (
-        LeadEvent.objects.filter(kind=Action.HAND_OFF, data__team=team.pk)
+        # Handed off before the month ends (no first handoff in it is later): the
+        # months after it are not read (alignment.partitions).
+        LeadEvent.objects.filter(kind=Action.HAND_OFF, data__team=team.pk, occurred_at__lt=end)
         .values("lead_id")
         .annotate(first=Min("occurred_at"))
         .filter(first__gte=start, first__lt=end)
