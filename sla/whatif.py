@@ -214,6 +214,19 @@ class Outcome:
     judged: list[tuple] = field(default_factory=list)
     late: list[tuple[int | None, int]] = field(default_factory=list)
 
+    def mark(self) -> tuple[int, int, int, int]:
+        """Where the rows stand, for `copy`."""
+        kept = len(self.breaches) if self.breaches is not None else 0
+        return len(self.judged), len(self.late), self.open_at_end, kept
+
+    def copy(self, other: Outcome, mark: tuple[int, int, int, int]) -> None:
+        """What `other` added since `mark` (its replay of the same lead under the same terms)."""
+        self.judged.extend(other.judged[mark[0] :])
+        self.late.extend(other.late[mark[1] :])
+        self.open_at_end += other.open_at_end - mark[2]
+        if self.breaches is not None and other.breaches is not None:
+            self.breaches.extend(other.breaches[mark[3] :])
+
     def fold(self, zone_of: Callable) -> Outcome:
         for (label, kind, team, owner, how), n in Counter(self.judged).items():
             for t in (self.goals[(label, kind)], self.teams[team], self.reps[owner], self.total):
@@ -294,21 +307,28 @@ class _Replayer:
         out.late.append((c[TEAM], due // QUARTER))
         if out.breaches is not None:
             out.breaches.append((lead_id, c[KIND], as_datetime(due)))
-        escalates_at = self.timelines(c[TEAM]).add_us(due, self.escalation)
-        if escalates_at < resolved if resolved is not None else escalates_at <= self.end:
+        # As for the deadline: not escalated if stopped before the escalation's wall time.
+        by = resolved if resolved is not None else self.end + 1
+        if due + self.escalation < by and self._escalates_at(c) < by:
             how = "escalated"
         else:
             how = "breached"
         out.judged.append((c[LABEL], c[KIND], c[TEAM], c[OWNER], how))
 
+    def _escalates_at(self, c: list) -> int:
+        return self.timelines(c[TEAM]).add_us(c[DUE], self.escalation)
+
     def _stop(self, lead_id: int, clocks: list, kinds, at: int, met: bool = True) -> None:
-        """Finish the clocks of `kinds`, in the order they started; the others run on."""
+        """Finish the clocks of `kinds`, in the order they started; the others run on. A
+        clock stopped before its wall-clock span is up was in time (`_finish`, quicker)."""
         running = []
         for c in clocks:
-            if c[KIND] in kinds:
-                self._finish(lead_id, c, at, met)
-            else:
+            if c[KIND] not in kinds:
                 running.append(c)
+            elif at > c[START] + c[SPAN]:
+                self._finish(lead_id, c, at, met)
+            elif met and c[COUNTED]:
+                self.out.judged.append((c[LABEL], c[KIND], c[TEAM], c[OWNER], "met"))
         clocks[:] = running
 
     def _hold(self, c: list, at: int) -> None:
@@ -416,21 +436,25 @@ def _segment_inputs(agreements: list[Agreement]) -> tuple[list[str], list[str]]:
     return fields, sorted(names - set(fields))
 
 
+def _rows(queryset, size: int = 20000):
+    """A values_list's rows as the database driver gives them, a batch at a time (no
+    per-row conversion: the replay reads hundreds of thousands)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(size):
+            yield from batch
+
+
 def _lead_rows(handed, agreements: list[Agreement]):
+    """(lead, score, *segment fields, *segment attributes) of the leads handed off."""
     fields, attributes = _segment_inputs(agreements)
     aliases = {f"a{i}": KeyTextTransform(name, "attributes") for i, name in enumerate(attributes)}
-    rows = (
+    return _rows(
         Lead.objects.filter(pk__in=handed.values("lead_id"))
         .annotate(**aliases)
         .values_list("pk", "score", *fields, *aliases)
     )
-    for pk, score, *values in rows.iterator(chunk_size=5000):
-        yield (
-            pk,
-            score,
-            dict(zip(fields, values[: len(fields)], strict=True)),
-            dict(zip(attributes, values[len(fields) :], strict=True)),
-        )
 
 
 class EpochMicroseconds(Func):
@@ -444,7 +468,7 @@ class EpochMicroseconds(Func):
 def _event_rows(handed, period: Period):
     """(lead, kind, microseconds, to_stage, to, team, until) in each lead's order."""
     on_postgres = connection.vendor == "postgresql"
-    rows = (
+    rows = _rows(
         LeadEvent.objects.filter(
             lead_id__in=handed.values("lead_id"), kind__in=KINDS, occurred_at__lt=period.end_at
         )
@@ -456,11 +480,16 @@ def _event_rows(handed, period: Period):
         )
         .order_by("lead_id", "occurred_at", "id")
         .values_list("lead_id", "kind", "w_at", "to_stage", "w_to", "w_team", "w_until")
-        .iterator(chunk_size=20000)
     )
     if on_postgres:
         return rows
-    return ((lead, kind, as_us(at), *rest) for lead, kind, at, *rest in rows)
+    return ((lead, kind, _sqlite_us(at), *rest) for lead, kind, at, *rest in rows)
+
+
+def _sqlite_us(text: str) -> int:
+    """SQLite's stored moment (UTC, as text) in microseconds since the epoch."""
+    moment = datetime.fromisoformat(text)
+    return as_us(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def handed_off_in(period: Period):
@@ -525,21 +554,44 @@ def _timelines(period: Period) -> tuple[Callable, Callable]:
     return spec_of, timeline_of
 
 
-def _goals_by_lead(handed, agreements: list[Agreement]) -> dict[int, list]:
-    """Each lead's goal under each agreement. Leads share a handful of segments: each is
-    matched once."""
-    goals: dict[int, list] = {}
-    segments: dict[tuple, list] = {}
-    for pk, score, fields, attributes in _lead_rows(handed, agreements):
-        key = (score, *fields.values(), *attributes.values())
+def _same_terms(agreement: Agreement, goal) -> tuple:
+    """What a lead's replay under `goal` of `agreement` reads: two agreements whose goals for
+    a lead have the same terms replay it the same (a draft changes one goal or two)."""
+    terms = (str(agreement.escalation_hours), agreement.restart_on_reassign)
+    return terms + tuple(str(getattr(goal, name)) for name in GOAL_TERMS)
+
+
+def _goals_by_lead(handed, agreements: list[Agreement]) -> dict[int, tuple]:
+    """Each lead's goal under each agreement and, for each, the earlier agreement whose goal
+    has the same terms (its replay of the lead is copied) or None. Leads share a handful of
+    segments: each is matched once."""
+    fields, attributes = _segment_inputs(agreements)
+    goals: dict[int, tuple] = {}
+    segments: dict[tuple, tuple] = {}
+    for pk, *key in _lead_rows(handed, agreements):
+        key = tuple(key)
         found = segments.get(key)
         if found is None:
-            found = segments[key] = [
-                selectors.goal_for(a, score=score, fields=fields, attributes=attributes)
-                for a in agreements
-            ]
+            values = dict(zip((*fields, *attributes), key[1:], strict=True))
+            found = segments[key] = _segment_plan(
+                agreements,
+                score=key[0],
+                fields={f: values[f] for f in fields},
+                attributes={a: values[a] for a in attributes},
+            )
         goals[pk] = found
     return goals
+
+
+def _segment_plan(agreements, **segment) -> tuple[tuple, bool]:
+    """((goal, twin) per agreement, whether any has a twin)."""
+    plan, seen = [], {}
+    for i, agreement in enumerate(agreements):
+        goal = selectors.goal_for(agreement, **segment)
+        terms = _same_terms(agreement, goal)
+        plan.append((goal, seen.get(terms)))
+        seen.setdefault(terms, i)
+    return tuple(plan), any(twin is not None for _, twin in plan)
 
 
 # The kinds as the replay compares them: by identity (`is`), each row's kind is mapped to one
@@ -570,6 +622,18 @@ def _by_lead(rows) -> Iterable[tuple[int, list[tuple]]]:
         yield current, events
 
 
+def _play_twinned(players: list[_Replayer], plan: tuple, lead_id: int, events: list) -> None:
+    """Replay a lead under each agreement, copying an earlier agreement's replay where its
+    goal for the lead has the same terms."""
+    marks = []
+    for player, (goal, twin) in zip(players, plan, strict=True):
+        marks.append(player.out.mark())
+        if twin is None:
+            player.lead(lead_id, goal, events)
+        else:
+            player.out.copy(players[twin].out, marks[twin])
+
+
 def replay(
     *,
     agreements: list[Agreement],
@@ -588,11 +652,14 @@ def replay(
     spec_of, timeline_of = _timelines(period)
     players = [_Replayer(a, period, spec_of, timeline_of, keep_breaches) for a in agreements]
     months = Months(start=as_us(period.start_at), end=as_us(period.end_at))
-    leads = [p.lead for p in players]
     step = max(1, total // 20)
     for done, (lead_id, events) in enumerate(_by_lead(_event_rows(handed, period)), 1):
-        for lead, goal in zip(leads, goals[lead_id], strict=True):
-            lead(lead_id, goal, events)
+        plan, twinned = goals[lead_id]
+        if twinned:
+            _play_twinned(players, plan, lead_id, events)
+        else:
+            for player, (goal, _) in zip(players, plan, strict=True):
+                player.lead(lead_id, goal, events)
         months.add(events)
         if progress is not None and done % step == 0:
             progress(done, total)
@@ -715,12 +782,23 @@ def difference(draft_figures: dict, base_figures: dict | None, draft, base) -> l
                 words += f", most on {where}s"
         sentences.append(words + ".")
         lead = ""
-    d, b = draft_figures["total"], base_figures["total"]
-    sentences.append(
-        f"In all: {d['breached']} breaches instead of {b['breached']}, "
-        f"{d['escalated']} escalated to the arbiter instead of {b['escalated']}."
-    )
+    sentences.append(_in_all(draft_figures["total"], base_figures["total"]))
     return sentences
+
+
+def _in_all(draft: dict, base: dict) -> str:
+    """ "In all: 12 breaches instead of 9, the same number escalated to the arbiter (3)." """
+    new, old = draft["breached"], base["breached"]
+    breaches = (
+        f"the same number of breaches ({new})" if new == old else f"{new} breaches instead of {old}"
+    )
+    new, old = draft["escalated"], base["escalated"]
+    escalated = (
+        f"the same number escalated to the arbiter ({new})"
+        if new == old
+        else f"{new} escalated to the arbiter instead of {old}"
+    )
+    return f"In all: {breaches}, {escalated}."
 
 
 def _where(draft_when: dict, base_when: dict, team) -> str:
