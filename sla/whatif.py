@@ -1,20 +1,26 @@
 """What an agreement would have meant: a draft replayed over real history.
 
-`replay` reads the period's lead events in one ordered query (and the leads'
-segment fields in another), then walks each lead's events the way the live
-clock engine (sla.clocks.on_lead_events) reacts to them: a hand-off starts the
-accept clock, an accept meets it and starts the first-touch clock, a touch
-meets that and starts the follow-up, a close cancels, an agreed pause holds.
-Every deadline comes from `sla.deadlines.clock_plan`, the function the live
-engine starts its clocks with, placed on one `Timeline` per calendar (exactly
-`add_business_time`, faster); the scan's rules decide what counts as a breach
-(a running clock whose deadline passed: at its deadline) and an escalation (a
-breach still unresolved `escalation_hours` of business time later).
+`replay` reads the period's lead events in one ordered query (times as integer
+microseconds worked out by PostgreSQL) and the leads' segment fields in another,
+then walks each lead's events the way the live clock engine
+(sla.clocks.on_lead_events) reacts to them: a hand-off starts the accept clock,
+an accept meets it and starts the first-touch clock, a touch meets that and
+starts the follow-up, a close cancels, an agreed pause holds. Every clock's span
+comes from `sla.deadlines.clock_spans`, the function the live engine's
+`clock_plan` places its clocks with, and its deadline from one `Timeline` per
+calendar (exactly `add_business_time`, faster); the scan's rules decide what
+counts as a breach (a running clock whose deadline passed: at its deadline) and
+an escalation (a breach still unresolved `escalation_hours` of business time
+later). Both agreements are replayed in the same pass; a lead whose goal has
+the same terms under both is replayed once. A deadline is placed only when it
+decides something: a clock stopped before its span has run on the wall clock
+was in time (business time never runs faster).
 
-Not replayed: "rep away" pauses (who was away when is not in the lead events),
-and a score that changed after the lead's clocks started (the current score
-picks the goal). Marketing's commitment is judged on the volume and the
-acceptance rate.
+Not replayed: "rep away" pauses (who was away when is not in the lead events,
+only in the audit log's `member.away` entries, and the clocks an agreed pause
+holds while the rep is away would have to be told apart), and a score that
+changed after the lead's clocks started (the current score picks the goal).
+Marketing's commitment is judged on the volume and the acceptance rate.
 """
 
 from __future__ import annotations
