@@ -443,10 +443,10 @@ def _segment_inputs(agreements: list[Agreement]) -> tuple[list[str], list[str]]:
 
 
 def _rows(queryset, size: int = 20000):
-    """A values_list's rows as the database driver gives them, a batch at a time (no
-    per-row conversion: the replay reads hundreds of thousands)."""
+    """A values_list's rows as the database driver gives them, a batch at a time from a
+    server-side cursor (no per-row conversion: the replay reads hundreds of thousands)."""
     sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(size):
             yield from batch
@@ -492,9 +492,10 @@ def _event_rows(handed, period: Period):
     return ((lead, kind, _sqlite_us(at), *rest) for lead, kind, at, *rest in rows)
 
 
-def _sqlite_us(text: str) -> int:
-    """SQLite's stored moment (UTC, as text) in microseconds since the epoch."""
-    moment = datetime.fromisoformat(text)
+def _sqlite_us(value: datetime | str) -> int:
+    """A moment as SQLite's driver gives it (UTC, naive, maybe as text) in microseconds
+    since the epoch."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return as_us(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 

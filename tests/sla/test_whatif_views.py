@@ -229,3 +229,14 @@ def test_a_draft_that_changes_no_figure_says_the_same_number(org, agreement, his
     )
     assert not any(f"{breached} breaches instead of {breached}" in s for s in result["difference"])
     assert "the same number of breaches in Sales Americas" in result["difference"][0]
+
+
+@pytest.mark.slow
+def test_the_whatif_works_the_same_on_sqlite(tmp_path):
+    """The tests above, again, on the SQLite default: the replay reads its event times
+    from SQLite's driver there, not as microseconds worked out by PostgreSQL."""
+    from tests.processes import pytest_on_sqlite
+
+    summary = pytest_on_sqlite(tmp_path, __file__).splitlines()[-1]
+    assert "passed" in summary, summary
+    assert "failed" not in summary, summary
