@@ -2,8 +2,10 @@
 each week, beside what the team can take.
 
 A team's capacity in a week is its reps' capacities (reps at work: active, not
-away) scaled by the week's open days on the team's calendar (holidays and closures
-are time off for everyone): a full working week takes `capacity` new leads a rep.
+away now) scaled by the days each is at work that week: the week's open days on the
+team's calendar (holidays and closures are time off for everyone) less the rep's own
+time off booked (alignment.TimeOff). A full working week takes `capacity` new leads
+a rep; a rep off two of five open days takes three fifths of it.
 A campaign's expected leads a week go to each of the sales teams it targets. A week
 where they exceed the capacity is flagged on the calendar, and, before the campaign
 starts, to its marketer and the team's sales managers (`flag_overloads`, from the
@@ -19,7 +21,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Q
 from django.urls import reverse
 
-from alignment.models import Side, Team, User
+from alignment.models import Side, Team, TimeOff, User
 from alignment.notifications import notify
 from alignment.roles import ROLE_NAMES, Role
 from leads.models import Campaign
@@ -50,13 +52,17 @@ class TeamWeek:
     rep_capacity: int
     open_days: int
     usual_days: int
+    # Each rep's capacity times the open days they are not off, summed; and the open days
+    # the team's reps have off between them.
+    capacity_days: int = 0
+    off_days: int = 0
     campaigns: list[Campaign] = field(default_factory=list)
 
     @property
     def capacity(self) -> int:
         if not self.usual_days:
             return 0
-        return round(self.rep_capacity * self.open_days / self.usual_days)
+        return round(self.capacity_days / self.usual_days)
 
     @property
     def expected(self) -> int:
@@ -72,8 +78,14 @@ class TeamWeek:
             f"Week of {self.week:%d %b %Y}: {self.expected} leads expected for {self.team.name} "
             f"from {', '.join(c.name for c in self.campaigns)}, more than its capacity of "
             f"{self.capacity} ({self.reps} reps at work, {self.open_days} of "
-            f"{self.usual_days} days open)."
+            f"{self.usual_days} days open{self.time_off})."
         )
+
+    @property
+    def time_off(self) -> str:
+        if not self.off_days:
+            return ""
+        return f", less {self.off_days} day{'s' if self.off_days != 1 else ''} of time off"
 
 
 def _runs_in(campaign: Campaign, week: date) -> bool:
@@ -85,19 +97,56 @@ def _runs_in(campaign: Campaign, week: date) -> bool:
     )
 
 
+def _days_off(reps: list[int], first: date, last: date) -> dict[int, set[date]]:
+    """Each rep's days of booked time off from `first` to `last`."""
+    off: dict[int, set[date]] = defaultdict(set)
+    for person, start, end in TimeOff.objects.filter(
+        person__in=reps, last_day__gte=first, first_day__lte=last
+    ).values_list("person_id", "first_day", "last_day"):
+        day = max(start, first)
+        while day <= min(end, last):
+            off[person].add(day)
+            day += timedelta(days=1)
+    return off
+
+
+def _team_week(team, week, spec, usual, reps, off) -> TeamWeek:
+    """`reps`: (rep, capacity) at work; `off`: their days off."""
+    open_dates = [week + timedelta(days=n) for n in range(7)]
+    open_dates = [day for day in open_dates if spec.day_intervals(day)]
+    capacity_days = off_days = 0
+    for rep, capacity in reps:
+        away = sum(1 for day in open_dates if day in off.get(rep, ()))
+        off_days += away
+        capacity_days += capacity * (len(open_dates) - away)
+    return TeamWeek(
+        team=team,
+        week=week,
+        reps=len(reps),
+        rep_capacity=sum(capacity for _, capacity in reps),
+        open_days=len(open_dates),
+        usual_days=usual,
+        capacity_days=capacity_days,
+        off_days=off_days,
+    )
+
+
 def load(*, first: date, last: date, campaigns=None) -> dict[int, list[TeamWeek]]:
     """Per sales team, per week from `first`'s to `last`'s: capacity and expected leads.
-    Four queries: teams with calendars, reps, campaigns with their teams (or the
-    `campaigns` given, with `target_teams` prefetched)."""
+    Five queries: teams with calendars, reps, their time off, campaigns with their teams
+    (or the `campaigns` given, with `target_teams` prefetched)."""
     teams = list(Team.objects.filter(side=Side.SALES).select_related("business_calendar"))
-    at_work: dict[int, list[int]] = defaultdict(list)
-    for team_id, capacity in User.objects.filter(
+    at_work: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for pk, team_id, capacity in User.objects.filter(
         team__in=teams,
         is_active=True,
         is_away=False,
         groups__name=ROLE_NAMES[Role.SALES_REP],
-    ).values_list("team_id", "capacity"):
-        at_work[team_id].append(capacity)
+    ).values_list("pk", "team_id", "capacity"):
+        at_work[team_id].append((pk, capacity))
+    span = weeks(first, last)
+    reps = [pk for team_reps in at_work.values() for pk, _ in team_reps]
+    off = _days_off(reps, span[0], span[-1] + timedelta(days=6)) if span else {}
     if campaigns is None:
         campaigns = Campaign.objects.filter(
             starts_on__lte=last + timedelta(days=6), ends_on__gte=monday(first)
@@ -109,21 +158,10 @@ def load(*, first: date, last: date, campaigns=None) -> dict[int, list[TeamWeek]
         spec = selectors.calendar_for_team(team)
         usual = sum(1 for day in range(7) if spec.week.get(day))
         rows = []
-        for week in weeks(first, last):
-            open_days = sum(1 for n in range(7) if spec.day_intervals(week + timedelta(days=n)))
-            rows.append(
-                TeamWeek(
-                    team=team,
-                    week=week,
-                    reps=len(at_work[team.pk]),
-                    rep_capacity=sum(at_work[team.pk]),
-                    open_days=open_days,
-                    usual_days=usual,
-                    campaigns=[
-                        c for c in campaigns if team.pk in targets[c.pk] and _runs_in(c, week)
-                    ],
-                )
-            )
+        for week in span:
+            row = _team_week(team, week, spec, usual, at_work[team.pk], off)
+            row.campaigns = [c for c in campaigns if team.pk in targets[c.pk] and _runs_in(c, week)]
+            rows.append(row)
         result[team.pk] = rows
     return result
 

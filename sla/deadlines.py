@@ -84,6 +84,7 @@ class Timeline:
             day += timedelta(days=1)
         self._starts, self._ends, self._before = starts, ends, before
         self._upto = [b + (e - s) for s, e, b in zip(starts, ends, before, strict=True)]
+        self._n = len(ends)
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """`add_business_time(spec, start, duration)`, on the timeline."""
@@ -91,15 +92,19 @@ class Timeline:
 
     def add_us(self, moment: int, wanted: int) -> int:
         """`add`, in microseconds since the epoch (a replay keeps its times so)."""
+        n = self._n
         i = bisect_right(self._ends, moment)
-        if wanted <= 0 or i == 0 or i == len(self._ends):
+        if wanted <= 0 or i == 0 or i == n:
             late = add_business_time(self.spec, as_datetime(moment), _MICRO * wanted)
             return as_us(late)
-        target = self._before[i] + max(0, moment - self._starts[i]) + wanted
-        j = bisect_left(self._upto, target, lo=i)
-        if j == len(self._upto):
+        starts, before = self._starts, self._before
+        start = starts[i]
+        # Open time before `moment`; in closed time, the next opening's.
+        target = before[i] + (moment - start if moment > start else 0) + wanted
+        j = bisect_left(self._upto, target, i)
+        if j == n:
             return as_us(add_business_time(self.spec, as_datetime(moment), _MICRO * wanted))
-        return self._starts[j] + target - self._before[j]
+        return starts[j] + target - before[j]
 
 
 def as_us(moment: datetime) -> int:

@@ -1,20 +1,26 @@
 """What an agreement would have meant: a draft replayed over real history.
 
-`replay` reads the period's lead events in one ordered query (and the leads'
-segment fields in another), then walks each lead's events the way the live
-clock engine (sla.clocks.on_lead_events) reacts to them: a hand-off starts the
-accept clock, an accept meets it and starts the first-touch clock, a touch
-meets that and starts the follow-up, a close cancels, an agreed pause holds.
-Every deadline comes from `sla.deadlines.clock_plan`, the function the live
-engine starts its clocks with, placed on one `Timeline` per calendar (exactly
-`add_business_time`, faster); the scan's rules decide what counts as a breach
-(a running clock whose deadline passed: at its deadline) and an escalation (a
-breach still unresolved `escalation_hours` of business time later).
+`replay` reads the period's lead events in one ordered query (times as integer
+microseconds worked out by PostgreSQL) and the leads' segment fields in another,
+then walks each lead's events the way the live clock engine
+(sla.clocks.on_lead_events) reacts to them: a hand-off starts the accept clock,
+an accept meets it and starts the first-touch clock, a touch meets that and
+starts the follow-up, a close cancels, an agreed pause holds. Every clock's span
+comes from `sla.deadlines.clock_spans`, the function the live engine's
+`clock_plan` places its clocks with, and its deadline from one `Timeline` per
+calendar (exactly `add_business_time`, faster); the scan's rules decide what
+counts as a breach (a running clock whose deadline passed: at its deadline) and
+an escalation (a breach still unresolved `escalation_hours` of business time
+later). Both agreements are replayed in the same pass; a lead whose goal has
+the same terms under both is replayed once. A deadline is placed only when it
+decides something: a clock stopped before its span has run on the wall clock
+was in time (business time never runs faster).
 
-Not replayed: "rep away" pauses (who was away when is not in the lead events),
-and a score that changed after the lead's clocks started (the current score
-picks the goal). Marketing's commitment is judged on the volume and the
-acceptance rate.
+Not replayed: "rep away" pauses (who was away when is not in the lead events,
+only in the audit log's `member.away` entries, and the clocks an agreed pause
+holds while the rep is away would have to be told apart), and a score that
+changed after the lead's clocks started (the current score picks the goal).
+Marketing's commitment is judged on the volume and the acceptance rate.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BigIntegerField, F, Func
 from django.db.models.fields.json import KeyTextTransform
 
 from alignment import clock
@@ -41,7 +48,6 @@ from sla.calendars import business_time_between
 from sla.clocks import CONTACT_FIELDS, TOUCH_KINDS
 from sla.commitment import next_month
 from sla.deadlines import (
-    _EPOCH,
     _MICRO,
     Timeline,
     as_datetime,
@@ -91,7 +97,7 @@ ACCEPT, FIRST_TOUCH, FOLLOW_UP = (
     str(ClockKind.FIRST_TOUCH),
     str(ClockKind.FOLLOW_UP),
 )
-ACCEPT_ONLY = (ACCEPT,)
+ACCEPT_ONLY, FOLLOW_UP_ONLY = (ACCEPT,), (FOLLOW_UP,)
 ALL_KINDS = (ACCEPT, FIRST_TOUCH, FOLLOW_UP)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -170,16 +176,15 @@ def replay_period(*, start=None, end=None, teams: Iterable = (), now: datetime) 
 
 # -- the replay ------------------------------------------------------------------------------
 
-
-class _Clock:
-    """A replayed clock; times in microseconds since the epoch (sla.deadlines.as_us)."""
-
-    __slots__ = ("counted", "due", "goal", "hours", "kind", "owner", "paused", "remaining", "team")
-
-    def __init__(self, kind, goal, team, owner, due, hours, counted):
-        self.kind, self.goal, self.team, self.owner = kind, goal, team, owner
-        self.due, self.hours, self.counted = due, hours, counted
-        self.paused, self.remaining = False, None
+# A replayed clock is a list (half a million of them: cheaper than objects), these its fields;
+# times in microseconds since the epoch (sla.deadlines.as_us). Its deadline (DUE) is placed
+# on the timeline when it is first needed: never for a clock stopped before START + SPAN,
+# since business time never runs faster than the clock on the wall.
+KIND, DUE, COUNTED, HOURS, OWNER, TEAM, LABEL, PAUSED, LEFT, START, SPAN = range(11)
+# Every zone's offset from UTC is a whole number of quarter hours: a breach's part of the
+# day is its quarter hour's, worked out once per quarter hour when the tallies are made.
+QUARTER = 15 * 60 * 1_000_000
+DAY = 86_400_000_000
 
 
 @dataclass
@@ -210,19 +215,36 @@ class Outcome:
     # (team, "Monday morning") -> breaches there: where a change bites.
     when: Counter = field(default_factory=Counter)
     breaches: list[tuple[int, str, datetime]] | None = None
-    # (goal label, kind, team, owner, "met" | "breached" | "escalated") -> clocks, while
-    # replaying (one count per clock); `fold` makes the tallies of it.
-    counts: Counter = field(default_factory=Counter)
+    # While replaying, one row per clock judged: (goal label, kind, team, owner, "met" |
+    # "breached" | "escalated"), and (team, quarter hour) per breach; `fold` counts them.
+    judged: list[tuple] = field(default_factory=list)
+    late: list[tuple[int | None, int]] = field(default_factory=list)
 
-    def fold(self) -> Outcome:
-        for (label, kind, team, owner, how), n in self.counts.items():
+    def mark(self) -> tuple[int, int, int, int]:
+        """Where the rows stand, for `copy`."""
+        kept = len(self.breaches) if self.breaches is not None else 0
+        return len(self.judged), len(self.late), self.open_at_end, kept
+
+    def copy(self, other: Outcome, mark: tuple[int, int, int, int]) -> None:
+        """What `other` added since `mark` (its replay of the same lead under the same terms)."""
+        self.judged.extend(other.judged[mark[0] :])
+        self.late.extend(other.late[mark[1] :])
+        self.open_at_end += other.open_at_end - mark[2]
+        if self.breaches is not None and other.breaches is not None:
+            self.breaches.extend(other.breaches[mark[3] :])
+
+    def fold(self, zone_of: Callable) -> Outcome:
+        for (label, kind, team, owner, how), n in Counter(self.judged).items():
             for t in (self.goals[(label, kind)], self.teams[team], self.reps[owner], self.total):
                 if how == "met":
                     t.met += n
                 else:
                     t.breached += n
                     t.escalated += n if how == "escalated" else 0
-        self.counts.clear()
+        for (team, quarter), n in Counter(self.late).items():
+            local = as_datetime(quarter * QUARTER).astimezone(zone_of(team))
+            self.when[(team, _part_of_day(local))] += n
+        self.judged, self.late = [], []
         return self
 
 
@@ -235,7 +257,6 @@ class _Replayer:
     """One agreement's clocks for one lead after another (the live engine's reactions)."""
 
     def __init__(self, agreement: Agreement, period: Period, specs, timelines, keep: bool):
-        self.agreement = agreement
         self.restart_on_reassign = agreement.restart_on_reassign
         self.escalation = hours(agreement.escalation_hours) // _MICRO
         self.start, self.end = as_us(period.start_at), as_us(period.end_at)
@@ -244,9 +265,14 @@ class _Replayer:
         self.spans: dict[tuple, tuple | None] = {}
         self.out = Outcome(breaches=[] if keep else None)
 
-    def _plan(self, goal, kind, team, owner, at: int, stage, touches) -> _Clock | None:
-        """The clock `clock_spans` gives, placed on the team's timeline."""
-        key = (id(goal), kind, team, stage, min(touches, goal.min_attempts))
+    def _plan(self, goal, kind, team, owner, at: int, stage, touches) -> list | None:
+        """The clock `clock_spans` gives, placed on the team's timeline. Its span is worked
+        out once per goal, kind, team, and for a follow-up stage and attempts made."""
+        if kind is FOLLOW_UP:
+            touches = min(touches, goal.min_attempts)
+        else:
+            stage, touches = "", 0
+        key = (id(goal), kind, team, stage, touches)
         found = self.spans.get(key, False)
         if found is False:
             found = clock_spans(self.specs(team), goal, kind, stage=stage, touches=touches)
@@ -255,129 +281,158 @@ class _Replayer:
             self.spans[key] = found
         if found is None:
             return None
-        due = self.timelines(team).add_us(at, found[1])
-        return _Clock(kind, goal, team, owner, due, found[0], self.start <= at < self.end)
+        counted = self.start <= at < self.end
+        return [kind, None, counted, found[0], owner, team, goal.label, False, None, at, found[1]]
 
-    def _finish(self, lead_id: int, c: _Clock, resolved: int | None, met: bool = True) -> None:
+    def _due(self, c: list) -> int:
+        due = c[DUE]
+        if due is None:
+            due = c[DUE] = self.timelines(c[TEAM]).add_us(c[START], c[SPAN])
+        return due
+
+    def _finish(self, lead_id: int, c: list, resolved: int | None, met: bool = True) -> None:
         """Tally a clock met (or cancelled: `met` False) at `resolved`; None: still open at
         the period's end. Late is a deadline passed before it stopped (sla.clocks._close)
         or by the period's end (the scan)."""
-        if not c.counted:
+        if not c[COUNTED]:
             return
-        if c.paused:
+        if c[PAUSED]:
             late = False
         elif resolved is None:
-            late = c.due <= self.end
+            late = c[START] + c[SPAN] <= self.end and self._due(c) <= self.end
         else:
-            late = c.due < resolved
+            late = c[START] + c[SPAN] < resolved and self._due(c) < resolved
         out = self.out
         if not late:
             if resolved is None:
                 out.open_at_end += 1
             elif met:
-                out.counts[(c.goal.label, c.kind, c.team, c.owner, "met")] += 1
+                out.judged.append((c[LABEL], c[KIND], c[TEAM], c[OWNER], "met"))
             return
-        due = as_datetime(c.due)
-        out.when[(c.team, _part_of_day(due.astimezone(self.specs(c.team).zone)))] += 1
+        due = c[DUE]
+        out.late.append((c[TEAM], due // QUARTER))
         if out.breaches is not None:
-            out.breaches.append((lead_id, c.kind, due))
-        escalates_at = self.timelines(c.team).add_us(c.due, self.escalation)
-        if (resolved is None and escalates_at <= self.end) or (
-            resolved is not None and escalates_at < resolved
-        ):
+            out.breaches.append((lead_id, c[KIND], as_datetime(due)))
+        # As for the deadline: not escalated if stopped before the escalation's wall time.
+        by = resolved if resolved is not None else self.end + 1
+        if due + self.escalation < by and self._escalates_at(c) < by:
             how = "escalated"
         else:
             how = "breached"
-        out.counts[(c.goal.label, c.kind, c.team, c.owner, how)] += 1
+        out.judged.append((c[LABEL], c[KIND], c[TEAM], c[OWNER], how))
 
-    def _hold(self, c: _Clock, at: int) -> None:
-        spec = self.specs(c.team)
-        left = business_time_between(spec, as_datetime(at), as_datetime(c.due))
-        c.paused, c.remaining = True, max(left, timedelta(0))
+    def _escalates_at(self, c: list) -> int:
+        return self.timelines(c[TEAM]).add_us(c[DUE], self.escalation)
 
-    def _release(self, c: _Clock, at: int) -> None:
-        spec, warn = self.specs(c.team), c.goal.warn_percent
-        _, due = resumed_deadlines(spec, as_datetime(at), c.remaining, c.hours, warn)
-        c.due, c.paused, c.remaining = as_us(due), False, None
+    def _stop(self, lead_id: int, clocks: list, kinds, at: int, met: bool = True) -> None:
+        """Finish the clocks of `kinds`, in the order they started; the others run on. A
+        clock stopped before its wall-clock span is up was in time (`_finish`, quicker)."""
+        running = []
+        for c in clocks:
+            if c[KIND] not in kinds:
+                running.append(c)
+            elif at > c[START] + c[SPAN]:
+                self._finish(lead_id, c, at, met)
+            elif met and c[COUNTED]:
+                self.out.judged.append((c[LABEL], c[KIND], c[TEAM], c[OWNER], "met"))
+        clocks[:] = running
+
+    def _hold(self, c: list, at: int) -> None:
+        spec = self.specs(c[TEAM])
+        left = business_time_between(spec, as_datetime(at), as_datetime(self._due(c)))
+        c[PAUSED], c[LEFT] = True, max(left, timedelta(0))
+
+    def _release(self, clocks: list, goal, at: int) -> None:
+        for c in clocks:
+            if c[PAUSED]:
+                spec = self.specs(c[TEAM])
+                _, due = resumed_deadlines(
+                    spec, as_datetime(at), c[LEFT], c[HOURS], goal.warn_percent
+                )
+                c[DUE], c[PAUSED], c[LEFT] = as_us(due), False, None
+                c[START], c[SPAN] = c[DUE], 0
+
+    def _qualify(self, lead_id: int, goal, clocks: list, stage: str, at: int) -> bool:
+        """Cancel the follow-ups the new stage is past; True: no clock is held any more."""
+        if not followup_applies(goal, stage):
+            self._stop(lead_id, clocks, FOLLOW_UP_ONLY, at, False)
+        return not any(c[PAUSED] for c in clocks)
+
+    def _reassign(self, lead_id, goal, clocks, at, stage, touches, owner, team) -> bool:
+        """The new owner's clocks: restarted (all, or those already late); True if any was."""
+        restart = [
+            c
+            for c in clocks
+            if self.restart_on_reassign
+            or (not c[PAUSED] and c[START] + c[SPAN] <= at and self._due(c) <= at)
+        ]
+        for c in restart:
+            self._finish(lead_id, c, at, False)
+            clocks.remove(c)
+            again = self._plan(goal, c[KIND], team, owner, at, stage, touches)
+            if again is not None:
+                clocks.append(again)
+        for c in clocks:
+            c[OWNER] = owner
+        return bool(restart)
 
     def lead(self, lead_id: int, goal, events: list[tuple]) -> None:
-        clocks: list[_Clock] = []
+        clocks: list[list] = []
         stage, touches, owner, team = "", 0, None, None
         pause_until: int | None = None
-        finish, plan = self._finish, self._plan
-
-        def stop(kinds, at, met=True) -> None:
-            if clocks:
-                for c in [c for c in clocks if c.kind in kinds]:
-                    finish(lead_id, c, at, met)
-                    clocks.remove(c)
-
-        def resume(at: int) -> None:
-            nonlocal pause_until
-            pause_until = None
-            for c in clocks:
-                if c.paused:
-                    self._release(c, at)
-
+        plan, stop = self._plan, self._stop
         for kind, at, to_stage, to, to_team, until in events:
             if pause_until is not None and pause_until <= at:
-                resume(pause_until)
+                self._release(clocks, goal, pause_until)
+                pause_until = None
             if to_stage:
                 stage = to_stage
-            if kind == HAND_OFF:
+            if kind is HAND_OFF:
                 owner = int(to) if to else owner
                 team = int(to_team) if to_team else team
-                stop(ACCEPT_ONLY, at, False)
+                if clocks:
+                    stop(lead_id, clocks, ACCEPT_ONLY, at, False)
                 if owner:
                     clocks.append(plan(goal, ACCEPT, team, owner, at, stage, touches))
-            elif kind == ACCEPTED:
-                stop(ACCEPT_ONLY, at)
+            elif kind is ACCEPTED:
+                if clocks:
+                    stop(lead_id, clocks, ACCEPT_ONLY, at)
                 clocks.append(plan(goal, FIRST_TOUCH, team, owner, at, stage, touches))
-            elif kind == REJECTED:
-                stop(ACCEPT_ONLY, at)
-            elif kind == TOUCHED:
+            elif kind is REJECTED:
+                if clocks:
+                    stop(lead_id, clocks, ACCEPT_ONLY, at)
+            elif kind is TOUCHED:
                 touches += 1
-                stop(TOUCH_KINDS, at)
+                if clocks:
+                    stop(lead_id, clocks, TOUCH_KINDS, at)
                 if pause_until is not None:
-                    resume(at)
+                    self._release(clocks, goal, at)
+                    pause_until = None
                 c = plan(goal, FOLLOW_UP, team, owner, at, stage, touches)
                 if c is not None:
                     clocks.append(c)
-            elif kind in QUALIFIES:
-                for c in [
-                    c for c in clocks if c.kind == FOLLOW_UP and not followup_applies(c.goal, stage)
-                ]:
-                    finish(lead_id, c, at, False)
-                    clocks.remove(c)
-                if pause_until is not None and not any(c.paused for c in clocks):
-                    pause_until = None
             elif kind in CANCELS_ALL:
-                stop(ALL_KINDS, at, False)
+                if clocks:
+                    stop(lead_id, clocks, ALL_KINDS, at, False)
                 pause_until = None
-            elif kind == REASSIGNED:
-                owner = int(to) if to else owner
-                restart = [
-                    c for c in clocks if self.restart_on_reassign or (not c.paused and c.due <= at)
-                ]
-                for c in restart:
-                    finish(lead_id, c, at, False)
-                    clocks.remove(c)
-                    again = plan(goal, c.kind, team, owner, at, stage, touches)
-                    if again is not None:
-                        clocks.append(again)
-                for c in clocks:
-                    c.owner = owner
-                if restart:
+            elif kind in QUALIFIES:
+                if self._qualify(lead_id, goal, clocks, stage, at):
                     pause_until = None
-            elif kind == PAUSED and until is not None:
+            elif kind is REASSIGNED:
+                owner = int(to) if to else owner
+                if clocks and self._reassign(
+                    lead_id, goal, clocks, at, stage, touches, owner, team
+                ):
+                    pause_until = None
+            elif kind is PAUSED and until is not None:
                 for c in clocks:
-                    if not c.paused:
+                    if not c[PAUSED]:
                         self._hold(c, at)
                 pause_until = until
         if pause_until is not None and pause_until <= self.end:
-            resume(pause_until)
+            self._release(clocks, goal, pause_until)
         for c in clocks:
-            finish(lead_id, c, None)
+            self._finish(lead_id, c, None)
 
 
 def _segment_inputs(agreements: list[Agreement]) -> tuple[list[str], list[str]]:
@@ -387,37 +442,61 @@ def _segment_inputs(agreements: list[Agreement]) -> tuple[list[str], list[str]]:
     return fields, sorted(names - set(fields))
 
 
+def _rows(queryset, size: int = 20000):
+    """A values_list's rows as the database driver gives them, a batch at a time from a
+    server-side cursor (no per-row conversion: the replay reads hundreds of thousands)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(size):
+            yield from batch
+
+
 def _lead_rows(handed, agreements: list[Agreement]):
+    """(lead, score, *segment fields, *segment attributes) of the leads handed off."""
     fields, attributes = _segment_inputs(agreements)
     aliases = {f"a{i}": KeyTextTransform(name, "attributes") for i, name in enumerate(attributes)}
-    rows = (
+    return _rows(
         Lead.objects.filter(pk__in=handed.values("lead_id"))
         .annotate(**aliases)
         .values_list("pk", "score", *fields, *aliases)
     )
-    for pk, score, *values in rows.iterator(chunk_size=5000):
-        yield (
-            pk,
-            score,
-            dict(zip(fields, values[: len(fields)], strict=True)),
-            dict(zip(attributes, values[len(fields) :], strict=True)),
-        )
+
+
+class EpochMicroseconds(Func):
+    """A moment as whole microseconds since the epoch, worked out by PostgreSQL (a replay
+    reads hundreds of thousands: no datetime object is made for them)."""
+
+    template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint"
+    output_field = BigIntegerField()
 
 
 def _event_rows(handed, period: Period):
-    return (
+    """(lead, kind, microseconds, to_stage, to, team, until) in each lead's order."""
+    on_postgres = connection.vendor == "postgresql"
+    rows = _rows(
         LeadEvent.objects.filter(
             lead_id__in=handed.values("lead_id"), kind__in=KINDS, occurred_at__lt=period.end_at
         )
         .annotate(
+            w_at=EpochMicroseconds("occurred_at") if on_postgres else F("occurred_at"),
             w_to=KeyTextTransform("to", "data"),
             w_team=KeyTextTransform("team", "data"),
             w_until=KeyTextTransform("until", "data"),
         )
         .order_by("lead_id", "occurred_at", "id")
-        .values_list("lead_id", "kind", "occurred_at", "to_stage", "w_to", "w_team", "w_until")
-        .iterator(chunk_size=10000)
+        .values_list("lead_id", "kind", "w_at", "to_stage", "w_to", "w_team", "w_until")
     )
+    if on_postgres:
+        return rows
+    return ((lead, kind, _sqlite_us(at), *rest) for lead, kind, at, *rest in rows)
+
+
+def _sqlite_us(value: datetime | str) -> int:
+    """A moment as SQLite's driver gives it (UTC, naive, maybe as text) in microseconds
+    since the epoch."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return as_us(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def handed_off_in(period: Period):
@@ -439,39 +518,36 @@ class Months:
 
     start: int = 0
     end: int = 0
+    # day (since the epoch) -> its month's first day
+    months: dict[int, date] = field(default_factory=dict)
 
     def add(self, events: list[tuple]) -> None:
-        first = next((e for e in events if e[0] == HAND_OFF), None)
+        first = next((e for e in events if e[0] is HAND_OFF), None)
         if first is None or not first[4] or not (self.start <= first[1] < self.end):
             return
-        row = self.rows[(int(first[4]), as_datetime(first[1]).date().replace(day=1))]
+        day = first[1] // DAY
+        month = self.months.get(day)
+        if month is None:
+            month = self.months[day] = as_datetime(day * DAY).date().replace(day=1)
+        row = self.rows[(int(first[4]), month)]
         row[0] += 1
-        kinds = {e[0] for e in events}
-        if ACCEPTED in kinds:
-            row[1] += 1
-        elif REJECTED in kinds:
-            row[2] += 1
+        for e in events:
+            if e[0] is ACCEPTED:
+                row[1] += 1
+                return
+        for e in events:
+            if e[0] is REJECTED:
+                row[2] += 1
+                return
 
 
-def replay(
-    *,
-    agreements: list[Agreement],
-    period: Period,
-    progress: Callable[[int, int], None] | None = None,
-    keep_breaches: bool = False,
-) -> tuple[list[Outcome], Months, int]:
-    """Replay each agreement over the leads handed off in `period`: their outcomes, the
-    monthly volumes and how many leads there were. One pass over the events."""
-    handed = handed_off_in(period)
-    total = handed.values("lead_id").distinct().count()
-    if not total:
-        return [Outcome() for _ in agreements], Months(), 0
+def _timelines(period: Period) -> tuple[Callable, Callable]:
+    """(the calendar spec of a team, its Timeline): one timeline per calendar, looked up
+    by team (hashing a spec costs more than a dict)."""
     team_ids = set(Team.objects.filter(side="sales").values_list("pk", flat=True))
     specs_by_team = selectors.calendars_for_teams(team_ids)
     default = selectors.default_spec("UTC")
     first, last = period.start - timedelta(days=30), period.end + _SPAN_AFTER
-
-    # One timeline per calendar, looked up by team (hashing a spec costs more than a dict).
     by_spec = {spec: Timeline(spec, first, last) for spec in {*specs_by_team.values(), default}}
     timeline_by_team = {team: by_spec[spec] for team, spec in specs_by_team.items()}
     default_timeline = by_spec[default]
@@ -482,43 +558,123 @@ def replay(
     def timeline_of(team):
         return timeline_by_team.get(team, default_timeline)
 
-    players = [_Replayer(a, period, spec_of, timeline_of, keep_breaches) for a in agreements]
-    goals: dict[int, list] = {}
-    # Leads share a handful of segments: each is matched once.
-    segments: dict[tuple, list] = {}
-    for pk, score, fields, attributes in _lead_rows(handed, agreements):
-        key = (score, *fields.values(), *attributes.values())
+    return spec_of, timeline_of
+
+
+def _same_terms(agreement: Agreement, goal) -> tuple:
+    """What a lead's replay under `goal` of `agreement` reads: two agreements whose goals for
+    a lead have the same terms replay it the same (a draft changes one goal or two)."""
+    terms = (str(agreement.escalation_hours), agreement.restart_on_reassign)
+    return terms + tuple(str(getattr(goal, name)) for name in GOAL_TERMS)
+
+
+def _goals_by_lead(handed, agreements: list[Agreement]) -> dict[int, tuple]:
+    """Each lead's goal under each agreement and, for each, the earlier agreement whose goal
+    has the same terms (its replay of the lead is copied) or None. Leads share a handful of
+    segments: each is matched once."""
+    fields, attributes = _segment_inputs(agreements)
+    goals: dict[int, tuple] = {}
+    segments: dict[tuple, tuple] = {}
+    for pk, *key in _lead_rows(handed, agreements):
+        key = tuple(key)
         found = segments.get(key)
         if found is None:
-            found = segments[key] = [
-                selectors.goal_for(a, score=score, fields=fields, attributes=attributes)
-                for a in agreements
-            ]
+            values = dict(zip((*fields, *attributes), key[1:], strict=True))
+            found = segments[key] = _segment_plan(
+                agreements,
+                score=key[0],
+                fields={f: values[f] for f in fields},
+                attributes={a: values[a] for a in attributes},
+            )
         goals[pk] = found
-    months = Months(start=as_us(period.start_at), end=as_us(period.end_at))
-    done = 0
+    return goals
 
-    def play(lead_id, events):
-        nonlocal done
-        for player, goal in zip(players, goals[lead_id], strict=True):
-            player.lead(lead_id, goal, events)
-        months.add(events)
-        done += 1
-        if progress is not None and done % 2000 == 0:
-            progress(done, total)
 
+def _segment_plan(agreements, **segment) -> tuple[tuple, bool]:
+    """((goal, twin) per agreement, whether any has a twin)."""
+    plan, seen = [], {}
+    for i, agreement in enumerate(agreements):
+        goal = selectors.goal_for(agreement, **segment)
+        terms = _same_terms(agreement, goal)
+        plan.append((goal, seen.get(terms)))
+        seen.setdefault(terms, i)
+    return tuple(plan), any(twin is not None for _, twin in plan)
+
+
+# The kinds as the replay compares them: by identity (`is`), each row's kind is mapped to one
+# of these very strings.
+_KIND = {str(k): str(k) for k in KINDS} | {
+    HAND_OFF: HAND_OFF,
+    ACCEPTED: ACCEPTED,
+    REJECTED: REJECTED,
+    TOUCHED: TOUCHED,
+    REASSIGNED: REASSIGNED,
+    PAUSED: PAUSED,
+}
+
+
+def _by_lead(rows) -> Iterable[tuple[int, list[tuple]]]:
+    """The event rows grouped by lead: (lead, [(kind, us, to_stage, to, team, until)])."""
+    kind_of = _KIND
     current, events = None, []
-    for lead_id, kind, at, to_stage, to, team, until in _event_rows(handed, period):
+    for lead_id, kind, at, to_stage, to, team, until in rows:
         if lead_id != current:
             if current is not None:
-                play(current, events)
+                yield current, events
             current, events = lead_id, []
         if until is not None:
             until = as_us(datetime.fromisoformat(until))
-        events.append((kind, (at - _EPOCH) // _MICRO, to_stage, to, team, until))
+        events.append((kind_of[kind], at, to_stage, to, team, until))
     if current is not None:
-        play(current, events)
-    return [p.out.fold() for p in players], months, total
+        yield current, events
+
+
+def _play_twinned(players: list[_Replayer], plan: tuple, lead_id: int, events: list) -> None:
+    """Replay a lead under each agreement, copying an earlier agreement's replay where its
+    goal for the lead has the same terms."""
+    marks = []
+    for player, (goal, twin) in zip(players, plan, strict=True):
+        marks.append(player.out.mark())
+        if twin is None:
+            player.lead(lead_id, goal, events)
+        else:
+            player.out.copy(players[twin].out, marks[twin])
+
+
+def replay(
+    *,
+    agreements: list[Agreement],
+    period: Period,
+    progress: Callable[[int, int], None] | None = None,
+    keep_breaches: bool = False,
+) -> tuple[list[Outcome], Months, int]:
+    """Replay each agreement over the leads handed off in `period`: their outcomes, the
+    monthly volumes and how many leads there were. One pass over the events, each lead
+    replayed under every agreement in turn."""
+    handed = handed_off_in(period)
+    goals = _goals_by_lead(handed, agreements)
+    total = len(goals)
+    if not total:
+        return [Outcome() for _ in agreements], Months(), 0
+    spec_of, timeline_of = _timelines(period)
+    players = [_Replayer(a, period, spec_of, timeline_of, keep_breaches) for a in agreements]
+    months = Months(start=as_us(period.start_at), end=as_us(period.end_at))
+    step = max(1, total // 20)
+    for done, (lead_id, events) in enumerate(_by_lead(_event_rows(handed, period)), 1):
+        plan, twinned = goals[lead_id]
+        if twinned:
+            _play_twinned(players, plan, lead_id, events)
+        else:
+            for player, (goal, _) in zip(players, plan, strict=True):
+                player.lead(lead_id, goal, events)
+        months.add(events)
+        if progress is not None and done % step == 0:
+            progress(done, total)
+
+    def zone_of(team):
+        return spec_of(team).zone
+
+    return [p.out.fold(zone_of) for p in players], months, total
 
 
 # -- the figures, side by side, and the difference in words ----------------------------------
@@ -633,12 +789,23 @@ def difference(draft_figures: dict, base_figures: dict | None, draft, base) -> l
                 words += f", most on {where}s"
         sentences.append(words + ".")
         lead = ""
-    d, b = draft_figures["total"], base_figures["total"]
-    sentences.append(
-        f"In all: {d['breached']} breaches instead of {b['breached']}, "
-        f"{d['escalated']} escalated to the arbiter instead of {b['escalated']}."
-    )
+    sentences.append(_in_all(draft_figures["total"], base_figures["total"]))
     return sentences
+
+
+def _in_all(draft: dict, base: dict) -> str:
+    """ "In all: 12 breaches instead of 9, the same number escalated to the arbiter (3)." """
+    new, old = draft["breached"], base["breached"]
+    breaches = (
+        f"the same number of breaches ({new})" if new == old else f"{new} breaches instead of {old}"
+    )
+    new, old = draft["escalated"], base["escalated"]
+    escalated = (
+        f"the same number escalated to the arbiter ({new})"
+        if new == old
+        else f"{new} escalated to the arbiter instead of {old}"
+    )
+    return f"In all: {breaches}, {escalated}."
 
 
 def _where(draft_when: dict, base_when: dict, team) -> str:

@@ -60,6 +60,41 @@ def test_a_teams_capacity_is_its_reps_at_work_less_holidays_and_closures(org, ca
     assert _week(org, "elena", dt.date(2026, 12, 7)).capacity == full.capacity - away.capacity
 
 
+def test_a_reps_time_off_takes_their_share_of_that_weeks_capacity_and_can_overload_it(
+    client, org, calendars
+):
+    """EMEA can take a campaign sized to its full week until a rep books that week off:
+    then that week (only) is over capacity, and the marketer and EMEA's manager are told
+    and see it on the calendar."""
+    from alignment.services import time_off_add
+
+    emea = org["elena"].team
+    full = _week(org, "elena", dt.date(2026, 12, 7)).capacity
+    _plan(org, "Sized to fit", full, ["elena"], starts="2026-12-07", ends="2026-12-20")
+    assert capacity.overloads(first=dt.date(2026, 12, 7), last=dt.date(2026, 12, 20)) == []
+    rep = User.objects.filter(team=emea, groups__name="Sales rep").order_by("pk").first()
+    with time_machine.travel(TODAY, tick=False):
+        # The whole second week and its Saturday (a closed day: not counted).
+        time_off_add(member=rep, by=org["elena"], first_day="2026-12-14", last_day="2026-12-19")
+    second = _week(org, "elena", dt.date(2026, 12, 14))
+    assert second.off_days == 5  # Monday to Friday: the Saturday is not an open day
+    assert second.capacity == full - rep.capacity
+    assert _week(org, "elena", dt.date(2026, 12, 7)).capacity == full
+    flagged = capacity.overloads(first=dt.date(2026, 12, 7), last=dt.date(2026, 12, 20))
+    assert [(row.team.name, row.week) for row in flagged] == [("Sales EMEA", dt.date(2026, 12, 14))]
+    assert "less 5 days of time off" in flagged[0].warning
+    with time_machine.travel(TODAY, tick=False):
+        assert capacity.flag_overloads(now=clock.now()) == 2
+    told = Notification.objects.filter(kind="campaign_overload")
+    assert {n.recipient.username for n in told} == {"leo", "elena"}
+    for who in ("leo", "elena"):
+        client.force_login(org[who])
+        week = client.get(reverse("sla:campaign_calendar"), {"view": "week", "date": "2026-12-14"})
+        html = week.content.decode()
+        assert "More leads expected than the team can take" in html
+        assert "5 days of time off" in html
+
+
 def test_expected_leads_over_capacity_are_flagged_only_in_the_weeks_and_teams_they_hit(
     org, calendars
 ):
@@ -126,7 +161,7 @@ def test_the_calendar_reads_the_same_queries_however_many_campaigns(
     url = reverse("sla:campaign_calendar") + "?date=2026-12-01"
     client.get(url)  # the calendars' specs are built once, then cached
     one = count_queries(lambda: client.get(url))
-    assert one <= 10
+    assert one <= 11  # ten, and the reps' time off
     for n in range(4):
         _plan(org, f"More {n}", 5, ["sam", "elena"])
     assert count_queries(lambda: client.get(url)) == one

@@ -50,6 +50,36 @@ def test_replaying_the_agreement_in_force_gives_exactly_the_breaches_the_engine_
     assert outcome.total.met == met
 
 
+def test_beside_a_draft_the_agreement_in_force_still_replays_exactly(demo_history, org):
+    """Replayed with a draft that changes only 'Everyone else', v1's hot leads are copied
+    from the draft's replay of them (same terms): still exactly the engine's breaches."""
+    from sla.agreements import agreement_draft_create
+
+    goals = [
+        {**g, "accept_hours": 1} if g["label"] == "Everyone else" else g
+        for g in sla_demo.DEMO_AGREEMENT_GOALS
+    ]
+    with time_machine.travel(NOW, tick=False):
+        draft = selectors.agreement_detail(agreement_draft_create(by=org["maya"], goals=goals).pk)
+    (alone,), _, _ = replay(agreements=[demo_history], period=_everything(), keep_breaches=True)
+    (mine, paired), _, _ = replay(
+        agreements=[draft, demo_history], period=_everything(), keep_breaches=True
+    )
+    recorded = set(
+        Clock.objects.filter(breached_at__isnull=False).values_list(
+            "lead_id", "kind", "breached_at"
+        )
+    )
+    assert set(paired.breaches) == recorded
+    assert sorted(paired.breaches) == sorted(alone.breaches)
+    assert paired.total == alone.total
+    assert paired.goals == alone.goals
+    assert paired.when == alone.when
+    assert paired.open_at_end == alone.open_at_end
+    assert mine.goals[("Hot", "accept")] == alone.goals[("Hot", "accept")]
+    assert mine.total.breached > alone.total.breached  # the draft's own clocks differ
+
+
 def test_a_faster_accept_goal_would_have_breached_more_and_says_where(demo_history, org):
     from sla.agreements import agreement_draft_create
 

@@ -205,3 +205,38 @@ def test_choosing_a_team_replays_its_leads_only(
     assert row.result["empty"].endswith(
         "in the chosen teams: there is nothing to replay. Choose a longer or earlier period."
     )
+
+
+def test_a_draft_that_changes_no_figure_says_the_same_number(org, agreement, history):
+    """A draft with the terms in force (a copy): 'the same number of breaches (2)', never
+    '2 breaches instead of 2'."""
+    from sla.selectors import agreement_detail
+    from sla.whatif import whatif
+
+    with time_machine.travel(LATER, tick=False):
+        same = sla_agreements.agreement_draft_create(by=org["sam"], summary="No change")
+        result = whatif(
+            draft=agreement_detail(same.pk),
+            base=agreement_detail(agreement.pk),
+            period=replay_period(now=clock.now()),
+        )
+    breached = result["in_force"]["total"]["breached"]
+    escalated = result["in_force"]["total"]["escalated"]
+    assert breached > 0  # the lead never accepted is late under both
+    assert result["difference"][-1] == (
+        f"In all: the same number of breaches ({breached}), "
+        f"the same number escalated to the arbiter ({escalated})."
+    )
+    assert not any(f"{breached} breaches instead of {breached}" in s for s in result["difference"])
+    assert "the same number of breaches in Sales Americas" in result["difference"][0]
+
+
+@pytest.mark.slow
+def test_the_whatif_works_the_same_on_sqlite(tmp_path):
+    """The tests above, again, on the SQLite default: the replay reads its event times
+    from SQLite's driver there, not as microseconds worked out by PostgreSQL."""
+    from tests.processes import pytest_on_sqlite
+
+    summary = pytest_on_sqlite(tmp_path, __file__).splitlines()[-1]
+    assert "passed" in summary, summary
+    assert "failed" not in summary, summary
