@@ -184,3 +184,33 @@ def test_the_rules_page_sends_a_rule_to_a_pool_and_links_every_routing_setting(
     assert (rule.pool, rule.team, rule.on_shift_only) == (closers, None, True)
     api = client.get(reverse("api-routing-rules")).json()["rules"][0]
     assert (api["pool"], api["on_shift"]) == (closers.pk, True)
+
+
+def test_pools_in_the_api_follow_the_rules_api(client, org, territories, closers):
+    url = reverse("api-routing-pools")
+    client.force_login(org["ravi"])
+    assert client.get(url).status_code == 403
+    denied = client.post(url, {"name": "Mine", "members": []}, content_type="application/json")
+    assert denied.status_code == 403
+    client.force_login(org["elena"])
+    made = client.post(
+        url, {"name": "EMEA nights", "members": [org["luca"].pk]}, content_type="application/json"
+    )
+    assert made.status_code == 201
+    assert made.json()["members"] == [{"id": org["luca"].pk, "name": "Luca Romano", "weight": 1}]
+    taken = client.post(url, {"name": "closers", "members": []}, content_type="application/json")
+    assert taken.status_code == 400
+    assert "name" in taken.json()
+    assert RepPool.objects.filter(deleted_at__isnull=True).count() == 2
+    rules_save(by=org["sam"], rows=pool_rules(territories, closers))
+    detail = reverse("api-routing-pool", args=[closers.pk])
+    emptied = client.put(
+        detail, {"name": "Closers", "members": []}, content_type="application/json"
+    )
+    assert emptied.status_code == 400
+    assert "Big companies" in emptied.json()["members"][0]
+    assert client.delete(detail).status_code == 400
+    assert len(client.get(detail).json()["members"]) == 2
+    night = reverse("api-routing-pool", args=[made.json()["id"]])
+    assert client.delete(night).status_code == 204
+    assert client.get(night).status_code == 404

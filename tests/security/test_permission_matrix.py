@@ -546,6 +546,19 @@ API = {
     ),
     "api-leads-queue": row(GET=only(*REASSIGNERS), POST=API_NOT_OFFERED),
     "api-routing-rules": row(GET=only(*REASSIGNERS), POST=only(*REASSIGNERS)),
+    "api-routing-pools": row(
+        data=lambda w: {"name": "API pool", "members": []},
+        GET=only(*REASSIGNERS),
+        POST=only(*REASSIGNERS),
+    ),
+    "api-routing-pool": row(
+        args=pool,
+        data=lambda w: {"name": "API pool renamed", "members": []},
+        GET=only(*REASSIGNERS),
+        POST=API_NOT_OFFERED,
+        PUT=only(*REASSIGNERS),
+        DELETE=only(*REASSIGNERS),
+    ),
     "api-routing-explain": row(
         data=lambda w: {"fields": {"country": "Germany"}},
         GET=API_NOT_OFFERED,
