@@ -63,7 +63,11 @@ def _save(request: Request, pool: RepPool | None) -> RepPool:
 
 
 class Pools(APIView):
-    @extend_schema(responses={200: None}, description="The pools, each with its reps.")
+    @extend_schema(
+        operation_id="v1_leads_routing_pools_list",
+        responses={200: None},
+        description="The pools, each with its reps.",
+    )
     def get(self, request: Request) -> Response:
         _editor(request)
         return Response([_payload(p) for p in _live().order_by("name")])
