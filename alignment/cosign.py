@@ -30,6 +30,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from alignment.documents import Side
 from alignment.errors import Conflict
 from alignment.roles import perm
+from alignment.signers import signature_notices_settled
 
 SIDES = tuple(Side.values)
 
@@ -95,6 +96,8 @@ class Cosigned:
     in_force: Callable[[Any], Any]
     record: Callable[..., Any]
     rival: Callable[[Any], str]  # "Another MQL version", "Another agreement"
+    # The key its "waits for your signature" notices were sent under (alignment.signers).
+    notice_key: Callable[[Any], str] | None = None
 
 
 def _locked(spec: Cosigned, version) -> Any:
@@ -153,6 +156,8 @@ def sign(spec: Cosigned, *, version, by, expected_revision: int, side: str | Non
         raise FourEyes(f"You already signed {current}; the other side signs it.") from error
     spec.record(current, "signed", by, now, side=side)
     if len(existing) + 1 < len(SIDES):
+        if spec.notice_key is not None:
+            signature_notices_settled(key=spec.notice_key(current), now=now, recipient=by)
         return current
     try:
         with transaction.atomic():
@@ -167,6 +172,8 @@ def sign(spec: Cosigned, *, version, by, expected_revision: int, side: str | Non
             f"{spec.rival(current)} came into force at the same moment; this one stays proposed."
         ) from error
     spec.record(current, "agreed", by, now, supersedes=in_force.number if in_force else None)
+    if spec.notice_key is not None:
+        signature_notices_settled(key=spec.notice_key(current), now=now)
     current.refresh_from_db()
     return current
 

@@ -66,6 +66,9 @@ class User(AbstractUser):
         help_text="Share of the team's leads by round robin: a rep at 2 gets twice the "
         "leads of a rep at 1; 0 takes none (only by hand).",
     )
+    # The weekly shift in the person's own zone (alignment.working_hours): {"mon":
+    # ["09:00", "17:00"], ...}, a day absent is off; empty: always on shift.
+    working_hours = models.JSONField(default=dict, blank=True)
     # Where this rep stands in the weighted round robin (leads.assignment): grows by
     # 1/weight with each lead given; kept across restarts and vacations.
     routing_pass = models.FloatField(default=0, editable=False)

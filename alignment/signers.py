@@ -13,7 +13,7 @@ from datetime import datetime
 from django.contrib.auth.models import Permission
 from django.db.models import Q
 
-from alignment.models import User
+from alignment.models import Notification, User
 from alignment.notifications import notify
 
 SIGNING = {"marketing": "sign_for_marketing", "sales": "sign_for_sales"}
@@ -29,6 +29,18 @@ def signers(*, sides: tuple[str, ...] = ("marketing", "sales"), exclude=None) ->
     if exclude is not None:
         people = people.exclude(pk=exclude.pk)
     return list(people.order_by("pk"))
+
+
+def signature_notices_settled(*, key: str, now: datetime, recipient=None) -> int:
+    """The "waits for your signature" notices of proposal `key` are read: the
+    proposal came into force (everyone's), or this person signed it (theirs). A bell
+    never asks for a signature nobody can give any more."""
+    notices = Notification.objects.filter(
+        key=f"{key}:proposed", kind="signature_wanted", read_at__isnull=True
+    )
+    if recipient is not None:
+        notices = notices.filter(recipient=recipient)
+    return notices.update(read_at=now)
 
 
 def notify_proposed(*, what: str, key: str, url: str, by, now: datetime) -> int:

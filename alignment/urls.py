@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from alignment import api_webhooks, views, views_security, views_webhooks
+from alignment import api_webhooks, views, views_hours, views_security, views_webhooks
 
 webhooks_api = SimpleRouter(trailing_slash=True)
 webhooks_api.register(
@@ -20,6 +20,7 @@ urlpatterns = [
     path("team/<int:user_id>/away/", views.member_away, name="member_away"),
     path("team/<int:user_id>/routing/", views.member_routing, name="member_routing"),
     path("team/<int:user_id>/time-off/", views.time_off, name="time_off"),
+    path("team/<int:user_id>/hours/", views_hours.hours, name="working_hours"),
     path("time-off/<int:pk>/cancel/", views.time_off_cancel, name="time_off_cancel"),
     path("health/", views.health, name="health"),
     path("notifications/", views.notifications, name="notifications"),

@@ -287,7 +287,7 @@ def draft_propose(
     _event(version=version, kind=EventKind.PROPOSED, by=by, now=now)
     notify_proposed(
         what=str(version),
-        key=f"definition:{version.pk}:r{version.revision}",
+        key=_notice_key(version),
         url=reverse("glossary:version", args=[version.pk]),
         by=by,
         now=now,
@@ -322,6 +322,10 @@ def _record(version: DefinitionVersion, kind: str, by, now: datetime, **data: An
     _event(version=version, kind=kind, by=by, now=now, **data)
 
 
+def _notice_key(version: DefinitionVersion) -> str:
+    return f"definition:{version.pk}:r{version.revision}"
+
+
 COSIGNED = cosign.Cosigned(
     model=DefinitionVersion,
     signature_model=Signature,
@@ -330,6 +334,7 @@ COSIGNED = cosign.Cosigned(
     in_force=_in_force_for_stage,
     record=_record,
     rival=lambda version: f"Another {version.stage.name} version",
+    notice_key=_notice_key,
 )
 
 

@@ -27,7 +27,11 @@ class RuleSerializer(StrictFieldsMixin, serializers.Serializer):
     values = serializers.JSONField(
         required=False, help_text="equals: [v]; in: [v, ...]; range: [low, high], null for open."
     )
-    team = serializers.IntegerField(help_text="Id of a sales team.")
+    team = serializers.IntegerField(required=False, help_text="Id of a sales team (or give pool).")
+    pool = serializers.IntegerField(required=False, help_text="Id of a pool of reps (or team).")
+    on_shift = serializers.BooleanField(
+        required=False, help_text="Only reps inside their working hours get its leads."
+    )
 
 
 class RulesInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -57,6 +61,8 @@ def _rules_payload() -> dict:
                 "operator": r.operator,
                 "values": list(r.values),
                 "team": r.team_id,
+                "pool": r.pool_id,
+                "on_shift": r.on_shift,
             }
             for r in rules
         ],
@@ -74,7 +80,8 @@ class RoutingRules(APIView):
         responses={201: None},
         description="Save the rules as a new version, in force at once (audited). A rule "
         "that never matches, is hidden by an earlier one, or follows the catch-all is "
-        "refused (400, naming it); warnings name rules whose team has no rep.",
+        "refused (400, naming it), as is a rule sending to a pool with no active rep; "
+        "warnings name rules whose team has no rep.",
     )
     def post(self, request: Request) -> Response:
         _editor(request)

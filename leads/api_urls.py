@@ -1,12 +1,14 @@
 from django.urls import path
 
-from leads import api, api_queue, api_reports, api_routing
+from leads import api, api_pools, api_queue, api_reports, api_routing
 
 urlpatterns = [
     path("", api.LeadListCreate.as_view(), name="api-leads"),
     path("bulk/", api.LeadBulk.as_view(), name="api-leads-bulk"),
     path("queue/", api_queue.LeadQueue.as_view(), name="api-leads-queue"),
     path("routing/rules/", api_routing.RoutingRules.as_view(), name="api-routing-rules"),
+    path("routing/pools/", api_pools.Pools.as_view(), name="api-routing-pools"),
+    path("routing/pools/<int:pk>/", api_pools.PoolDetail.as_view(), name="api-routing-pool"),
     path("routing/explain/", api_routing.RoutingExplain.as_view(), name="api-routing-explain"),
     path("<int:pk>/", api.LeadDetail.as_view(), name="api-lead"),
     path("<int:pk>/accept/", api.accept, name="api-lead-accept"),

@@ -1,5 +1,6 @@
-"""Who takes a lead: the team of the first routing rule it matches (leads.routing),
-and a rep of that team by weighted round-robin (not away, under capacity); or,
+"""Who takes a lead: the team or pool of the first routing rule it matches
+(leads.routing), and a rep of it by weighted round-robin (not away, not on time off,
+under capacity, and on shift when the rule asks for it); or,
 when nobody can take it
 now, its team's queue (the organisation's, with no team), where it waits under
 an assignment clock and is given to the first rep who can take it, oldest
@@ -15,7 +16,13 @@ lead goes to the eligible rep with the lowest pass, a pass never counting as
 lower than the cursor's. A rep at weight 2 gets twice the leads of a rep at
 weight 1; a rep back from a week away starts level with the others (not owed a
 week of leads, and not put at the back of the round); a restart changes nothing
-because both numbers are rows.
+because both numbers are rows. A pool keeps its own cursor (RepPool.virtual_time);
+a rep's pass is one number, so leads from a pool and from their team count alike.
+
+A lead for a pool nobody of can take now waits in the organisation's queue (it
+has no team yet) under its assignment clock; each drain routes it again and gives
+it to the pool's next rep who can take it. A rule "only reps on shift" holds its
+leads in the queue until a shift starts: the beat's minute sweep drains them.
 """
 
 from __future__ import annotations
@@ -30,12 +37,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from alignment import clock
+from alignment import clock, working_hours
 from alignment.bulk import update_rows
 from alignment.models import TimeOff, User
 from alignment.roles import ROLE_NAMES, Role, perm
 from leads import machine
-from leads.models import Lead, LeadEvent, RoundRobinCursor
+from leads.models import Lead, LeadEvent, RepPool, RoundRobinCursor
 from leads.routing import Rule, first_match, lead_fields, lead_view, rules_in_force
 from leads.stages import Action, Stage
 
@@ -46,10 +53,12 @@ FREES_ROOM = (Action.ACCEPT, Action.REJECT, Action.CLOSE, Action.REASSIGN, Actio
 DRAIN_BATCH = 500
 
 
+def _reps_of(people: QuerySet[User]) -> QuerySet[User]:
+    return people.filter(is_active=True, groups__name=ROLE_NAMES[Role.SALES_REP])
+
+
 def _reps(team_ids) -> QuerySet[User]:
-    return User.objects.filter(
-        team_id__in=team_ids, is_active=True, groups__name=ROLE_NAMES[Role.SALES_REP]
-    )
+    return _reps_of(User.objects.filter(team_id__in=team_ids))
 
 
 def team_reps(team_id: int | None) -> QuerySet[User]:
@@ -78,9 +87,16 @@ def queue(team_id: int | None) -> QuerySet[Lead]:
     )
 
 
+Key = int | tuple[str, int]  # a team's id, or ("pool", a pool's id)
+
+
+def _kind(key: Key) -> str:
+    return "pool" if isinstance(key, tuple) else "team"
+
+
 @dataclass
 class _Team:
-    cursor: RoundRobinCursor
+    cursor: RoundRobinCursor | RepPool
     reps: list[User]
     skipped: dict[str, str] = field(default_factory=dict)  # rep name: why not
     dirty: bool = False
@@ -101,22 +117,47 @@ class Assigner:
         # lock=False: a dry run ("where would this lead go?"): nothing locked or saved.
         self._rules = rules
         self._lock = lock
-        self._teams: dict[int, _Team] = {}
+        self._now = clock.now()
+        self._teams: dict[Key, _Team] = {}
         self._passes: dict[int, User] = {}
+        # One object per rep, whichever team or pool read them first: a rep in a pool
+        # and a team counts each lead given once, in both rotations.
+        self._seen: dict[int, User] = {}
 
-    def route(self, lead: Lead) -> int | None:
-        """The team of the first rule the lead matches (None: no rule, so no territory,
-        covers it); the rule is kept on the lead object for the hand-off's explanation."""
+    def rule(self, lead: Lead) -> Rule | None:
+        """The first rule the lead matches, kept on the lead for the explanation."""
         if self._rules is None:
             self._rules = rules_in_force()[1]
-        rule = first_match(self._rules, lead_fields(lead), lead.attributes or {})
-        lead._routing_rule = rule
+        if not hasattr(lead, "_routing_rule"):
+            lead._routing_rule = first_match(self._rules, lead_fields(lead), lead.attributes or {})
+        return lead._routing_rule
+
+    def route(self, lead: Lead) -> int | None:
+        """The team of the first rule the lead matches (None: no rule covers it, or its
+        rule sends to a pool, whose rep's team the lead joins when given)."""
+        rule = self.rule(lead)
         return rule.team_id if rule else None
 
-    def lock_teams(self, team_ids: set[int]) -> None:
-        wanted = sorted(t for t in team_ids if t and t not in self._teams)
-        if not wanted:
-            return
+    def target(self, lead: Lead) -> Key | None:
+        """Whose round robin gives this lead: its team's (set already, or its rule's),
+        or its rule's pool's."""
+        if lead.team_id:
+            return lead.team_id
+        rule = self.rule(lead)
+        return rule.target if rule else None
+
+    def lock_teams(self, keys: set[Key]) -> None:
+        """Lock the cursors of these teams and pools (teams first, each in id order) and
+        read their reps."""
+        wanted = sorted(k for k in keys if k and not isinstance(k, tuple) and k not in self._teams)
+        pools = sorted(k[1] for k in keys if isinstance(k, tuple) and k not in self._teams)
+        if wanted:
+            self._load(self._team_cursors(wanted), _reps(wanted), lambda rep: rep.team_id)
+        for pool in self._pool_cursors(pools):
+            members = _reps_of(User.objects.filter(rep_pools=pool))
+            self._load({("pool", pool.pk): pool}, members, lambda rep, k=("pool", pool.pk): k)
+
+    def _team_cursors(self, wanted: list[int]) -> dict[Key, RoundRobinCursor]:
         if self._lock:
             RoundRobinCursor.objects.bulk_create(
                 [RoundRobinCursor(team_id=t) for t in wanted], ignore_conflicts=True
@@ -131,9 +172,19 @@ class Assigner:
         else:
             found = {c.team_id: c for c in RoundRobinCursor.objects.filter(team_id__in=wanted)}
             cursors = [found.get(t) or RoundRobinCursor(team_id=t) for t in wanted]
-        states = {c.team_id: _Team(cursor=c, reps=[]) for c in cursors}
-        for rep in _with_new_leads(_reps(wanted)).order_by("pk"):
-            state = states[rep.team_id]
+        return {c.team_id: c for c in cursors}
+
+    def _pool_cursors(self, ids: list[int]) -> list[RepPool]:
+        if not ids:
+            return []
+        pools = RepPool.objects.filter(pk__in=ids).order_by("pk")
+        return list(pools.select_for_update() if self._lock else pools)
+
+    def _load(self, cursors: dict[Key, Any], reps: QuerySet[User], key_of) -> None:
+        states = {key: _Team(cursor=c, reps=[]) for key, c in cursors.items()}
+        for rep in _with_new_leads(reps).select_related("team").order_by("pk"):
+            rep = self._seen.setdefault(rep.pk, rep)
+            state = states[key_of(rep)]
             if rep.is_away:
                 state.skipped[str(rep)] = "away"
             elif rep.off_until is not None:
@@ -144,20 +195,25 @@ class Assigner:
                 state.reps.append(rep)
         self._teams.update(states)
 
-    def next_rep(self, team_id: int) -> User | None:
+    def next_rep(self, key: Key, *, on_shift: bool = False) -> User | None:
         """The eligible rep with the lowest pass (ties: the first by id), counted as given
-        one more lead; None when nobody of the team can take one now."""
-        self.lock_teams({team_id})
-        state = self._teams[team_id]
+        one more lead; None when nobody of the team (or pool) can take one now.
+        `on_shift`: only reps inside their working hours."""
+        self.lock_teams({key})
+        state = self._teams[key]
         floor = state.cursor.virtual_time
         best, best_key = None, None
         for rep in state.reps:
             if rep.new_leads >= rep.capacity:
                 state.skipped[str(rep)] = f"at capacity ({rep.new_leads} of {rep.capacity})"
                 continue
-            key = max(rep.routing_pass, floor)
-            if best_key is None or key < best_key:
-                best, best_key = rep, key
+            if on_shift and not working_hours.on_shift(rep.working_hours, rep.zone_name, self._now):
+                hours = working_hours.describe(rep.working_hours)
+                state.skipped[str(rep)] = f"off shift ({hours}, {rep.zone_name})"
+                continue
+            key_ = max(rep.routing_pass, floor)
+            if best_key is None or key_ < best_key:
+                best, best_key = rep, key_
         if best is None:
             return None
         best.new_leads += 1
@@ -168,33 +224,47 @@ class Assigner:
         self._passes[best.pk] = best
         return best
 
-    def eligible(self, team_id: int) -> list[User]:
-        """The team's reps the rotation considers (not away, weight above 0)."""
-        self.lock_teams({team_id})
-        return list(self._teams[team_id].reps)
+    def eligible(self, key: Key) -> list[User]:
+        """The team's (or pool's) reps the rotation considers (not away, weight above 0)."""
+        self.lock_teams({key})
+        return list(self._teams[key].reps)
 
-    def explain(self, team_id: int | None, rep: User | None, lead: Lead | None = None) -> dict:
+    def explain(self, key: Key | None, rep: User | None, lead: Lead | None = None) -> dict:
         """Why this rep (or nobody): what the hand-off event and the queue keep."""
+        key = getattr(lead, "_routing_key", key)
         rule = getattr(lead, "_routing_rule", None)
         said = {"rule": rule.name, "matched": rule.describe()} if rule else {}
-        if team_id is None:
+        if rule and rule.pool_id:
+            said["pool"] = rule.pool_id
+        if rule and rule.on_shift:
+            said["on_shift_only"] = True
+        if key is None:
             return {"why": "No routing rule covers the lead: the organisation's queue."}
-        state = self._teams.get(team_id)
+        state = self._teams.get(key)
         skipped = dict(state.skipped) if state else {}
         if rep is None:
-            return {"why": "Nobody of the team can take it now.", "skipped": skipped, **said}
+            return {
+                "why": f"Nobody of the {_kind(key)} can take it now.",
+                "skipped": skipped,
+                **said,
+            }
         skipped.pop(str(rep), None)
         return {
-            "why": f"Next in the team's weighted round robin (weight {rep.routing_weight}).",
+            "why": f"Next in the {_kind(key)}'s weighted round robin "
+            f"(weight {rep.routing_weight}).",
             "skipped": skipped,
             **said,
         }
 
     def hand_off_changes(self, lead: Lead, now: datetime) -> dict[str, Any]:
         """The team and rep for a lead (`owner` None when nobody can take it now, and
-        `team_id` None when no rule covers it)."""
-        team_id = lead.team_id or self.route(lead)
-        rep = self.next_rep(team_id) if team_id else None
+        `team_id` None when no rule covers it, or its pool has nobody now)."""
+        key = self.target(lead)
+        rule = self.rule(lead)
+        lead._routing_key = key
+        rep = self.next_rep(key, on_shift=bool(rule and rule.on_shift)) if key else None
+        # A pool's lead joins its rep's team; waiting, it has none (the organisation's queue).
+        team_id = (rep.team_id if rep else None) if isinstance(key, tuple) else key
         return {"team_id": team_id, "owner": rep, "handed_off_at": now if rep else None}
 
     def save(self) -> None:
@@ -292,28 +362,32 @@ def queue_drain(
     SKIP LOCKED (a lead another run holds is its to give), then locks the
     cursors after them (the lock order of every hand-off), and a lead given is
     no longer in any queue. The organisation's queue is routed again first (a
-    territory may cover it now)."""
+    territory may cover it now, or its rule's pool have room). A lead whose rule
+    wants reps on shift waits while its team's reps are all off shift."""
     now = now or clock.now()
     with transaction.atomic():
-        _reroute_unassigned()
-        teams = teams_with_room(team_ids)
-        if not teams:
-            return 0
-        leads = list(
-            Lead.objects.select_for_update(skip_locked=True)
-            .filter(stage=Stage.MQL, owner__isnull=True, team_id__in=teams)
-            .order_by("queued_at", "id")[:limit]
-        )
         assigner = Assigner()
-        assigner.lock_teams({lead.team_id for lead in leads})
+        pooled = _reroute_unassigned(assigner)
+        teams = teams_with_room(team_ids)
+        leads = pooled
+        if teams:
+            leads += list(
+                Lead.objects.select_for_update(skip_locked=True)
+                .filter(stage=Stage.MQL, owner__isnull=True, team_id__in=teams)
+                .order_by("queued_at", "id")[:limit]
+            )
+        if not leads:
+            return 0
+        leads.sort(key=lambda lead: (lead.queued_at or now, lead.pk))
+        assigner.lock_teams({assigner.target(lead) for lead in leads})
         events, handed = [], []
         for lead in leads:
-            rep = assigner.next_rep(lead.team_id)
-            if rep is None:
+            changes = assigner.hand_off_changes(lead, now)
+            if changes["owner"] is None:
                 continue
-            changes = {"team_id": lead.team_id, "owner": rep, "handed_off_at": now}
-            explanation = assigner.explain(lead.team_id, rep)
-            explanation["why"] = "From the team's queue, oldest first. " + explanation["why"]
+            explanation = assigner.explain(None, changes["owner"], lead)
+            where = "the pool's" if isinstance(lead._routing_key, tuple) else "the team's"
+            explanation["why"] = f"From {where} queue, oldest first. " + explanation["why"]
             events.append(
                 machine.step(
                     lead,
@@ -325,7 +399,7 @@ def queue_drain(
                 )
             )
             handed.append(lead)
-        _save(handed, ["owner", "handed_off_at", "version", "updated_at"])
+        _save(handed, ["owner", "team", "handed_off_at", "version", "updated_at"])
         machine.write(events)
         assigner.save()
         return len(handed)
@@ -345,24 +419,25 @@ def _save(leads: list[Lead], names: list[str]) -> None:
         Lead.objects.bulk_update(leads, names)
 
 
-def _reroute_unassigned() -> None:
+def _reroute_unassigned(assigner: Assigner) -> list[Lead]:
     """Leads in the organisation's queue whose country a territory now covers move to
-    that team's queue (they keep their place: `queued_at`, and their clock)."""
+    that team's queue (they keep their place: `queued_at`, and their clock). Returns
+    those whose rule sends to a pool (locked): the drain tries the pool's reps."""
     waiting = list(
         Lead.objects.select_for_update(skip_locked=True)
         .filter(stage=Stage.MQL, owner__isnull=True, team__isnull=True)
         .order_by("id")[:DRAIN_BATCH]
     )
-    if not waiting:
-        return
-    assigner = Assigner()
-    moved = []
+    moved, pooled = [], []
     for lead in waiting:
         team_id = assigner.route(lead)
         if team_id is not None:
             lead.team_id = team_id
             moved.append(lead)
+        elif isinstance(assigner.target(lead), tuple):
+            pooled.append(lead)
     _save(moved, ["team"])
+    return pooled
 
 
 def queue_drain_after_commit(team_ids: Iterable[int | None]) -> None:
@@ -434,10 +509,8 @@ def where_would_it_go(
     *, fields: dict[str, Any], attributes: dict[str, Any], rules: list[Rule] | None = None
 ) -> dict[str, Any]:
     """The rule a lead with these fields would match (of `rules`, a draft, or those in
-    force), its team, the rep its round robin would give it to next, and why each
-    other rep was passed over. A plain read: no lock, nothing written."""
-    from alignment.models import Team
-
+    force), its team or pool, the rep its round robin would give it to next, and why
+    each other rep was passed over. A plain read: no lock, nothing written."""
     if rules is None:
         rules = rules_in_force()[1]
     checked = []
@@ -452,19 +525,30 @@ def where_would_it_go(
     if rule is None:
         answer["why"] = "No rule matches: it would wait in the organisation's queue."
         return answer
-    team = Team.objects.filter(pk=rule.team_id).first()
-    answer["rule"] = {"name": rule.name, "says": rule.describe()}
-    answer["team"] = {"id": rule.team_id, "name": str(team) if team else ""}
+    answer["rule"] = {"name": rule.name, "says": rule.describe(), "on_shift": rule.on_shift}
+    answer.update(_target_answer(rule))
+    kind = "pool" if rule.pool_id else "team"
     dry = Assigner(rules, lock=False)
-    rep = dry.next_rep(rule.team_id)
-    skipped = dry.explain(rule.team_id, rep)["skipped"]
-    for other in dry.eligible(rule.team_id):
+    rep = dry.next_rep(rule.target, on_shift=rule.on_shift)
+    skipped = dry.explain(rule.target, rep)["skipped"]
+    for other in dry.eligible(rule.target):
         if other != rep:
             skipped.setdefault(str(other), "further back in the round robin")
     answer["skipped"] = skipped
     if rep is None:
-        answer["why"] = "Nobody of the team can take it now: it would wait in the team's queue."
+        queue = "the organisation's queue" if rule.pool_id else "the team's queue"
+        answer["why"] = f"Nobody of the {kind} can take it now: it would wait in {queue}."
     else:
         answer["rep"] = {"id": rep.pk, "name": str(rep)}
-        answer["why"] = f"{rep} is next in the team's weighted round robin."
+        answer["why"] = f"{rep} is next in the {kind}'s weighted round robin."
     return answer
+
+
+def _target_answer(rule: Rule) -> dict[str, Any]:
+    from alignment.models import Team
+
+    if rule.pool_id:
+        pool = RepPool.objects.filter(pk=rule.pool_id).first()
+        return {"pool": {"id": rule.pool_id, "name": pool.name if pool else ""}}
+    team = Team.objects.filter(pk=rule.team_id).first()
+    return {"team": {"id": rule.team_id, "name": str(team) if team else ""}}

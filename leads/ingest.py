@@ -295,7 +295,8 @@ class _Batch:
         organisation's, with no team): a step each, written in one statement; the
         cursors are locked after the leads (the lock order)."""
         mqls = [lead for lead in created if lead.stage == Stage.MQL]
-        self.assigner.lock_teams({lead.team_id for lead in mqls if lead.team_id})
+        # Every team's and pool's cursor at once (teams, then pools, each by id).
+        self.assigner.lock_teams({self.assigner.target(lead) for lead in mqls} - {None})
         for lead in mqls:
             changes = self.assigner.hand_off_changes(lead, self.now)
             explanation = self.assigner.explain(changes["team_id"], changes["owner"], lead)

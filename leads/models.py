@@ -472,9 +472,43 @@ class RoutingVersion(models.Model):
         return f"Routing v{self.number}"
 
 
+class RepPool(models.Model):
+    """A named set of sales reps (from any team) a routing rule may send leads to, as
+    it may to a team: the pool's own weighted round robin (each rep at their
+    routing weight) picks the rep. Deleting one only hides it (`deleted_at`): the
+    rule versions that sent leads to it keep naming it."""
+
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="rep_pools", blank=True)
+    # The pool's round-robin cursor, as RoundRobinCursor is a team's (leads.assignment).
+    last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    virtual_time = models.FloatField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                condition=models.Q(deleted_at__isnull=True),
+                name="rep_pool_name_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"pool {self.name}"
+
+
 class RoutingRule(models.Model):
     """First match wins: leads whose `field` (a lead field or an attribute) matches go
-    to `team`, where its weighted round robin picks the rep; the catch-all is last."""
+    to `team` (or `pool`), where its weighted round robin picks the rep; the catch-all
+    is last. `on_shift_only`: only reps inside their working hours are given its leads."""
 
     version = models.ForeignKey(RoutingVersion, on_delete=models.CASCADE, related_name="rules")
     position = models.PositiveSmallIntegerField()
@@ -483,12 +517,23 @@ class RoutingRule(models.Model):
     operator = models.CharField(max_length=10, choices=RuleOperator.choices)
     # equals: [value]; in: [values]; range: [low, high] (either may be None); else [].
     values = models.JSONField(default=list, blank=True)
-    team = models.ForeignKey("alignment.Team", on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(
+        "alignment.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    pool = models.ForeignKey(
+        RepPool, null=True, blank=True, on_delete=models.PROTECT, related_name="rules"
+    )
+    on_shift_only = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["version", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["version", "position"], name="routing_rule_position")
+            models.UniqueConstraint(fields=["version", "position"], name="routing_rule_position"),
+            models.CheckConstraint(
+                condition=models.Q(team__isnull=True, pool__isnull=False)
+                | models.Q(team__isnull=False, pool__isnull=True),
+                name="routing_rule_one_target",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,13 +1,14 @@
 """Routing rules: an ordered list, first match wins, over any lead field or attribute,
-each sending its leads to a sales team (whose weighted round robin picks the rep),
-with a catch-all last.
+each sending its leads to a sales team or a named pool of reps (whose weighted round
+robin picks the rep), with a catch-all last; a rule may give its leads only to reps
+on shift (inside their working hours).
 
 Versioned: saving the rules makes a new version (the newest is in force) and an
 audit row. Refused at save time, naming the rule: a rule that can never match
 (an empty list, a range whose low end is above its high end), one hidden by an
 earlier rule (every lead it would match goes to the earlier one), anything after
-the catch-all, or no catch-all. Warned: a rule whose team has no active rep (its
-leads would all wait in the queue).
+the catch-all, no catch-all, or a rule sending to a pool with no active rep.
+Warned: a rule whose team has no active rep (its leads would all wait in the queue).
 
 Territories were the first rules: with no version saved yet, a lead goes to the
 team covering its country (leads.Territory, "*" for every other country).
@@ -27,7 +28,7 @@ from django.db.models import Count, Q
 from alignment import audit, clock
 from alignment.models import Side, Team, User
 from alignment.roles import ROLE_NAMES, Role, perm
-from leads.models import RoutingRule, RoutingVersion, RuleOperator, Territory
+from leads.models import RepPool, RoutingRule, RoutingVersion, RuleOperator, Territory
 
 # The lead's own fields a rule may read (anything else is an attribute).
 LEAD_FIELDS = (
@@ -73,16 +74,27 @@ class Rule:
     field: str
     operator: str
     values: tuple
-    team_id: int
+    team_id: int | None
     position: int = 0
+    pool_id: int | None = None
+    on_shift: bool = False
     _set: frozenset = field(default=frozenset(), compare=False)
     _key: str = field(default="", compare=False)  # the field, lowercased, as leads are read
 
     @classmethod
-    def of(cls, *, name, field, operator, values, team_id, position=0) -> Rule:
+    def of(
+        cls, *, name, field, operator, values, team_id, position=0, pool_id=None, on_shift=False
+    ) -> Rule:
         words = frozenset(_text(v) for v in values) if operator in ("equals", "in") else frozenset()
         key = field if field in LEAD_FIELDS else field.lower()
-        return cls(name, field, operator, tuple(values), team_id, position, words, key)
+        return cls(
+            name, field, operator, tuple(values), team_id, position, pool_id, on_shift, words, key
+        )
+
+    @property
+    def target(self) -> int | tuple[str, int]:
+        """Whose round robin picks the rep: the team's id, or ("pool", the pool's id)."""
+        return ("pool", self.pool_id) if self.pool_id else self.team_id
 
     def matches(self, lead: Mapping[str, Any]) -> bool:
         """`lead`: a lead as `lead_view` reads it (its fields, and its attributes by
@@ -126,6 +138,8 @@ def rules_in_force() -> tuple[RoutingVersion | None, list[Rule]]:
             values=r.values,
             team_id=r.team_id,
             position=r.position,
+            pool_id=r.pool_id,
+            on_shift=r.on_shift_only,
         )
         for r in version.rules.order_by("position")
     ]
@@ -231,9 +245,55 @@ def _clean_values(operator: str, raw: Any, errors: dict, key: str) -> tuple:
     return (low, high)
 
 
+def _id(value: Any) -> int | None:
+    return int(value) if str(value or "").strip().isdigit() else None
+
+
+def _pools() -> dict[int, RepPool]:
+    """The pools a rule may send to, each with `reps`: its active sales reps."""
+    return {
+        p.pk: p
+        for p in RepPool.objects.filter(deleted_at__isnull=True).annotate(
+            reps=Count(
+                "members",
+                filter=Q(
+                    members__is_active=True,
+                    members__groups__name=ROLE_NAMES[Role.SALES_REP],
+                ),
+                distinct=True,
+            )
+        )
+    }
+
+
+def _target(row: Mapping, key: str, teams: dict, pools: dict, errors: dict) -> tuple | None:
+    """(team id, pool id) of a row, exactly one set; None (and an error) otherwise. A
+    pool with no active rep is refused, naming the rule: none of its leads would move."""
+    team_id, pool_id = _id(row.get("team")), _id(row.get("pool"))
+    if (team_id is None) == (pool_id is None):
+        errors[f"{key}.team"] = ["A sales team or a pool (one of them)."]
+        return None
+    if team_id is not None and team_id not in teams:
+        errors[f"{key}.team"] = ["A sales team."]
+        return None
+    if pool_id is not None:
+        if pool_id not in pools:
+            errors[f"{key}.pool"] = ["A pool of reps (not deleted)."]
+            return None
+        if pools[pool_id].reps == 0:
+            name = str(row.get("name") or "").strip() or key
+            errors[f"{key}.pool"] = [
+                f"“{name}” sends leads to {pools[pool_id]}, which has no active rep: "
+                "add reps to the pool or choose another target."
+            ]
+            return None
+    return team_id, pool_id
+
+
 def check_rules(rows: list[Mapping[str, Any]]) -> Checked:
-    """Clean rows ({name, field, operator, values, team}) into rules, or raise a
-    ValidationError keyed `rules[i].name`. Warnings: what saves but deserves a look."""
+    """Clean rows ({name, field, operator, values, team or pool, on_shift}) into rules,
+    or raise a ValidationError keyed `rules[i].name`. Warnings: what saves but deserves
+    a look."""
     errors: dict[str, list[str]] = {}
     if not isinstance(rows, list) or not rows:
         raise ValidationError({"rules": ["At least one rule: the catch-all."]})
@@ -251,6 +311,7 @@ def check_rules(rows: list[Mapping[str, Any]]) -> Checked:
             )
         )
     }
+    pools = _pools()
     rules: list[Rule] = []
     warnings: list[str] = []
     for n, row in enumerate(rows):
@@ -271,11 +332,10 @@ def check_rules(rows: list[Mapping[str, Any]]) -> Checked:
         if len(field_name) > 100:
             errors[f"{key}.field"] = ["At most 100 characters."]
         values = _clean_values(operator, row.get("values"), errors, f"{key}.values")
-        team_id = row.get("team")
-        team_id = int(team_id) if str(team_id or "").strip().isdigit() else None
-        if team_id not in teams:
-            errors[f"{key}.team"] = ["A sales team."]
+        target = _target(row, key, teams, pools, errors)
+        if target is None:
             continue
+        team_id, pool_id = target
         rule = Rule.of(
             name=name,
             field=field_name if operator != RuleOperator.ANY else "",
@@ -283,6 +343,8 @@ def check_rules(rows: list[Mapping[str, Any]]) -> Checked:
             values=values,
             team_id=team_id,
             position=n,
+            pool_id=pool_id,
+            on_shift=str(row.get("on_shift") or "").lower() in ("1", "true", "on", "yes"),
         )
         hidden_by = next((r for r in rules if _hides(r, rule)), None)
         if hidden_by is not None:
@@ -290,7 +352,7 @@ def check_rules(rows: list[Mapping[str, Any]]) -> Checked:
                 f"“{name}” never gets a lead: “{hidden_by.name}” above it takes every lead "
                 "it would match. Move it up, or remove it."
             )
-        if teams[team_id].reps == 0:
+        if team_id is not None and teams[team_id].reps == 0:
             warnings.append(
                 f"“{name}” sends leads to {teams[team_id]}, which has no active rep: "
                 "they will wait in its queue."
@@ -334,6 +396,8 @@ def rules_save(
                     operator=r.operator,
                     values=list(r.values),
                     team_id=r.team_id,
+                    pool_id=r.pool_id,
+                    on_shift_only=r.on_shift,
                 )
                 for n, r in enumerate(checked.rules)
             ]

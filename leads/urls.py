@@ -1,6 +1,14 @@
 from django.urls import path
 
-from leads import views, views_campaigns, views_import, views_queue, views_reports, views_routing
+from leads import (
+    views,
+    views_campaigns,
+    views_import,
+    views_pools,
+    views_queue,
+    views_reports,
+    views_routing,
+)
 
 app_name = "leads"
 
@@ -14,6 +22,10 @@ urlpatterns = [
     path("queue/", views_queue.queue, name="queue"),
     path("routing/", views_routing.routing_rules, name="routing"),
     path("routing/try/", views_routing.routing_try, name="routing_try"),
+    path("routing/pools/", views_pools.pool_list, name="pools"),
+    path("routing/pools/new/", views_pools.pool_new, name="pool_new"),
+    path("routing/pools/<int:pk>/", views_pools.pool_edit, name="pool_edit"),
+    path("routing/pools/<int:pk>/delete/", views_pools.pool_delete, name="pool_delete"),
     path("preview/<int:version_id>/", views.definition_preview, name="definition_preview"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/accept/", views.accept, name="accept"),

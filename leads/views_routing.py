@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 
 from alignment.models import Side, Team
 from leads.assignment import where_would_it_go
-from leads.models import Lead, RuleOperator
+from leads.models import Lead, RepPool, RuleOperator
 from leads.routing import can_edit, check_rules, lead_fields, rules_in_force, rules_save
 
 BLANK_ROWS = 2
@@ -39,7 +39,9 @@ def _rows_of(rules) -> list[dict[str, Any]]:
             "field": r.field,
             "operator": r.operator,
             "values": ", ".join(_value_text(v) for v in r.values),
-            "team": str(r.team_id),
+            "team": str(r.team_id or ""),
+            "pool": str(r.pool_id or ""),
+            "on_shift": r.on_shift,
         }
         for r in rules
     ]
@@ -51,7 +53,8 @@ def _posted_rows(post) -> list[dict[str, Any]]:
         prefix = f"rule-{n}-"
         if prefix + "operator" not in post:
             break
-        row = {k: post.get(prefix + k, "").strip() for k in ("name", "field", "operator", "team")}
+        keys = ("name", "field", "operator", "team", "pool", "on_shift")
+        row = {k: post.get(prefix + k, "").strip() for k in keys}
         raw = post.get(prefix + "values", "")
         if row["operator"] == RuleOperator.RANGE:
             low, _, high = raw.partition(",")
@@ -95,7 +98,7 @@ def _with_blank_rows(rows: list[dict]) -> list[dict]:
     """Room for new rules: above the catch-all, where a new rule can match anything."""
     # Every key present: a template reading row.values of a dict without it gets dict.values.
     blank = [
-        {"name": "", "field": "", "operator": RuleOperator.IN, "values": "", "team": ""}
+        {"name": "", "field": "", "operator": RuleOperator.IN, "values": "", "team": "", "pool": ""}
         for _ in range(BLANK_ROWS)
     ]
     if rows and rows[-1].get("operator") == RuleOperator.ANY:
@@ -110,6 +113,7 @@ def _context(rows, errors=None, posted=None, **more) -> dict[str, Any]:
         "errors": errors or {},
         "operators": RuleOperator.choices,
         "teams": list(Team.objects.filter(side=Side.SALES).order_by("name")),
+        "pools": list(RepPool.objects.filter(deleted_at__isnull=True).order_by("name")),
         **more,
     }
 

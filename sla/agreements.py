@@ -699,7 +699,7 @@ def agreement_propose(
     _event(agreement=current, kind=EventKind.PROPOSED, by=by, now=now)
     notify_proposed(
         what=str(current),
-        key=f"agreement:{current.pk}:r{current.revision}",
+        key=_notice_key(current),
         url=reverse("sla:agreement_detail", args=[current.pk]),
         by=by,
         now=now,
@@ -752,6 +752,10 @@ def _record(agreement: Agreement, kind: str, by, now: datetime, **data: Any) -> 
     _event(agreement=agreement, kind=kind, by=by, now=now, **data)
 
 
+def _notice_key(agreement: Agreement) -> str:
+    return f"agreement:{agreement.pk}:r{agreement.revision}"
+
+
 COSIGNED = cosign.Cosigned(
     model=Agreement,
     signature_model=AgreementSignature,
@@ -760,6 +764,7 @@ COSIGNED = cosign.Cosigned(
     in_force=lambda agreement: _in_force(),
     record=_record,
     rival=lambda agreement: "Another agreement",
+    notice_key=_notice_key,
 )
 
 

@@ -4,10 +4,14 @@ capacity a lead waits in the queue under its clock, and is given to a rep as soo
 as that rep accepts one of theirs."""
 
 import io
+from zoneinfo import ZoneInfo
 
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from alignment import working_hours
 from alignment.models import Notification, User
+from alignment.working_hours import DAY_NAMES
 from leads.models import Lead, RoutingVersion
 from sla import demo as sla_demo
 from sla.models import Clock, ClockKind
@@ -83,3 +87,53 @@ def test_a_rule_is_tried_and_saved_leads_follow_it_and_a_full_team_queues_the_ne
     assert waiting.owner == first.owner
     assert Clock.objects.get(lead=waiting, kind=ClockKind.ASSIGNMENT).state == "met"
     assert Clock.objects.filter(lead=waiting, kind=ClockKind.ACCEPT, state="running").exists()
+
+
+def test_a_manager_sends_a_rule_to_a_new_pool_and_a_rep_off_shift_is_passed_over(
+    demo_org, log_in, page, live_server
+):
+    log_in("sam")
+    page.goto(f"{live_server.url}/leads/routing/")
+    page.get_by_role("link", name="Pools of reps").click()
+    page.get_by_role("button", name="New pool").click()
+    page.get_by_label("Name").fill("Closers")
+    for name in ("ravi", "jonas"):
+        page.locator(f"input[name=members][value='{demo_org[name].pk}']").check()
+    page.get_by_role("button", name="Save the pool").click()
+    expect(page.get_by_test_id("pool-list")).to_contain_text("Jonas Weber (1), Ravi Shah (1)")
+
+    # Ravi works only on a day that is not today in New York: he is off shift now.
+    page.goto(f"{live_server.url}/team/")
+    page.locator("tr", has_text="Ravi Shah").get_by_role("link", name="Working hours").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Ravi Shah")
+    today = timezone.localtime(timezone=ZoneInfo("America/New_York")).weekday()
+    other = DAY_NAMES[working_hours.DAYS[(today + 3) % 7]]
+    for label in DAY_NAMES.values():
+        page.get_by_label(f"{label} from").fill("")
+        page.get_by_label(f"{label} to").fill("")
+    page.get_by_label(f"{other} from").fill("09:00")
+    page.get_by_label(f"{other} to").fill("17:00")
+    page.get_by_role("button", name="Save working hours").click()
+    expect(page.get_by_test_id("hours-now")).to_have_text(f"{other} 09:00–17:00")
+
+    page.goto(f"{live_server.url}/leads/routing/")
+    page.get_by_label("Name of rule 1").fill("Big companies")
+    page.get_by_label("Field of rule 1").fill("company")
+    page.get_by_label("Values of rule 1").fill("Globex, Initech")
+    page.get_by_label("Pool of rule 1").select_option(label="Closers")
+    page.get_by_label("Rule 1 only to reps on shift").check()
+    page.get_by_label("Name of rule 2").fill("Everyone else")
+    page.get_by_label("Test of rule 2").select_option("any")
+    page.get_by_label("Team of rule 2").select_option(label="Sales EMEA")
+    page.get_by_role("button", name="Save as a new version").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Routing v1")
+
+    page.get_by_role("link", name="Where would a lead go?").click()
+    page.locator("input[name=try-company]").fill("Globex")
+    page.get_by_role("button", name="Where would it go?").click()
+    answer = page.locator("#routing-answer")
+    expect(answer.locator(".routing-target")).to_have_text("pool Closers")
+    expect(answer.locator(".routing-rep")).to_have_text("Jonas Weber")
+    expect(answer).to_contain_text("Ravi Shah: off shift")
+    rule = RoutingVersion.objects.get().rules.get(position=0)
+    assert (rule.pool.name, rule.on_shift_only) == ("Closers", True)

@@ -7,10 +7,11 @@ import pytest
 
 from alignment import clock
 from alignment.models import EmailState, Notification, User
+from glossary import services as glossary_services
 from leads import ingest, services
 from leads.models import Campaign, Lead
 from leads.validation import clean_lead_input
-from tests.leads.conftest import QUALIFYING
+from tests.leads.conftest import MQL_RULES, MQL_THRESHOLD, QUALIFYING
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +86,30 @@ def test_both_sides_signers_are_told_a_proposal_waits_for_them(org, mql_in_force
     assert set(notices) == {"maya", "sam", "elena"}
     assert "waits for your signature" in notices["sam"].title
     assert notices["sam"].url.startswith("/glossary/")
+
+
+def test_a_signature_notice_is_read_once_signed_and_all_once_in_force(org, mql_in_force, reasons):
+    # mql_in_force was signed at once (as the demo's proposals are): no bell asks for it.
+    assert not Notification.objects.filter(kind="signature_wanted", read_at__isnull=True).exists()
+    draft = glossary_services.draft_create(
+        stage=mql_in_force.stage,
+        by=org["leo"],
+        rules=MQL_RULES,
+        threshold=MQL_THRESHOLD + 5,
+        rejection_reasons=list(reasons.values()),
+        good_lead="Fits, engages and has a budget.",
+    )
+    proposed = glossary_services.draft_propose(
+        version=draft, by=org["leo"], expected_revision=draft.revision
+    )
+    unread = Notification.objects.filter(kind="signature_wanted", read_at__isnull=True)
+    assert set(unread.values_list("recipient__username", flat=True)) == {"maya", "sam", "elena"}
+    glossary_services.proposal_sign(
+        version=proposed, by=org["maya"], expected_revision=proposed.revision
+    )
+    assert set(unread.values_list("recipient__username", flat=True)) == {"sam", "elena"}
+    agreed = glossary_services.proposal_sign(
+        version=proposed, by=org["sam"], expected_revision=proposed.revision
+    )
+    assert agreed.status == "agreed"
+    assert not unread.exists()

@@ -120,6 +120,21 @@ def campaign(w: World) -> dict:
     return {"pk": made.pk}
 
 
+def pool(w: World) -> dict:
+    import datetime as dt
+
+    from leads.models import RepPool
+
+    made, _ = RepPool.objects.get_or_create(
+        name="Matrix pool",
+        defaults={
+            "created_by": w.people["admin"],
+            "created_at": dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+        },
+    )
+    return {"pk": made.pk}
+
+
 def calendar(w: World) -> dict:
     return {"pk": w.calendar.pk}
 
@@ -187,6 +202,13 @@ ALIGNMENT = {
     # One's own time off; one's team's manager's; an admin's.
     "time_off": row(
         args=lambda w: {"user_id": w.people["sales_rep"].pk},
+        GET=only("sales_rep", "sales_manager", "admin"),
+        POST=only("sales_rep", "sales_manager", "admin"),
+    ),
+    # One's own working hours; one's team's manager's; an admin's.
+    "working_hours": row(
+        args=lambda w: {"user_id": w.people["sales_rep"].pk},
+        data=lambda w: {"mon-start": "09:00", "mon-end": "17:00"},
         GET=only("sales_rep", "sales_manager", "admin"),
         POST=only("sales_rep", "sales_manager", "admin"),
     ),
@@ -322,6 +344,20 @@ LEADS = {
     # Routing rules and "where would this lead go": an admin or a sales manager.
     "leads:routing": row(GET=only(*REASSIGNERS), POST=only(*REASSIGNERS)),
     "leads:routing_try": row(GET=only(*REASSIGNERS), POST=only(*REASSIGNERS)),
+    # Pools of reps (a rule's other target): an admin or a sales manager.
+    "leads:pools": row(GET=only(*REASSIGNERS), POST=NOT_OFFERED),
+    "leads:pool_new": row(
+        data=lambda w: {"name": "Matrix new pool"},
+        GET=only(*REASSIGNERS),
+        POST=only(*REASSIGNERS),
+    ),
+    "leads:pool_edit": row(
+        args=pool,
+        data=lambda w: {"name": "Matrix pool renamed"},
+        GET=only(*REASSIGNERS),
+        POST=only(*REASSIGNERS),
+    ),
+    "leads:pool_delete": row(args=pool, GET=only(*REASSIGNERS), POST=only(*REASSIGNERS)),
     # On a lead a rep holds: its manager is told it is no longer queued (409).
     "leads:assign": row(
         args=lead,
@@ -510,6 +546,19 @@ API = {
     ),
     "api-leads-queue": row(GET=only(*REASSIGNERS), POST=API_NOT_OFFERED),
     "api-routing-rules": row(GET=only(*REASSIGNERS), POST=only(*REASSIGNERS)),
+    "api-routing-pools": row(
+        data=lambda w: {"name": "API pool", "members": []},
+        GET=only(*REASSIGNERS),
+        POST=only(*REASSIGNERS),
+    ),
+    "api-routing-pool": row(
+        args=pool,
+        data=lambda w: {"name": "API pool renamed", "members": []},
+        GET=only(*REASSIGNERS),
+        POST=API_NOT_OFFERED,
+        PUT=only(*REASSIGNERS),
+        DELETE=only(*REASSIGNERS),
+    ),
     "api-routing-explain": row(
         data=lambda w: {"fields": {"country": "Germany"}},
         GET=API_NOT_OFFERED,
