@@ -28,6 +28,12 @@ class RuleSerializer(StrictFieldsMixin, serializers.Serializer):
         required=False, help_text="equals: [v]; in: [v, ...]; range: [low, high], null for open."
     )
     team = serializers.IntegerField(help_text="Id of a sales team.")
+    sticky = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Keep a lead with its account's (or same-email lead's) owner when they can "
+        "take it.",
+    )
 
 
 class RulesInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -57,6 +63,7 @@ def _rules_payload() -> dict:
                 "operator": r.operator,
                 "values": list(r.values),
                 "team": r.team_id,
+                "sticky": r.sticky,
             }
             for r in rules
         ],

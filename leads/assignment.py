@@ -35,6 +35,7 @@ from alignment.bulk import update_rows
 from alignment.models import TimeOff, User
 from alignment.roles import ROLE_NAMES, Role, perm
 from leads import machine
+from leads.accounts import sticky_of
 from leads.models import Lead, LeadEvent, RoundRobinCursor
 from leads.routing import Rule, first_match, lead_fields, lead_view, rules_in_force
 from leads.stages import Action, Stage
@@ -42,7 +43,14 @@ from leads.stages import Action, Stage
 log = logging.getLogger(__name__)
 # The actions after which a rep may have room for a queued lead (their new lead
 # was accepted, rejected, closed by the arbiter, given to someone else or returned).
-FREES_ROOM = (Action.ACCEPT, Action.REJECT, Action.CLOSE, Action.REASSIGN, Action.RETURN)
+FREES_ROOM = (
+    Action.ACCEPT,
+    Action.REJECT,
+    Action.CLOSE,
+    Action.REASSIGN,
+    Action.RETURN,
+    Action.MERGE,
+)
 DRAIN_BATCH = 500
 
 
@@ -173,8 +181,43 @@ class Assigner:
         self.lock_teams({team_id})
         return list(self._teams[team_id].reps)
 
+    def sticky_team(self, lead: Lead) -> int | None:
+        """The team of the account owner a sticky rule would keep this lead with (its
+        cursor is locked with the others, in team order)."""
+        rule = getattr(lead, "_routing_rule", None)
+        if rule is None or not rule.sticky:
+            return None
+        if not hasattr(lead, "_sticky"):
+            lead._sticky = sticky_of(lead)
+        return lead._sticky.team_id if lead._sticky else None
+
+    def _sticky_rep(self, lead: Lead) -> User | None:
+        """The account owner, when the lead's rule keeps leads with them and they can
+        take it now (an active rep, not away or off, under capacity)."""
+        team_id = self.sticky_team(lead)
+        if team_id is None:
+            return None
+        self.lock_teams({team_id})
+        state = self._teams[team_id]
+        rep = next((r for r in state.reps if r.pk == lead._sticky.owner_id), None)
+        if rep is None or rep.new_leads >= rep.capacity:
+            lead._sticky_note = f"Its account owner could not take it now ({lead._sticky.why})."
+            return None
+        rep.new_leads += 1
+        lead._sticky_note = f"Kept with the account owner: {rep} {lead._sticky.why}."
+        lead._sticky_rep = rep
+        return rep
+
     def explain(self, team_id: int | None, rep: User | None, lead: Lead | None = None) -> dict:
         """Why this rep (or nobody): what the hand-off event and the queue keep."""
+        answer = self._explain(team_id, rep, lead)
+        note = getattr(lead, "_sticky_note", "")
+        if note:
+            kept = rep is not None and getattr(lead, "_sticky_rep", None) == rep
+            answer["why"] = note if kept else f"{note} {answer['why']}"
+        return answer
+
+    def _explain(self, team_id: int | None, rep: User | None, lead: Lead | None) -> dict:
         rule = getattr(lead, "_routing_rule", None)
         said = {"rule": rule.name, "matched": rule.describe()} if rule else {}
         if team_id is None:
@@ -194,6 +237,10 @@ class Assigner:
         """The team and rep for a lead (`owner` None when nobody can take it now, and
         `team_id` None when no rule covers it)."""
         team_id = lead.team_id or self.route(lead)
+        self.lock_teams({team_id, self.sticky_team(lead)})  # together: in team order
+        rep = self._sticky_rep(lead)
+        if rep is not None:
+            return {"team_id": rep.team_id, "owner": rep, "handed_off_at": now}
         rep = self.next_rep(team_id) if team_id else None
         return {"team_id": team_id, "owner": rep, "handed_off_at": now if rep else None}
 

@@ -75,14 +75,17 @@ class Rule:
     values: tuple
     team_id: int
     position: int = 0
+    # Keep a lead with its account's (or duplicate's) owner when they can take it.
+    sticky: bool = False
     _set: frozenset = field(default=frozenset(), compare=False)
     _key: str = field(default="", compare=False)  # the field, lowercased, as leads are read
 
     @classmethod
-    def of(cls, *, name, field, operator, values, team_id, position=0) -> Rule:
+    def of(cls, *, name, field, operator, values, team_id, position=0, sticky=False) -> Rule:
         words = frozenset(_text(v) for v in values) if operator in ("equals", "in") else frozenset()
         key = field if field in LEAD_FIELDS else field.lower()
-        return cls(name, field, operator, tuple(values), team_id, position, words, key)
+        sticky = bool(sticky)
+        return cls(name, field, operator, tuple(values), team_id, position, sticky, words, key)
 
     def matches(self, lead: Mapping[str, Any]) -> bool:
         """`lead`: a lead as `lead_view` reads it (its fields, and its attributes by
@@ -126,6 +129,7 @@ def rules_in_force() -> tuple[RoutingVersion | None, list[Rule]]:
             values=r.values,
             team_id=r.team_id,
             position=r.position,
+            sticky=r.keep_with_account_owner,
         )
         for r in version.rules.order_by("position")
     ]
@@ -283,6 +287,7 @@ def check_rules(rows: list[Mapping[str, Any]]) -> Checked:
             values=values,
             team_id=team_id,
             position=n,
+            sticky=str(row.get("sticky") or "").lower() in ("1", "true", "on", "yes"),
         )
         hidden_by = next((r for r in rules if _hides(r, rule)), None)
         if hidden_by is not None:
@@ -334,6 +339,7 @@ def rules_save(
                     operator=r.operator,
                     values=list(r.values),
                     team_id=r.team_id,
+                    keep_with_account_owner=r.sticky,
                 )
                 for n, r in enumerate(checked.rules)
             ]

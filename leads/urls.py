@@ -1,6 +1,14 @@
 from django.urls import path
 
-from leads import views, views_campaigns, views_import, views_queue, views_reports, views_routing
+from leads import (
+    views,
+    views_campaigns,
+    views_import,
+    views_merge,
+    views_queue,
+    views_reports,
+    views_routing,
+)
 
 app_name = "leads"
 
@@ -26,6 +34,7 @@ urlpatterns = [
     path("<int:pk>/assign/", views_queue.assign, name="assign"),
     path("<int:pk>/dispute/", views.dispute, name="dispute"),
     path("<int:pk>/recycle/", views.recycle, name="recycle"),
+    path("<int:pk>/merge/", views_merge.lead_merge, name="merge"),
     path("import/", views_import.import_start, name="import"),
     path("import/<int:pk>/", views_import.import_detail, name="import_detail"),
     path("import/<int:pk>/progress/", views_import.import_progress, name="import_progress"),

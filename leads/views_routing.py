@@ -40,6 +40,7 @@ def _rows_of(rules) -> list[dict[str, Any]]:
             "operator": r.operator,
             "values": ", ".join(_value_text(v) for v in r.values),
             "team": str(r.team_id),
+            "sticky": r.sticky,
         }
         for r in rules
     ]
@@ -58,6 +59,7 @@ def _posted_rows(post) -> list[dict[str, Any]]:
             row["values"] = [low.strip(), high.strip()]
         else:
             row["values"] = raw
+        row["sticky"] = post.get(prefix + "sticky", "") == "1"
         if not (row["name"] or row["field"] or raw.strip()):
             continue  # an empty row of the editor
         rows.append(row)
