@@ -71,12 +71,9 @@ def test_a_marketer_sees_the_duplicate_confirms_and_gets_one_history(client, org
     assert first.pk in ids
 
 
+@pytest.mark.usefixtures("agreement", "at_monday")
 def test_merging_stops_the_duplicates_running_clocks_and_frees_its_reps_room(
-    org,
-    mql_in_force,
-    territories,
-    agreement,
-    at_monday,  # noqa: F811
+    org, mql_in_force, territories
 ):
     first = arrive(org, "C-1", email="cy@acme.io")
     again = arrive(org, "C-2", email="cy@acme.io", source="webinar")
