@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from leads.models import FREE_MAIL_DOMAINS, Account, Lead
@@ -79,14 +80,15 @@ def _account_owners(account_ids: set[int]) -> dict[int, tuple[int, int | None]]:
     if not account_ids:
         return {}
     owners: dict[int, tuple[int, int | None]] = {}
-    rows = (
-        Lead.objects.filter(account_id__in=account_ids, stage__in=OPEN_STAGES, owner__isnull=False)
-        .order_by("account_id", "-handed_off_at")
-        .distinct("account_id")
-        .values_list("account_id", "owner_id", "owner__team_id")
-    )
-    for account_id, owner_id, team_id in rows:
-        owners[account_id] = (owner_id, team_id)
+    rows = Lead.objects.filter(
+        account_id__in=account_ids, stage__in=OPEN_STAGES, owner__isnull=False
+    ).order_by("account_id", F("handed_off_at").desc(nulls_last=True), "-id")
+    if connection.vendor == "postgresql":
+        rows = rows.distinct("account_id")  # one row per account, from lead_account_open_idx
+    for account_id, owner_id, team_id in rows.values_list(
+        "account_id", "owner_id", "owner__team_id"
+    ):
+        owners.setdefault(account_id, (owner_id, team_id))
     return owners
 
 
@@ -117,7 +119,7 @@ def sticky_of(lead: Lead) -> Sticky | None:
         return None
     dup = (
         by_email({email})
-        .exclude(pk=lead.pk)
+        .exclude(pk=lead.pk or 0)
         .filter(stage__in=OPEN_STAGES, owner__isnull=False)
         .values_list("pk", "owner_id", "owner__team_id")
         .first()
@@ -134,3 +136,11 @@ def sticky_of(lead: Lead) -> Sticky | None:
 def duplicate_filter(lead: Lead) -> Q:
     """Other live leads with this lead's email (for the lead page)."""
     return Q(pk__in=by_email({normal_email(lead.email)}).exclude(pk=lead.pk).values("pk")[:5])
+
+
+def sticky_for_email(email: str | None) -> Sticky | None:
+    """The sticky-owner candidate a new lead with this email would have ("where would
+    this lead go?": a plain read)."""
+    domain = domain_of(email)
+    account_id = Account.objects.filter(domain=domain).values_list("pk", flat=True).first()
+    return sticky_of(Lead(email=normal_email(email), account_id=account_id))

@@ -35,7 +35,7 @@ from alignment.bulk import update_rows
 from alignment.models import TimeOff, User
 from alignment.roles import ROLE_NAMES, Role, perm
 from leads import machine
-from leads.accounts import sticky_of
+from leads.accounts import sticky_for_email, sticky_of
 from leads.models import Lead, LeadEvent, RoundRobinCursor
 from leads.routing import Rule, first_match, lead_fields, lead_view, rules_in_force
 from leads.stages import Action, Stage
@@ -477,6 +477,21 @@ def lead_assign(*, lead: Lead, to: User | None, by: User, now: datetime) -> Lead
 # -- where would this lead go, and why (nothing assigned) --------------------------------
 
 
+def _sticky_answer(dry: Assigner, email: Any, answer: dict[str, Any]) -> bool:
+    """The rule keeps leads with their account owner: would this one stay with them?"""
+    sticky = sticky_for_email(str(email or ""))
+    if sticky is None or sticky.team_id is None:
+        return False
+    owner = next((r for r in dry.eligible(sticky.team_id) if r.pk == sticky.owner_id), None)
+    if owner is None or owner.new_leads >= owner.capacity:
+        answer["sticky"] = f"Its account owner could not take it now ({sticky.why})."
+        return False
+    answer["rep"] = {"id": owner.pk, "name": str(owner)}
+    answer["skipped"] = {}
+    answer["why"] = f"Kept with the account owner: {owner} {sticky.why}."
+    return True
+
+
 def where_would_it_go(
     *, fields: dict[str, Any], attributes: dict[str, Any], rules: list[Rule] | None = None
 ) -> dict[str, Any]:
@@ -503,6 +518,8 @@ def where_would_it_go(
     answer["rule"] = {"name": rule.name, "says": rule.describe()}
     answer["team"] = {"id": rule.team_id, "name": str(team) if team else ""}
     dry = Assigner(rules, lock=False)
+    if rule.sticky and _sticky_answer(dry, fields.get("email"), answer):
+        return answer
     rep = dry.next_rep(rule.team_id)
     skipped = dry.explain(rule.team_id, rep)["skipped"]
     for other in dry.eligible(rule.team_id):
@@ -514,4 +531,6 @@ def where_would_it_go(
     else:
         answer["rep"] = {"id": rep.pk, "name": str(rep)}
         answer["why"] = f"{rep} is next in the team's weighted round robin."
+    if answer.get("sticky"):
+        answer["why"] = f"{answer.pop('sticky')} {answer['why']}"
     return answer
