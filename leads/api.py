@@ -20,7 +20,7 @@ from alignment import clock
 from alignment.inputs import query_choice, refuse_unknown_fields
 from alignment.models import User
 from alignment.permissions import HasCapability
-from leads import ingest, selectors, serializers, services
+from leads import ingest, merge, selectors, serializers, services
 from leads.machine import Stage
 from leads.models import Lead
 from leads.validation import clean_lead_input
@@ -78,8 +78,8 @@ class LeadListCreate(LeadAPIView, ListAPIView):
         qs = selectors.visible_leads(self.request.user).select_related("owner")
         params = self.request.query_params
         stage = query_choice(params, "stage", Stage.values)
-        if stage:
-            qs = qs.filter(stage=stage)
+        # A merged duplicate only when asked for: its events are the kept lead's.
+        qs = qs.filter(stage=stage) if stage else qs.exclude(stage=Stage.MERGED)
         if params.get("source"):
             qs = qs.filter(source=params["source"])
         for name in ("owner", "team", "campaign"):
@@ -270,4 +270,12 @@ dispute = _action(
         lead=lead, by=by, now=now, reason=data["reason"]
     ),
     "Marketing disputes a rejection; it goes to the arbiter.",
+)
+merge_into = _action(
+    "merge",
+    serializers.MergeSerializer,
+    lambda *, lead, by, now, data: merge.lead_merge(lead=lead, into=data["into"], by=by, now=now),
+    "Merge this lead (a duplicate) into the lead `into`: both leads' events stay, shown as "
+    "that lead's one history; this one is closed as merged. Marketing or an admin. 400 names "
+    "`into` (itself, no such lead, merged already); 409 if either lead was merged meanwhile.",
 )

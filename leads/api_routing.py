@@ -32,6 +32,12 @@ class RuleSerializer(StrictFieldsMixin, serializers.Serializer):
     on_shift = serializers.BooleanField(
         required=False, help_text="Only reps inside their working hours get its leads."
     )
+    sticky = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Keep a lead with its account's (or same-email lead's) owner when they can "
+        "take it.",
+    )
 
 
 class RulesInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -63,6 +69,7 @@ def _rules_payload() -> dict:
                 "team": r.team_id,
                 "pool": r.pool_id,
                 "on_shift": r.on_shift,
+                "sticky": r.sticky,
             }
             for r in rules
         ],

@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/reassign/", api.reassign, name="api-lead-reassign"),
     path("<int:pk>/assign/", api_queue.LeadAssign.as_view(), name="api-lead-assign"),
     path("<int:pk>/dispute/", api.dispute, name="api-lead-dispute"),
+    path("<int:pk>/merge/", api.merge_into, name="api-lead-merge"),
     path("reports/funnel/", api_reports.FunnelAPI.as_view(), name="api-report-funnel"),
     path("reports/handoff/", api_reports.HandoffAPI.as_view(), name="api-report-handoff"),
     path("reports/scoring/", api_reports.ScoringAPI.as_view(), name="api-report-scoring"),

@@ -42,6 +42,7 @@ from alignment.bulk import update_rows
 from alignment.models import TimeOff, User
 from alignment.roles import ROLE_NAMES, Role, perm
 from leads import machine
+from leads.accounts import sticky_for_email, sticky_of
 from leads.models import Lead, LeadEvent, RepPool, RoundRobinCursor
 from leads.routing import Rule, first_match, lead_fields, lead_view, rules_in_force
 from leads.stages import Action, Stage
@@ -49,7 +50,14 @@ from leads.stages import Action, Stage
 log = logging.getLogger(__name__)
 # The actions after which a rep may have room for a queued lead (their new lead
 # was accepted, rejected, closed by the arbiter, given to someone else or returned).
-FREES_ROOM = (Action.ACCEPT, Action.REJECT, Action.CLOSE, Action.REASSIGN, Action.RETURN)
+FREES_ROOM = (
+    Action.ACCEPT,
+    Action.REJECT,
+    Action.CLOSE,
+    Action.REASSIGN,
+    Action.RETURN,
+    Action.MERGE,
+)
 DRAIN_BATCH = 500
 
 
@@ -229,9 +237,43 @@ class Assigner:
         self.lock_teams({key})
         return list(self._teams[key].reps)
 
+    def sticky_team(self, lead: Lead) -> int | None:
+        """The team of the account owner a sticky rule would keep this lead with (its
+        cursor is locked with the others, in team order)."""
+        rule = getattr(lead, "_routing_rule", None)
+        if rule is None or not rule.sticky:
+            return None
+        if not hasattr(lead, "_sticky"):
+            lead._sticky = sticky_of(lead)
+        return lead._sticky.team_id if lead._sticky else None
+
+    def _sticky_rep(self, lead: Lead) -> User | None:
+        """The account owner, when the lead's rule keeps leads with them and they can
+        take it now (an active rep, not away or off, under capacity)."""
+        team_id = self.sticky_team(lead)
+        if team_id is None:
+            return None
+        self.lock_teams({team_id})
+        state = self._teams[team_id]
+        rep = next((r for r in state.reps if r.pk == lead._sticky.owner_id), None)
+        if rep is None or rep.new_leads >= rep.capacity:
+            lead._sticky_note = f"Its account owner could not take it now ({lead._sticky.why})."
+            return None
+        rep.new_leads += 1
+        lead._sticky_note = f"Kept with the account owner: {rep} {lead._sticky.why}."
+        lead._sticky_rep = rep
+        return rep
+
     def explain(self, key: Key | None, rep: User | None, lead: Lead | None = None) -> dict:
         """Why this rep (or nobody): what the hand-off event and the queue keep."""
-        key = getattr(lead, "_routing_key", key)
+        answer = self._explain(getattr(lead, "_routing_key", key), rep, lead)
+        note = getattr(lead, "_sticky_note", "")
+        if note:
+            kept = rep is not None and getattr(lead, "_sticky_rep", None) == rep
+            answer["why"] = note if kept else f"{note} {answer['why']}"
+        return answer
+
+    def _explain(self, key: Key | None, rep: User | None, lead: Lead | None) -> dict:
         rule = getattr(lead, "_routing_rule", None)
         said = {"rule": rule.name, "matched": rule.describe()} if rule else {}
         if rule and rule.pool_id:
@@ -262,6 +304,10 @@ class Assigner:
         key = self.target(lead)
         rule = self.rule(lead)
         lead._routing_key = key
+        self.lock_teams({key, self.sticky_team(lead)})  # together: teams, then pools
+        rep = self._sticky_rep(lead)
+        if rep is not None:
+            return {"team_id": rep.team_id, "owner": rep, "handed_off_at": now}
         rep = self.next_rep(key, on_shift=bool(rule and rule.on_shift)) if key else None
         # A pool's lead joins its rep's team; waiting, it has none (the organisation's queue).
         team_id = (rep.team_id if rep else None) if isinstance(key, tuple) else key
@@ -505,6 +551,21 @@ def lead_assign(*, lead: Lead, to: User | None, by: User, now: datetime) -> Lead
 # -- where would this lead go, and why (nothing assigned) --------------------------------
 
 
+def _sticky_answer(dry: Assigner, email: Any, answer: dict[str, Any]) -> bool:
+    """The rule keeps leads with their account owner: would this one stay with them?"""
+    sticky = sticky_for_email(str(email or ""))
+    if sticky is None or sticky.team_id is None:
+        return False
+    owner = next((r for r in dry.eligible(sticky.team_id) if r.pk == sticky.owner_id), None)
+    if owner is None or owner.new_leads >= owner.capacity:
+        answer["sticky"] = f"Its account owner could not take it now ({sticky.why})."
+        return False
+    answer["rep"] = {"id": owner.pk, "name": str(owner)}
+    answer["skipped"] = {}
+    answer["why"] = f"Kept with the account owner: {owner} {sticky.why}."
+    return True
+
+
 def where_would_it_go(
     *, fields: dict[str, Any], attributes: dict[str, Any], rules: list[Rule] | None = None
 ) -> dict[str, Any]:
@@ -529,6 +590,8 @@ def where_would_it_go(
     answer.update(_target_answer(rule))
     kind = "pool" if rule.pool_id else "team"
     dry = Assigner(rules, lock=False)
+    if rule.sticky and _sticky_answer(dry, fields.get("email"), answer):
+        return answer
     rep = dry.next_rep(rule.target, on_shift=rule.on_shift)
     skipped = dry.explain(rule.target, rep)["skipped"]
     for other in dry.eligible(rule.target):
@@ -541,6 +604,8 @@ def where_would_it_go(
     else:
         answer["rep"] = {"id": rep.pk, "name": str(rep)}
         answer["why"] = f"{rep} is next in the {kind}'s weighted round robin."
+    if answer.get("sticky"):
+        answer["why"] = f"{answer.pop('sticky')} {answer['why']}"
     return answer
 
 

@@ -42,6 +42,7 @@ from django.db.models import F
 from alignment import clock
 from alignment.models import User
 from leads import machine
+from leads.accounts import by_email, link_new_leads, normal_email
 from leads.csv_files import ENCODINGS, ImportRefused, inspect, open_text, preview, records
 from leads.import_rows import (
     RowPlan,
@@ -124,6 +125,29 @@ def preview_rows(lead_import: LeadImport) -> list[tuple[int, list]]:
     if not lead_import.encoding:
         return []
     return preview(lead_import.file_path, lead_import.encoding, lead_import.delimiter)
+
+
+def preview_duplicates(lead_import: LeadImport, rows: list[tuple[int, list]]) -> dict[int, str]:
+    """Per line of the preview, why it may be a duplicate: its email is a lead's we have
+    (any source) or an earlier row's. One query; none without an email column."""
+    mapping = lead_import.mapping or guess_mapping(lead_import.columns)
+    if "email" not in mapping:
+        return {}
+    column = mapping.index("email")
+    emails = {line: normal_email(cells[column]) for line, cells in rows if len(cells) > column}
+    known: dict[str, int] = {}
+    for pk, email in by_email(set(emails.values()) - {""}).values_list("pk", "email"):
+        known.setdefault(normal_email(email), pk)
+    flags, seen = {}, {}
+    for line, email in emails.items():
+        if not email:
+            continue
+        if email in known:
+            flags[line] = f"Same email as lead #{known[email]}"
+        elif email in seen:
+            flags[line] = f"Same email as line {seen[email]}"
+        seen.setdefault(email, line)
+    return flags
 
 
 def lead_import_set_encoding(*, lead_import: LeadImport, encoding: str, by: User) -> LeadImport:
@@ -418,6 +442,7 @@ def _history_chunk(lead_import, chunk, plan, scorer, now) -> _ChunkResult:
         )
         for key, (lead, stage, line) in new.items()
     }
+    link_new_leads([lead for lead, _, _ in new.values()], now=now)
     inserted = {id(lead) for lead in insert_new([lead for lead, _, _ in new.values()])}
     lost = [(key, lead) for key, (lead, _, _) in new.items() if id(lead) not in inserted]
     existing = lock_existing(known | {key for key, _ in lost})

@@ -34,7 +34,7 @@ from alignment.bulk import insert_rows, update_rows
 from alignment.models import User
 from glossary.scoring import compile_definition
 from glossary.selectors import definition_in_force
-from leads import machine
+from leads import accounts, machine
 from leads.assignment import Assigner, hand_off_data, lead_hand_off, queue_step
 from leads.models import Campaign, Lead, LeadEvent
 from leads.stages import Action, Stage
@@ -280,6 +280,7 @@ class _Batch:
             if target == Stage.MQL:  # its team's queue until a rep takes it (_hand_off)
                 lead.team_id = self.assigner.route(lead)
             leads.append(lead)
+        accounts.link_new_leads(leads, now=self.now)
         inserted = {id(lead) for lead in insert_new(leads)}
         made: list[Lead | None] = []
         for lead, event, (_, group) in zip(leads, events, new, strict=True):
@@ -295,8 +296,12 @@ class _Batch:
         organisation's, with no team): a step each, written in one statement; the
         cursors are locked after the leads (the lock order)."""
         mqls = [lead for lead in created if lead.stage == Stage.MQL]
-        # Every team's and pool's cursor at once (teams, then pools, each by id).
-        self.assigner.lock_teams({self.assigner.target(lead) for lead in mqls} - {None})
+        # Every team's and pool's cursor at once (teams, then pools, each by id), with
+        # the teams of the account owners sticky rules keep leads with.
+        self.assigner.lock_teams(
+            {self.assigner.target(lead) for lead in mqls}
+            | {self.assigner.sticky_team(lead) for lead in mqls}
+        )
         for lead in mqls:
             changes = self.assigner.hand_off_changes(lead, self.now)
             explanation = self.assigner.explain(changes["team_id"], changes["owner"], lead)

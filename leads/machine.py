@@ -47,6 +47,7 @@ from leads.stages import (  # noqa: F401 - the machine's vocabulary, imported fr
 
 # The "stage" a lead comes from when it is born (an event's blank from_stage).
 NO_STAGE = ""
+UNMERGED = tuple(s for s in Stage.values if s != Stage.MERGED)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,10 @@ TRANSITIONS: dict[str, Transition] = {
     Action.DISQUALIFY: Transition((Stage.INQUIRY, Stage.NURTURE), (Stage.DISQUALIFIED,)),
     Action.DISPUTE: Transition((Stage.NURTURE,), None),
     Action.UPDATE: Transition(tuple(Stage.values), None),
+    # A duplicate folds into another lead (leads.merge): its clocks stop, its events
+    # join that lead's history; the lead kept records that it took them in.
+    Action.MERGE: Transition(UNMERGED, (Stage.MERGED,)),
+    Action.MERGE_IN: Transition(UNMERGED, None),
 }
 BIRTHS = (Action.INGEST, Action.IMPORT_HISTORY)
 
@@ -225,6 +230,12 @@ def _marketing(
     return who
 
 
+def _merger(lead: Lead, user: User, case_id: int | None) -> str | None:
+    if user.has_perm(perm("import_leads")) or user.has_perm(perm("manage_organisation")):
+        return None
+    return "Only marketing (or an admin) may merge leads."
+
+
 def _open_dispute(lead: Lead) -> bool:
     prefetched = getattr(lead, "_prefetched_objects_cache", {}).get("disputes")
     if prefetched is not None:
@@ -304,6 +315,8 @@ PEOPLE: dict[str, PersonRule] = {
         _marketing("import_leads", "send a lead to sales again", or_arbiter=True),
         _recyclable,
     ),
+    # The lead merged away is asked (leads.merge asks MERGE_IN of the one kept).
+    Action.MERGE: PersonRule("merge", _merger),
 }
 VERBS = [rule.verb for rule in PEOPLE.values()]
 

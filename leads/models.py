@@ -80,6 +80,38 @@ class Territory(models.Model):
         return f"{self.country} → {self.team}"
 
 
+# Addresses anyone may have: a lead from one of these belongs to no company's account.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "icloud.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "mail.com",
+    }
+)
+
+
+class Account(models.Model):
+    """A company, known by its email domain: the leads from it, and who works them."""
+
+    domain = models.CharField(max_length=255, unique=True, help_text="Lowercased.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
 class Lead(models.Model):
     source = models.CharField(max_length=100)
     external_id = models.CharField(max_length=255, blank=True)
@@ -93,6 +125,18 @@ class Lead(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    # Set at ingest: the earliest lead with the same email (any source), if any.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Set by a merge (leads.merge): the lead whose history this one's events joined.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads"
     )
 
     score = models.IntegerField(null=True, blank=True)
@@ -211,6 +255,13 @@ class Lead(models.Model):
                 | Q(stage="nurture", rejected_at__isnull=False),
             ),
             models.Index(fields=["campaign", "stage"], name="lead_campaign_idx"),
+            # Duplicates by email, any source: one set-based lookup per ingest batch.
+            models.Index(Lower("email"), name="lead_email_lower_idx", condition=~Q(email="")),
+            models.Index(
+                fields=["account", "-handed_off_at"],
+                name="lead_account_open_idx",
+                condition=Q(stage__in=["mql", "sal", "sql", "opportunity"], owner__isnull=False),
+            ),
             # The distinct sources for filters, read by a loose index scan.
             models.Index(
                 fields=["source"], name="lead_live_source_idx", condition=Q(is_history=False)
@@ -524,6 +575,8 @@ class RoutingRule(models.Model):
         RepPool, null=True, blank=True, on_delete=models.PROTECT, related_name="rules"
     )
     on_shift_only = models.BooleanField(default=False)
+    # "Sticky owner": a lead of an account (or a duplicate) someone works goes to them.
+    keep_with_account_owner = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["version", "position"]

@@ -32,7 +32,8 @@ from leads.stages import Stage
 # Every stage listed explicitly: with `stage IN (...)` PostgreSQL walks the
 # (team, stage, handed_off_at) index as a few range scans instead of reading
 # every lead of the team.
-ALL_STAGES = tuple(Stage.values)
+# (A duplicate merged into another lead is not counted twice.)
+ALL_STAGES = tuple(s for s in Stage.values if s != Stage.MERGED)
 
 
 # A lead that reached SQL: ever qualified, or imported at SQL or beyond.

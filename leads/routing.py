@@ -78,17 +78,39 @@ class Rule:
     position: int = 0
     pool_id: int | None = None
     on_shift: bool = False
+    # Keep a lead with its account's (or duplicate's) owner when they can take it.
+    sticky: bool = False
     _set: frozenset = field(default=frozenset(), compare=False)
     _key: str = field(default="", compare=False)  # the field, lowercased, as leads are read
 
     @classmethod
     def of(
-        cls, *, name, field, operator, values, team_id, position=0, pool_id=None, on_shift=False
+        cls,
+        *,
+        name,
+        field,
+        operator,
+        values,
+        team_id,
+        position=0,
+        pool_id=None,
+        on_shift=False,
+        sticky=False,
     ) -> Rule:
         words = frozenset(_text(v) for v in values) if operator in ("equals", "in") else frozenset()
         key = field if field in LEAD_FIELDS else field.lower()
         return cls(
-            name, field, operator, tuple(values), team_id, position, pool_id, on_shift, words, key
+            name,
+            field,
+            operator,
+            tuple(values),
+            team_id,
+            position,
+            pool_id,
+            on_shift,
+            bool(sticky),
+            words,
+            key,
         )
 
     @property
@@ -140,6 +162,7 @@ def rules_in_force() -> tuple[RoutingVersion | None, list[Rule]]:
             position=r.position,
             pool_id=r.pool_id,
             on_shift=r.on_shift_only,
+            sticky=r.keep_with_account_owner,
         )
         for r in version.rules.order_by("position")
     ]
@@ -345,6 +368,7 @@ def check_rules(rows: list[Mapping[str, Any]]) -> Checked:
             position=n,
             pool_id=pool_id,
             on_shift=str(row.get("on_shift") or "").lower() in ("1", "true", "on", "yes"),
+            sticky=str(row.get("sticky") or "").lower() in ("1", "true", "on", "yes"),
         )
         hidden_by = next((r for r in rules if _hides(r, rule)), None)
         if hidden_by is not None:
@@ -398,6 +422,7 @@ def rules_save(
                     team_id=r.team_id,
                     pool_id=r.pool_id,
                     on_shift_only=r.on_shift,
+                    keep_with_account_owner=r.sticky,
                 )
                 for n, r in enumerate(checked.rules)
             ]

@@ -14,7 +14,8 @@ LIST_RELATED = ("owner", "team", "campaign", "rejection_reason", "definition_ver
 
 def visible_leads(user: User) -> QuerySet[Lead]:
     """What a person may see: sales see their own team's leads (read-only beyond
-    their own); marketing, the arbiter and admins see all."""
+    their own); marketing, the arbiter and admins see all (a merged duplicate too:
+    its page leads to the lead kept)."""
     qs = Lead.objects.all()
     if user.has_perm(perm("manage_organisation")) or user.has_perm(perm("arbitrate")):
         return qs
@@ -85,10 +86,11 @@ def came_back() -> QuerySet[Lead]:
     )
 
 
-def lead_detail(lead_id: int, user: User) -> Lead:
+def lead_detail(lead_id: int, user: User, *, events: bool = True) -> Lead:
+    """events=False: the page reads the timeline itself (timeline())."""
     lead = (
         visible_leads(user)
-        .select_related(*LIST_RELATED)
+        .select_related(*LIST_RELATED, "account")
         .prefetch_related(
             Prefetch("touches", queryset=Touch.objects.select_related("by")),
             Prefetch(
@@ -97,7 +99,8 @@ def lead_detail(lead_id: int, user: User) -> Lead:
         )
         .get(pk=lead_id)
     )
-    prefetch_related_objects([lead], Prefetch("events", queryset=lead_events(lead)))
+    if events:
+        prefetch_related_objects([lead], Prefetch("events", queryset=lead_events(lead)))
     return lead
 
 
@@ -108,6 +111,25 @@ def lead_events(lead: Lead) -> QuerySet[LeadEvent]:
     return LeadEvent.objects.filter(lead=lead, occurred_at__gte=lead.created_at).select_related(
         "actor"
     )
+
+
+def timeline(lead: Lead) -> list[LeadEvent]:
+    """The lead's one history: its events and those of the duplicates merged into it."""
+    return list(
+        LeadEvent.objects.filter(Q(lead_id=lead.pk) | Q(lead__merged_into_id=lead.pk))
+        .select_related("actor")
+        .order_by("occurred_at", "id")
+    )
+
+
+def duplicates(lead: Lead, limit: int = 5) -> list[Lead]:
+    """Other live leads with the same email (any source), oldest first."""
+    from leads.accounts import by_email, normal_email
+
+    email = normal_email(lead.email)
+    if not email:
+        return []
+    return list(by_email({email}).exclude(pk=lead.pk)[:limit])
 
 
 def search(qs: QuerySet[Lead], text: str) -> QuerySet[Lead]:

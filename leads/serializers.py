@@ -73,7 +73,11 @@ class LeadSummarySerializer(serializers.ModelSerializer):
             "version",
             "created_at",
             "updated_at",
+            "account",
+            "duplicate_of",
+            "merged_into",
         ]
+        read_only_fields = ["account", "duplicate_of", "merged_into"]
 
     def get_is_stale(self, lead) -> bool:
         return lead.stale_since is not None
@@ -155,6 +159,12 @@ class ReassignSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class DisputeSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class MergeSerializer(StrictFieldsMixin, serializers.Serializer):
+    into = serializers.IntegerField(
+        help_text="The id of the lead to keep: this lead's events join its history."
+    )
 
 
 class ConflictSerializer(serializers.Serializer):

@@ -18,6 +18,8 @@ class Stage(models.TextChoices):
     NO_DECISION = "no_decision", "No decision"
     NURTURE = "nurture", "Nurture / recycled"
     DISQUALIFIED = "disqualified", "Disqualified"
+    # A duplicate folded into another lead (its events shown in that lead's history).
+    MERGED = "merged", "Merged into another lead"
 
 
 OPEN_STAGES = (Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
@@ -46,3 +48,5 @@ class Action(models.TextChoices):
     DISQUALIFY = "disqualified", "Disqualified"
     DISPUTE = "disputed", "Rejection disputed"
     IMPORT_HISTORY = "imported", "Imported as history"
+    MERGE = "merged", "Merged into another lead"
+    MERGE_IN = "merged_in", "Another lead merged in"

@@ -222,6 +222,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             stage = ""
         else:
             qs = qs.filter(stage=stage)
+    if not stage:  # a merged duplicate only when asked for (its page leads to the lead kept)
+        qs = qs.exclude(stage=Stage.MERGED)
     q = request.GET.get("q", "").strip()
     if q:
         qs = selectors.search(qs, q)
@@ -245,9 +247,12 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        lead = selectors.lead_detail(pk, request.user)
+        lead = selectors.lead_detail(pk, request.user, events=False)
     except Lead.DoesNotExist:
         raise Http404("No such lead, or not one you may see.") from None
+    if lead.merged_into_id:
+        messages.info(request, f"Lead #{lead.pk} was merged into #{lead.merged_into_id}.")
+        return redirect("leads:detail", pk=lead.merged_into_id)
     return render(request, "leads/detail.html", _detail_context(request, lead))
 
 
@@ -259,6 +264,8 @@ def _detail_context(request, lead: Lead) -> dict:
     fields = {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
     return {
         "lead": lead,
+        "timeline": selectors.timeline(lead),
+        "duplicates": selectors.duplicates(lead),
         "open_dispute": next((d for d in lead.disputes.all() if d.status == "open"), None),
         "reps": reps,
         # What this lead's buyer persona should hear (the message platform in force).

@@ -280,9 +280,16 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "encodings": csv_files.ENCODINGS,
             "mapping_form": mapping_form,
             "preview": preview,
+            "preview_flagged": _flagged(lead_import, preview),
         },
         status=status,
     )
+
+
+def _flagged(lead_import: LeadImport, preview: list) -> list[tuple[int, list, str]]:
+    """The preview's rows, each with why it may be a duplicate ("" if not)."""
+    flags = imports.preview_duplicates(lead_import, preview) if preview else {}
+    return [(line, cells, flags.get(line, "")) for line, cells in preview]
 
 
 def _start(request: HttpRequest, lead_import: LeadImport, form: MappingForm) -> bool:

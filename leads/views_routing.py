@@ -42,6 +42,7 @@ def _rows_of(rules) -> list[dict[str, Any]]:
             "team": str(r.team_id or ""),
             "pool": str(r.pool_id or ""),
             "on_shift": r.on_shift,
+            "sticky": r.sticky,
         }
         for r in rules
     ]
@@ -61,6 +62,7 @@ def _posted_rows(post) -> list[dict[str, Any]]:
             row["values"] = [low.strip(), high.strip()]
         else:
             row["values"] = raw
+        row["sticky"] = post.get(prefix + "sticky", "") == "1"
         if not (row["name"] or row["field"] or raw.strip()):
             continue  # an empty row of the editor
         rows.append(row)

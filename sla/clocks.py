@@ -214,6 +214,8 @@ STOPPED_BY = {
     Action.RETURN: tuple(ClockKind.values),
     Action.RECYCLE: tuple(ClockKind.values),
     Action.DISQUALIFY: tuple(ClockKind.values),
+    # A duplicate merged into another lead: the lead kept is the one worked.
+    Action.MERGE: tuple(ClockKind.values),
 }
 NEEDS_AGREEMENT = (Action.QUEUE, Action.HAND_OFF, Action.ACCEPT, Action.REASSIGN, Action.TOUCH)
 NEEDS_OPEN_CLOCKS = (
@@ -230,6 +232,7 @@ NEEDS_OPEN_CLOCKS = (
     Action.QUALIFY,
     Action.CONVERT,
     Action.PAUSE,
+    Action.MERGE,
 )
 
 

@@ -86,8 +86,11 @@ KINDS = (
     Action.DISQUALIFY,
     Action.REASSIGN,
     Action.PAUSE,
+    Action.MERGE,
 )
-CANCELS_ALL = frozenset((Action.CLOSE, Action.RETURN, Action.RECYCLE, Action.DISQUALIFY))
+CANCELS_ALL = frozenset(
+    (Action.CLOSE, Action.RETURN, Action.RECYCLE, Action.DISQUALIFY, Action.MERGE)
+)
 QUALIFIES = frozenset((Action.QUALIFY, Action.CONVERT))
 # Plain strings: the replay compares them half a million times.
 HAND_OFF, ACCEPTED, REJECTED = str(Action.HAND_OFF), str(Action.ACCEPT), str(Action.REJECT)

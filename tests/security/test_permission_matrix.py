@@ -406,6 +406,13 @@ LEADS = {
         POST=only(*MARKETING),
     ),
     "leads:recycle": row(args=rejected, GET=NOT_OFFERED, POST=only(*MARKETING)),
+    # Merging a duplicate into another lead: marketing (and an admin), page and API.
+    "leads:merge": row(
+        args=lead,
+        data=lambda w: {"into": w.rejected.pk},
+        GET=only(*MARKETING),
+        POST=only(*MARKETING),
+    ),
     "leads:import": row(GET=only(*MARKETING), POST=only(*MARKETING)),
     "leads:campaigns": row(GET=EVERYONE, POST=NOT_OFFERED | {"anonymous": SIGN_IN}),
     "leads:campaign_new": row(GET=only(*MARKETING), POST=only(*MARKETING)),
@@ -604,6 +611,12 @@ API = {
     "api-lead-dispute": row(
         args=rejected,
         data=lambda w: {"reason": "It fits."},
+        GET=API_NOT_OFFERED,
+        POST=only(*MARKETING),
+    ),
+    "api-lead-merge": row(
+        args=lead,
+        data=lambda w: {"into": w.rejected.pk},
         GET=API_NOT_OFFERED,
         POST=only(*MARKETING),
     ),
