@@ -34,7 +34,7 @@ from alignment import clock
 from alignment.bulk import update_rows
 from alignment.models import TimeOff, User
 from alignment.roles import ROLE_NAMES, Role, perm
-from leads import machine
+from leads import machine, rollups
 from leads.models import Lead, LeadEvent, RoundRobinCursor
 from leads.routing import Rule, first_match, lead_fields, lead_view, rules_in_force
 from leads.stages import Action, Stage
@@ -363,6 +363,7 @@ def _reroute_unassigned() -> None:
             lead.team_id = team_id
             moved.append(lead)
     _save(moved, ["team"])
+    rollups.record_leads(moved)
 
 
 def queue_drain_after_commit(team_ids: Iterable[int | None]) -> None:
