@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from alignment import clock
 from leads import ingest, rollups
@@ -121,3 +123,15 @@ def test_the_backfill_command_rebuilds_the_rollup(org, mql_in_force, territories
     call_command("rollup_leads", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
     assert _kept() == kept
+
+
+@pytest.mark.parametrize("name", ["funnel", "handoff", "scoring"])
+def test_no_leads_panel_writes_on_a_get(client, org, mql_in_force, territories, name):
+    _play(org)
+    client.force_login(org["sam"])
+    url = reverse("leads:report_panel", args=[name])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    verbs = [q["sql"].lstrip().split()[0].upper() for q in queries.captured_queries]
+    assert not {"INSERT", "UPDATE", "DELETE"} & set(verbs)
