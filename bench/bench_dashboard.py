@@ -7,7 +7,7 @@ sources, campaigns, scores, two definition versions), ten lead events each, one
 accept clock per lead (12% breached), a first-touch clock for every accepted
 lead, their durations as the engine keeps them (business seconds taken as a
 fixed share of the wall time: the bench measures reads, not calendar
-arithmetic) and the day rollup rebuilt from them, arbiter cases, commitment
+arithmetic), the day rollups (clocks, leads) rebuilt from them, arbiter cases, commitment
 results, a revenue target.
 
 First BENCH_DASH_SMALL leads (default a tenth) are loaded and every panel is
@@ -107,7 +107,8 @@ def _analyze() -> None:
     with connection.cursor() as cursor:
         _step("vacuum analyze", cursor, "VACUUM ANALYZE")
         tables = ("leads_lead", "leads_leadevent", "sla_clock", "sla_clockduration")
-        for table in (*tables, "sla_clockdayrollup"):
+        rollup_tables = ("sla_clockdayrollup", "sla_breachdayrollup", "leads_leaddayrollup")
+        for table in (*tables, *rollup_tables):
             cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
             print(f"  {table}: {cursor.fetchone()[0]:,} rows")
 
@@ -218,9 +219,10 @@ def _seed() -> dict:
 def _load(seeded: dict, first_g: int, last_g: int) -> None:
     """Leads number first_g to last_g (inclusive, spread over the last 365 days as
     every load is: a second load makes each day denser), ten events each, their
-    clocks, durations, day rollup and arbiter cases."""
+    clocks, durations, both day rollups and arbiter cases."""
     from django.db import connection
 
+    from leads import rollups as lead_rollups
     from sla import rollups
 
     n = last_g - first_g + 1
@@ -341,6 +343,12 @@ def _load(seeded: dict, first_g: int, last_g: int) -> None:
         started = time.perf_counter()
         rollups.rebuild()
         print(f"  day rollup rebuilt: {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        rollups.rebuild_breaches()
+        print(f"  breach rollup rebuilt: {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        lead_rollups.rebuild()
+        print(f"  leads' day rollup rebuilt: {time.perf_counter() - started:.1f} s", flush=True)
         _step(
             "arbiter cases for escalated breaches",
             cursor,

@@ -41,7 +41,7 @@ from alignment import clock, working_hours
 from alignment.bulk import update_rows
 from alignment.models import TimeOff, User
 from alignment.roles import ROLE_NAMES, Role, perm
-from leads import machine
+from leads import machine, rollups
 from leads.accounts import sticky_for_email, sticky_of
 from leads.models import Lead, LeadEvent, RepPool, RoundRobinCursor
 from leads.routing import Rule, first_match, lead_fields, lead_view, rules_in_force
@@ -483,6 +483,7 @@ def _reroute_unassigned(assigner: Assigner) -> list[Lead]:
         elif isinstance(assigner.target(lead), tuple):
             pooled.append(lead)
     _save(moved, ["team"])
+    rollups.record_leads(moved)
     return pooled
 
 

@@ -75,15 +75,33 @@ class Scorer:
 
 
 def new_lead(data: dict[str, Any], **fields: Any) -> Lead:
-    """An unsaved lead from clean data (its stage is the machine's to set)."""
-    return Lead(
-        source=data["source"],
-        external_id=data.get("external_id", ""),
+    """An unsaved lead from clean data (its stage is the machine's to set).
+
+    Made from its values in field order: Django's positional constructor is a third
+    of the keyword one's cost, which a request of a thousand leads feels."""
+    values = {
+        "source": data["source"],
+        "external_id": data.get("external_id", ""),
         **{name: data.get(name, "") for name in CONTACT_FIELDS},
-        attributes=data.get("attributes", {}),
-        campaign_id=data.get("campaign"),
-        **fields,
+        "attributes": data.get("attributes", {}),
+        "campaign_id": data.get("campaign"),
+    }
+    related = {}
+    for name, value in fields.items():
+        field = Lead._meta.get_field(name)
+        if field.is_relation and field.attname != name:
+            related[name] = value  # an object: its id now, the object cached below
+            value = value.pk if value is not None else None
+        values[field.attname] = value
+    lead = Lead(
+        *(
+            values[f.attname] if f.attname in values else f.get_default()
+            for f in Lead._meta.concrete_fields
+        )
     )
+    for name, value in related.items():
+        setattr(lead, name, value)
+    return lead
 
 
 def merge_update(lead: Lead, data: dict[str, Any], *, campaign: bool = True) -> bool:

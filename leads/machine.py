@@ -35,6 +35,7 @@ from alignment.errors import Conflict
 from alignment.models import Team, User
 from alignment.registry import Registry
 from alignment.roles import perm
+from leads import rollups
 from leads.models import Dispute, DisputeStatus, Lead, LeadEvent
 from leads.stages import (  # noqa: F401 - the machine's vocabulary, imported from here
     CLOSED_STAGES,
@@ -463,6 +464,7 @@ def write(events: list[LeadEvent]) -> list[LeadEvent]:
         for event, (pk,) in zip(events, ids, strict=True):
             event.pk = event.id = pk
             event._state.adding = False
+    rollups.record(events)
     listeners.call(events)
     return events
 
@@ -503,5 +505,7 @@ def transition(
         write([event])
     # The caller's object reflects what was written.
     if current is not lead:
-        lead.__dict__.update({k: v for k, v in current.__dict__.items() if not k.startswith("_")})
+        lead.__dict__.update(
+            {k: v for k, v in current.__dict__.items() if k == "_rolled_up" or k[0] != "_"}
+        )
     return event

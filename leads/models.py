@@ -112,6 +112,16 @@ class Account(models.Model):
         return self.domain
 
 
+# The fields leads.rollups.LeadDayRollup counts a lead by (attribute names).
+ROLLED_UP_FIELDS = frozenset(
+    (
+        "team_id", "owner_id", "source", "campaign_id", "definition_version_id", "score",
+        "stage", "amount", "created_at", "handed_off_at", "accepted_at", "rejected_at",
+        "qualified_at", "converted_at", "closed_at",
+    )
+)  # fmt: skip
+
+
 class Lead(models.Model):
     source = models.CharField(max_length=100)
     external_id = models.CharField(max_length=255, blank=True)
@@ -271,6 +281,16 @@ class Lead(models.Model):
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or self.company or f"{self.source}:{self.external_id or self.pk}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        # What leads.rollups counted this lead under, as it was read: a batch that
+        # changes it in memory before the machine writes its event is rolled up from
+        # here (no second read, which would see the batch's own write).
+        lead = super().from_db(db, field_names, values)
+        if ROLLED_UP_FIELDS.issubset(field_names):
+            lead._rolled_up = {name: lead.__dict__[name] for name in ROLLED_UP_FIELDS}
+        return lead
 
     @property
     def display_name(self) -> str:
@@ -591,3 +611,67 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RollupBasis(models.TextChoices):
+    """Which day of a lead a LeadDayRollup row counts it on."""
+
+    HANDED = "handed", "Handed off (the funnel's and handoff quality's cohort)"
+    CREATED = "created", "Created, scored (the scoring panel's)"
+    WON = "won", "Won (revenue)"
+    REJECTED = "rejected", "Rejected, by where it is now (came back)"
+    REJECTION = "rejection", "A rejection event, by its reason"
+
+
+class LeadDayRollup(models.Model):
+    """Leads per UTC day, team, rep, source, campaign and definition version: handed
+    off, accepted, rejected, qualified, converted, won, lost, no decision, revenue;
+    scored leads per score; rejections by reason. What the funnel, handoff quality,
+    scoring and revenue panels sum, so a panel costs the days of its period, not
+    the leads they hold.
+
+    Kept by `leads.rollups` in the transaction the machine writes a lead's events
+    in (the lead's rows as it was read are taken off, as it is now added), never on
+    a read; `manage.py rollup_leads` rebuilds it. Each count is written twice: per
+    rep, source and campaign (`detail`), and summed over what the unfiltered panels
+    do not group by (`detail` false), which is what a team's default view reads.
+    None is 0 or "", not NULL, so the key is unique and an upsert adds to it.
+    """
+
+    basis = models.CharField(max_length=10, choices=RollupBasis.choices)
+    day = models.DateField()
+    detail = models.BooleanField()
+    team_id = models.IntegerField()
+    owner_id = models.IntegerField()  # the rep who rejected, for a rejection
+    source = models.CharField(max_length=100)
+    campaign_id = models.IntegerField()
+    version_id = models.IntegerField()
+    score = models.IntegerField()  # scored leads only (-1 elsewhere)
+    stage = models.CharField(max_length=20)  # came back: where it is now
+    reason = models.CharField(max_length=200)  # a rejection's reason label
+    n = models.IntegerField(default=0)
+    accepted = models.IntegerField(default=0)
+    rejected = models.IntegerField(default=0)
+    decided = models.IntegerField(default=0)
+    qualified = models.IntegerField(default=0)
+    converted = models.IntegerField(default=0)
+    reached_sql = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+    lost = models.IntegerField(default=0)
+    no_decision = models.IntegerField(default=0)
+    disputes = models.IntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "basis", "day", "detail", "team_id", "owner_id", "source", "campaign_id",
+                    "version_id", "score", "stage", "reason",
+                ],
+                name="leads_rollup_key",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.basis} {self.day} team {self.team_id}: {self.n}"

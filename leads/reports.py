@@ -18,14 +18,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.fields.json import KT
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from alignment import clock
 from alignment.charts import Report, Table, chart, rate
+from alignment.models import Team
+from glossary.models import DefinitionVersion
+from leads import rollups
 from leads.machine import Action
-from leads.models import Lead, LeadEvent
+from leads.models import Campaign, Lead, LeadEvent, RollupBasis
 from leads.report_filters import ReportFilters
 from leads.stages import Stage
 
@@ -61,18 +63,19 @@ FUNNEL_STEPS = [
 
 
 def funnel_counts(filters: ReportFilters) -> dict[str, int]:
-    """How far the leads handed off in the period got (one query)."""
-    return _handed_off(filters).aggregate(
-        mql=Count("*"),
-        sal=Count("id", filter=Q(accepted_at__isnull=False)),
-        rejected=Count("id", filter=Q(rejected_at__isnull=False)),
-        sql=Count("id", filter=Q(qualified_at__isnull=False)),
-        opportunity=Count("id", filter=Q(converted_at__isnull=False)),
-        won=Count("id", filter=Q(stage=Stage.WON)),
-        lost=Count("id", filter=Q(stage=Stage.LOST)),
-        no_decision=Count("id", filter=Q(stage=Stage.NO_DECISION)),
-        won_amount=Sum("amount", filter=Q(stage=Stage.WON)),
+    """How far the leads handed off in the period got (one query, of the day rollup)."""
+    counts = rollups.rows_for(filters, RollupBasis.HANDED, explicit_teams=True).aggregate(
+        mql=Sum("n"),
+        sal=Sum("accepted"),
+        rejected=Sum("rejected"),
+        sql=Sum("qualified"),
+        opportunity=Sum("converted"),
+        won=Sum("won"),
+        lost=Sum("lost"),
+        no_decision=Sum("no_decision"),
+        won_amount=Sum("amount"),
     )
+    return {k: v or 0 for k, v in counts.items()} | {"won_amount": counts["won_amount"]}
 
 
 def funnel(filters: ReportFilters) -> Report:
@@ -125,17 +128,16 @@ def funnel(filters: ReportFilters) -> Report:
 
 def campaign_cost_per_revenue(filters: ReportFilters) -> Table:
     """Campaign cost over revenue won from its leads (won in the period), highest first."""
-    won = (
-        Lead.objects.filter(
-            filters.leads(),
-            stage=Stage.WON,
-            campaign__isnull=False,
-            closed_at__gte=filters.start_at,
-            closed_at__lt=filters.end_at,
-        )
-        .values("campaign_id", "campaign__name", "campaign__cost")
-        .annotate(revenue=Sum("amount"), deals=Count("*"))
-        .order_by("campaign__name")
+    campaign = Campaign.objects.filter(pk=OuterRef("campaign_id"))
+    won = rollups.positive(
+        rollups.rows_for(filters, RollupBasis.WON)
+        .exclude(campaign_id=0)
+        .values("campaign_id")
+        .annotate(revenue=Sum("amount"), deals=Sum("n")),
+        "deals",
+    ).annotate(
+        campaign__name=Subquery(campaign.values("name")),
+        campaign__cost=Subquery(campaign.values("cost")),
     )
     table = Table(
         "campaign_cost",
@@ -161,20 +163,18 @@ def revenue_won(filters: ReportFilters) -> dict[str, Any]:
 
     Marketing sourced a deal when the lead came from a campaign (2 queries).
     """
-    base = Lead.objects.filter(
-        filters.leads(),
-        stage=Stage.WON,
-        closed_at__gte=filters.start_at,
-        closed_at__lt=filters.end_at,
-    )
+    base = rollups.rows_for(filters, RollupBasis.WON)
     totals = base.aggregate(
         revenue=Sum("amount"),
-        deals=Count("*"),
-        marketing=Sum("amount", filter=Q(campaign__isnull=False)),
+        deals=Coalesce(Sum("n"), 0),
+        marketing=Sum("amount", filter=~Q(campaign_id=0)),
     )
+    team = Team.objects.filter(pk=OuterRef("team_id")).values("name")
     per_team = list(
-        base.values("team__name")
-        .annotate(revenue=Sum("amount"), deals=Count("*"))
+        rollups.positive(
+            base.values("team_id").annotate(revenue=Sum("amount"), deals=Sum("n")), "deals"
+        )
+        .annotate(team__name=Subquery(team))
         .order_by("team__name")
     )
     return {
@@ -199,20 +199,27 @@ STUCK_AFTER = timedelta(days=2)
 STUCK_LIMIT = 20
 
 
-def _acceptance_by(
-    handed: QuerySet[Lead], field_name: str, label_field: str, title: str, key: str
-) -> Table:
+# What each acceptance table groups the handed-off rollup by, and its label.
+_LABELS = {
+    "campaign_id": ("campaign__name", Campaign, "name"),
+    "version_id": ("definition_version__number", DefinitionVersion, "number"),
+}
+
+
+def _acceptance_by(handed: QuerySet, field_name: str, title: str, key: str) -> Table:
     """Handed off, accepted, rejected and the acceptance rate, per value of one field."""
-    decided = Q(accepted_at__isnull=False) | Q(rejected_at__isnull=False)
-    rows = (
-        handed.values(field_name, label_field)
-        .annotate(
-            handed=Count("*"),
-            decided=Count("id", filter=decided),
-            accepted=Count("id", filter=Q(accepted_at__isnull=False)),
-        )
-        .order_by(label_field)
+    rows = rollups.positive(
+        handed.values(field_name).annotate(
+            handed=Sum("n"), decided_n=Sum("decided"), accepted_n=Sum("accepted")
+        ),
+        "handed",
     )
+    label_field = field_name
+    if field_name in _LABELS:
+        label_field, model, column = _LABELS[field_name]
+        label = model.objects.filter(pk=OuterRef(field_name)).values(column)
+        rows = rows.annotate(**{label_field: Subquery(label)})
+    rows = rows.order_by(label_field)
     table = Table(key, title, ["", "Handed off", "Accepted", "Rejected", "Acceptance rate"])
     table.columns[0] = title.rsplit(" by ", 1)[-1].capitalize()
     for row in rows:
@@ -221,21 +228,12 @@ def _acceptance_by(
             [
                 "(none)" if label is None else label,
                 row["handed"],
-                row["accepted"],
-                row["decided"] - row["accepted"],
-                rate(row["accepted"], row["decided"]),
+                row["accepted_n"],
+                row["decided_n"] - row["accepted_n"],
+                rate(row["accepted_n"], row["decided_n"]),
             ]
         )
     return table
-
-
-def _rejected_in(filters: ReportFilters) -> QuerySet[Lead]:
-    return Lead.objects.filter(
-        filters.leads(),
-        rejected_at__isnull=False,
-        rejected_at__gte=filters.start_at,
-        rejected_at__lt=filters.end_at,
-    )
 
 
 def rejection_events(filters: ReportFilters) -> QuerySet[LeadEvent]:
@@ -255,12 +253,16 @@ def rejection_events(filters: ReportFilters) -> QuerySet[LeadEvent]:
 
 
 def _rejection_pareto(filters: ReportFilters) -> Table:
-    reasons = list(
-        rejection_events(filters)
-        .values(reason=Coalesce(KT("data__reason_label"), KT("data__reason")))
-        .annotate(n=Count("*"))
-        .order_by("-n", "reason")
-    )
+    """Every rejection made in the period, by its reason: the rejection events, as the
+    day rollup counts them (a recycled lead or an overturned rejection clears the
+    lead's reason, but the rejection happened and stays counted)."""
+    grouped = rollups.positive(
+        rollups.rows_for(filters, RollupBasis.REJECTION)
+        .values("reason")
+        .annotate(rejections=Sum("n")),
+        "rejections",
+    ).order_by("-rejections", "reason")
+    reasons = [{"reason": r["reason"], "n": r["rejections"]} for r in grouped]
     total = sum(r["n"] for r in reasons)
     pareto = Table(
         "rejection_reasons",
@@ -277,17 +279,17 @@ def _rejection_pareto(filters: ReportFilters) -> Table:
 
 
 def _came_back(filters: ReportFilters) -> Table:
-    rows = (
-        _rejected_in(filters)
+    rows = rollups.positive(
+        rollups.rows_for(filters, RollupBasis.REJECTED)
         .values("stage")
-        .annotate(n=Count("id"), disputed=Count("disputes", distinct=True))
-        .order_by("-n", "stage")
-    )
+        .annotate(leads=Sum("n"), disputed=Sum("disputes")),
+        "leads",
+    ).order_by("-leads", "stage")
     return Table(
         "came_back",
         "Leads that came back, and where they are now",
         ["Now", "Leads", "Disputes raised"],
-        [[Stage(r["stage"]).label, r["n"], r["disputed"]] for r in rows],
+        [[Stage(r["stage"]).label, r["leads"], r["disputed"]] for r in rows],
     )
 
 
@@ -316,18 +318,10 @@ def handoff_quality(filters: ReportFilters, *, now: datetime | None = None) -> R
     (Pareto); what became of the leads that came back; leads stuck between
     handoffs (6 queries)."""
     now = now or clock.now()
-    handed = _handed_off(filters)
-    by_source = _acceptance_by(handed, "source", "source", "Acceptance by source", "by_source")
-    by_campaign = _acceptance_by(
-        handed, "campaign_id", "campaign__name", "Acceptance by campaign", "by_campaign"
-    )
-    by_version = _acceptance_by(
-        handed,
-        "definition_version_id",
-        "definition_version__number",
-        "Acceptance by version",
-        "by_version",
-    )
+    handed = rollups.rows_for(filters, RollupBasis.HANDED, explicit_teams=True)
+    by_source = _acceptance_by(handed, "source", "Acceptance by source", "by_source")
+    by_campaign = _acceptance_by(handed, "campaign_id", "Acceptance by campaign", "by_campaign")
+    by_version = _acceptance_by(handed, "version_id", "Acceptance by version", "by_version")
     for row in by_version.rows:
         row[0] = f"v{row[0]}" if row[0] != "(none)" else row[0]
     by_version.columns[0] = "Definition version"
@@ -382,28 +376,20 @@ def _band(score: int) -> int:
 def _score_counts(filters: ReportFilters) -> dict[int, dict[str, Any]]:
     """Per definition version: leads, reached SQL and won per score band, and the
     positives and negatives per score the AUC needs (one query)."""
+    number = DefinitionVersion.objects.filter(pk=OuterRef("version_id")).values("number")
     rows = (
-        Lead.objects.filter(
-            filters.leads(),
-            stage__in=ALL_STAGES,
-            created_at__gte=filters.start_at,
-            created_at__lt=filters.end_at,
-            score__isnull=False,
-            definition_version__isnull=False,
+        rollups.positive(
+            rollups.rows_for(filters, RollupBasis.CREATED)
+            .values("version_id", "score")
+            .annotate(leads=Sum("n"), sql=Sum("reached_sql"), wins=Sum("won")),
+            "leads",
         )
-        .values("definition_version_id", "definition_version__number", "score")
-        .annotate(
-            n=Count("*"),
-            sql=Count(
-                "id",
-                filter=REACHED_SQL,
-            ),
-            won=Count("id", filter=Q(stage=Stage.WON)),
-        )
+        .annotate(definition_version__number=Subquery(number))
         .order_by("definition_version__number", "score")
     )
     per_version: dict[int, dict[str, Any]] = {}
-    for row in rows:
+    for grouped in rows:
+        row = {**grouped, "n": grouped["leads"], "won": grouped["wins"]}
         v = per_version.setdefault(
             row["definition_version__number"],
             {"bands": defaultdict(lambda: [0, 0, 0]), **{k: defaultdict(int) for k in _AUC_KEYS}},

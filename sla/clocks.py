@@ -268,6 +268,7 @@ def on_lead_events(events: list[LeadEvent]) -> None:
     started = start_clocks(starts, agreement) if starts else []
     ClockEvent.objects.bulk_create(clock_events)
     rollups.record_met(clock_events, leads={e.lead_id: e.lead for e in relevant})
+    rollups.record_breach_events(clock_events)
     if started and not open_clocks:
         # Fresh hand-offs (the bulk ingest path): the new clocks are the whole story.
         leads_set_deadlines(rows=[(c.lead_id, c.due_at, c.warn_at, None) for c in started])

@@ -39,6 +39,7 @@ from leads.reports import revenue_won
 from sla import pauses, rollups
 from sla.models import (
     ArbiterCase,
+    BreachDayRollup,
     CaseKind,
     Clock,
     ClockDayRollup,
@@ -80,21 +81,59 @@ def _names(user_ids) -> dict[int, str]:
 # --- breaches over time -------------------------------------------------------------
 
 
-def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
-    """Breaches per day (per week beyond 45 days) by team, per rep, and open now (3 queries)."""
-    weekly = filters.days > WEEKLY_AFTER_DAYS
-    trunc = TruncWeek if weekly else TruncDate
+def _breached_per_bucket(filters: ReportFilters, weekly: bool):
+    """Breaches per day (or week) and team, and per rep and team: from the day rollup,
+    or from the clocks when a source or campaign (which it does not hold) is asked."""
+    if _by_rollup(filters):
+        base = _rollup(filters, filters.start, filters.end, model=BreachDayRollup)
+        per_day = base.values("day", "team_id").annotate(breaches=Sum("n")).order_by("day")
+        per_bucket = [
+            {
+                "bucket": r["day"] - timedelta(days=r["day"].weekday() if weekly else 0),
+                "team_id": r["team_id"] or None,
+                "n": r["breaches"],
+            }
+            for r in per_day
+        ]
+        per_rep = [
+            {**r, "owner_id": r["owner_id"] or None, "team_id": r["team_id"] or None}
+            for r in base.values("owner_id", "team_id")
+            .annotate(
+                breaches=Sum("n"),
+                accept=Coalesce(Sum("n", filter=Q(kind=ClockKind.ACCEPT)), 0),
+                touch=Coalesce(Sum("n", filter=Q(kind=ClockKind.FIRST_TOUCH)), 0),
+            )
+            .order_by("-breaches", "owner_id")
+        ]
+        return per_bucket, [{**r, "n": r["breaches"]} for r in per_rep]
     base = Clock.objects.filter(
         _clock_q(filters),
         breached_at__gte=filters.start_at,
         breached_at__lt=filters.end_at,
     )
+    trunc = TruncWeek if weekly else TruncDate
     per_bucket = (
         base.annotate(bucket=trunc("breached_at"))
         .values("bucket", "team_id")
         .annotate(n=Count("*"))
         .order_by("bucket")
     )
+    per_rep = (
+        base.values("owner_id", "team_id")
+        .annotate(
+            n=Count("*"),
+            accept=Count("id", filter=Q(kind=ClockKind.ACCEPT)),
+            touch=Count("id", filter=Q(kind=ClockKind.FIRST_TOUCH)),
+        )
+        .order_by("-n", "owner_id")
+    )
+    return per_bucket, list(per_rep)
+
+
+def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
+    """Breaches per day (per week beyond 45 days) by team, per rep, and open now (3 queries)."""
+    weekly = filters.days > WEEKLY_AFTER_DAYS
+    per_bucket, per_rep = _breached_per_bucket(filters, weekly)
     team_names = {t.pk: t.name for t in teams}
     shown = [t for t in teams if t.pk in filters.team_ids]
     counts: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -118,15 +157,6 @@ def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
         over_time.rows.append([day, *values, sum(values)])
         day += step
 
-    per_rep = list(
-        base.values("owner_id", "team_id")
-        .annotate(
-            n=Count("*"),
-            accept=Count("id", filter=Q(kind=ClockKind.ACCEPT)),
-            touch=Count("id", filter=Q(kind=ClockKind.FIRST_TOUCH)),
-        )
-        .order_by("-n", "owner_id")
-    )
     names = _names(r["owner_id"] for r in per_rep)
     by_rep = Table(
         "breaches_by_rep",
@@ -265,9 +295,10 @@ def _by_rollup(filters: ReportFilters) -> bool:
     return not (filters.source or filters.campaign_id)
 
 
-def _rollup(filters: ReportFilters, start: date, end: date):
-    """The day rollup of the period's days (inclusive) and the filters' teams and rep."""
-    rows = ClockDayRollup.objects.filter(day__gte=start, day__lte=end, team_id__in=filters.team_ids)
+def _rollup(filters: ReportFilters, start: date, end: date, *, model=ClockDayRollup):
+    """A day rollup (met clocks', or breaches') of the period's days (inclusive) and the
+    filters' teams and rep."""
+    rows = model.objects.filter(day__gte=start, day__lte=end, team_id__in=filters.team_ids)
     if filters.rep_id:
         rows = rows.filter(owner_id=filters.rep_id)
     return rows
@@ -482,6 +513,18 @@ def _decided(filters: ReportFilters, by: tuple[str, ...], **where: Any) -> tuple
                 before=Count("clock_id", filter=Q(met_at__lt=filters.start_at)),
             )
         )
+    if _by_rollup(filters):
+        breached = [
+            {**row, **{k: row[k] or None for k in ("team_id", "owner_id") if k in row}}
+            for row in _rollup(filters, previous.start, filters.end, model=BreachDayRollup)
+            .filter(**where)
+            .values(*by)
+            .annotate(
+                now=Coalesce(Sum("n", filter=Q(day__gte=filters.start)), 0),
+                before=Coalesce(Sum("n", filter=Q(day__lt=filters.start)), 0),
+            )
+        ]
+        return list(met), breached
     breached = (
         Clock.objects.filter(
             _clock_q(filters),

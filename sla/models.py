@@ -816,6 +816,35 @@ class ClockDayRollup(models.Model):
         return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n}"
 
 
+class BreachDayRollup(models.Model):
+    """Clocks breached per UTC day (of `breached_at`), team, rep, goal and kind: what
+    the breaches and attainment panels count, so a panel costs the days of its
+    period, not the clocks they hold.
+
+    Written where breaches are recorded, in their transaction (the scan's batch, one
+    upsert for the batch; a clock stopped past its deadline), never on a read;
+    `manage.py rollup_durations` rebuilds it. The team and rep the clock had when
+    it was breached; none is 0, not NULL (one unique key to add to).
+    """
+
+    day = models.DateField()
+    team_id = models.IntegerField()
+    owner_id = models.IntegerField()
+    goal = models.ForeignKey(SalesGoal, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=ClockKind.choices)
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "owner_id", "goal", "kind"], name="sla_breach_rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n} breached"
+
+
 class RevenueTarget(models.Model):
     """One goal for both sides: the revenue marketing and sales aim for in a period."""
 

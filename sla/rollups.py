@@ -1,7 +1,8 @@
-"""The dashboard's rollups, kept current as clocks are met: one ClockDuration per met
-clock (its business time, worked out once on the team's calendar) and the day's
-ClockDayRollup counts, written in the same transaction as the met event, never on a
-read.
+"""The dashboard's rollups, kept current as clocks are met or breached: one
+ClockDuration per met clock (its business time, worked out once on the team's
+calendar) and the day's ClockDayRollup counts, written in the same transaction as
+the met event; the day's BreachDayRollup counts, written with the breaches (one
+upsert per scan batch); never on a read.
 
 The histogram's buckets: 10 minutes wide under ten hours, then 50 per doubling
 (10-20 h by 12 minutes, 20-40 h by 24 minutes, ...), so every edge the speed
@@ -15,14 +16,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
 
 from alignment.bulk import insert_rows
 from sla.calendars import business_time_between
-from sla.models import ClockDayRollup, ClockDuration, ClockEvent, ClockEventKind
+from sla.models import (
+    BreachDayRollup,
+    ClockDayRollup,
+    ClockDuration,
+    ClockEvent,
+    ClockEventKind,
+)
 from sla.selectors import calendars_for_teams, default_spec
 
 FINE_SECONDS = 600
@@ -207,5 +214,61 @@ def rebuild() -> int:
             "SELECT (met_at AT TIME ZONE 'UTC')::date, COALESCE(team_id, 0), kind, "
             f"COALESCE(owner_id, 0), goal_id, on_time, {bucket_sql('business_seconds')}, COUNT(*) "
             f"FROM {durations} GROUP BY 1, 2, 3, 4, 5, 6, 7"
+        )
+        return cursor.rowcount
+
+
+# -- breaches ----------------------------------------------------------------------------
+
+
+def record_breaches(breaches: Iterable[tuple]) -> None:
+    """Count these breaches, each (breached_at, team_id, owner_id, goal_id, kind), in the
+    day's rollup: one upsert, in the transaction that records them."""
+    counts = Counter(
+        ((at.astimezone(UTC).date(), team or 0, owner or 0, goal, kind))
+        for at, team, owner, goal, kind in breaches
+    )
+    if not counts:
+        return
+    table = BreachDayRollup._meta.db_table
+    key = "day, team_id, owner_id, goal_id, kind"
+    rows = sorted(counts.items())  # one order for every writer: no deadlock between two
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key}, n) VALUES {values} "  # noqa: S608 - fixed names
+            f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n",
+            [v for k, n in rows for v in (*k, n)],
+        )
+
+
+def record_breach_events(events: Iterable[ClockEvent]) -> None:
+    """The breaches among these clock events (their clocks as the events carry them)."""
+    record_breaches(
+        (e.occurred_at, e.clock.team_id, e.clock.owner_id, e.clock.goal_id, e.clock.kind)
+        for e in events
+        if e.kind == ClockEventKind.BREACHED
+    )
+
+
+def rebuild_breaches() -> int:
+    """The breach rollup again from every breached clock, in one statement."""
+    from sla.models import Clock
+
+    table = BreachDayRollup._meta.db_table
+    clocks = Clock._meta.db_table
+    day = (
+        "(breached_at AT TIME ZONE 'UTC')::date"
+        if connection.vendor == "postgresql"
+        else "date(breached_at)"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - names from the models
+        cursor.execute(
+            f"INSERT INTO {table} (day, team_id, owner_id, goal_id, kind, n) "  # noqa: S608
+            f"SELECT {day}, COALESCE(team_id, 0), COALESCE(owner_id, 0), goal_id, kind, "
+            f"COUNT(*) FROM {clocks} WHERE breached_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
         )
         return cursor.rowcount

@@ -58,7 +58,7 @@ from alignment.models import Team, User
 from alignment.notifications import Notice, notify_many, queue_delivery
 from alignment.roles import ROLE_NAMES, Role
 from leads.models import Lead
-from sla import selectors
+from sla import rollups, selectors
 from sla.calendars import CalendarSpec, add_business_time, business_time_between
 from sla.clocks import sync_leads
 from sla.deadlines import hours, resumed_deadlines
@@ -403,7 +403,7 @@ STEPS = (RESUME, BREACH, WARNING, ESCALATION)
 
 # What a claim returns of each clock (its values after the claim), and each step's
 # moments of the clock besides: converting timestamps is much of a big claim's cost.
-RETURNED = ("id", "lead_id", "owner_id", "team_id", "kind")
+RETURNED = ("id", "lead_id", "owner_id", "team_id", "kind", "goal_id")
 CANDIDATE = ("id", "lead_id", "owner_id", "team_id", "agreement_id", "due_at")
 
 
@@ -552,6 +552,11 @@ def _batch(
             for row in rows
         ],
     )
+    if step.event_kind == ClockEventKind.BREACHED:
+        rollups.record_breaches(
+            (step.event_at(row, at), row["team_id"], row["owner_id"], row["goal_id"], row["kind"])
+            for row in rows
+        )
     if step.syncs_leads:
         sync_leads(row["lead_id"] for row in rows)
     ctx.load(rows)

@@ -127,14 +127,14 @@ def make_clock(
             events.append((ClockEventKind.MET_LATE, resolved_at))
     elif met_at is not None:
         events.append((ClockEventKind.MET, met_at))
-    rollups.record_met(
-        [
-            ClockEvent.objects.create(
-                clock=clock, lead=lead, kind=event_kind, occurred_at=at, recorded_at=at
-            )
-            for event_kind, at in events
-        ]
-    )
+    written = [
+        ClockEvent.objects.create(
+            clock=clock, lead=lead, kind=event_kind, occurred_at=at, recorded_at=at
+        )
+        for event_kind, at in events
+    ]
+    rollups.record_met(written)
+    rollups.record_breach_events(written)
     return clock
 
 

@@ -7,8 +7,9 @@ from sla import rollups
 class Command(BaseCommand):
     help = (
         "Keep the business time of clocks met without it (met before the dashboard's "
-        "rollup existed), then rebuild the day rollup from every duration. Run once "
-        "after upgrading; the engine keeps both current from then on."
+        "rollup existed), then rebuild the day rollup from every duration and the breach "
+        "rollup from every breached clock. Run once after upgrading; the engine keeps them "
+        "current from then on."
     )
 
     def handle(self, *args, **options):
@@ -18,3 +19,4 @@ class Command(BaseCommand):
         self.stdout.write(f"{added} durations added")
         if connection.vendor == "postgresql":
             self.stdout.write(f"{rollups.rebuild()} day rollup rows rebuilt")
+        self.stdout.write(f"{rollups.rebuild_breaches()} breach rollup rows rebuilt")
