@@ -293,6 +293,7 @@ def _flag(condition: str) -> str:
     return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
 
+# Long: one declaration (a table of SQL fragments per basis), not logic.
 def _bases() -> dict[str, dict[str, Any]]:
     """Per basis: its rows' source, filter, day, dimensions and counts, as SQL."""
     dims = {

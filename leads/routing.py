@@ -313,6 +313,8 @@ def _target(row: Mapping, key: str, teams: dict, pools: dict, errors: dict) -> t
     return team_id, pool_id
 
 
+# Long: every check a rule list must pass at save time, in the order the person
+# reads the errors (each names its rule); each check is two to five lines.
 def check_rules(rows: list[Mapping[str, Any]]) -> Checked:
     """Clean rows ({name, field, operator, values, team or pool, on_shift}) into rules,
     or raise a ValidationError keyed `rules[i].name`. Warnings: what saves but deserves

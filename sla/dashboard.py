@@ -130,6 +130,8 @@ def _breached_per_bucket(filters: ReportFilters, weekly: bool):
     return per_bucket, list(per_rep)
 
 
+# Long: one panel read top to bottom (its queries, then its tables and chart), so
+# the query count in the docstring can be checked against the code in one place.
 def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
     """Breaches per day (per week beyond 45 days) by team, per rep, and open now (3 queries)."""
     weekly = filters.days > WEEKLY_AFTER_DAYS
@@ -416,6 +418,7 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 1)
 
 
+# Long: one panel read top to bottom (its queries, then its tables and chart).
 def speed(filters: ReportFilters, teams: list[Team]) -> Report:
     """Time to accept and to first touch, in business hours: median and 90th
     percentile per team and rep, and their distribution (2 or 3 queries)."""
@@ -548,6 +551,7 @@ def _rates(cell: dict[str, int]) -> tuple[float | None, float | None, float | No
     return now_rate, before_rate, change
 
 
+# Long: one panel read top to bottom (its queries, then its tables and chart).
 def attainment(filters: ReportFilters) -> Report:
     """Share of decided clocks met on time, per goal and kind, this period against the
     last. A clock is decided when met on time or when breached (2 queries)."""
@@ -636,20 +640,16 @@ def followup(filters: ReportFilters, teams: list[Team], *, now: datetime | None 
             open=Count("id", filter=Q(ended_at__isnull=True)),
         )
     )
-
-    def blank() -> dict[str, int]:
-        return {"met": 0, "met_before": 0, "breached": 0, "breached_before": 0}
-
-    def add(cells, key, what, n, before):
-        cells[key][what] += n
-        cells[key][f"{what}_before"] += before
-
-    by_team: dict[int | None, dict[str, int]] = defaultdict(blank)
-    by_rep: dict[tuple, dict[str, int]] = defaultdict(blank)
+    by_team: dict[int | None, dict[str, int]] = defaultdict(_followup_cell)
+    by_rep: dict[tuple, dict[str, int]] = defaultdict(_followup_cell)
     for what, rows in (("met", met), ("breached", breached)):
         for row in rows:
-            add(by_team, row["team_id"], what, row["now"], row["before"])
-            add(by_rep, (row["owner_id"], row["team_id"]), what, row["now"], row["before"])
+            for cells, key in (
+                (by_team, row["team_id"]),
+                (by_rep, (row["owner_id"], row["team_id"])),
+            ):
+                cells[key][what] += row["now"]
+                cells[key][f"{what}_before"] += row["before"]
     pauses_by_rep = {(r["owner_id"], r["team_id"]): r for r in paused}
     open_now = Pause.objects.filter(_clock_q(filters), ended_at__isnull=True).order_by(
         "started_at", "id"
@@ -660,69 +660,10 @@ def followup(filters: ReportFilters, teams: list[Team], *, now: datetime | None 
     open_count = len(open_rows) if len(open_rows) < OPEN_LIST_LIMIT else open_now.count()
     names = _names({owner for owner, _ in (*by_rep, *pauses_by_rep)})
     team_names = {t.pk: t.name for t in teams}
-    table = Table(
-        "followup_attainment",
-        "Follow-up attainment (share of follow-ups made on time)",
-        ["Who", "Team", "On time", "Breached", "Attainment %", "Last period %", "Change (pts)"],
-    )
-    totals = blank()
-    for team_id, cell in sorted(by_team.items(), key=lambda kv: team_names.get(kv[0], "")):
-        for key in totals:
-            totals[key] += cell[key]
-        table.rows.append(
-            ["Whole team", team_names.get(team_id, "No team"), cell["met"], cell["breached"]]
-            + list(_rates(cell))
-        )
-    for (owner_id, team_id), cell in sorted(
-        by_rep.items(), key=lambda kv: (team_names.get(kv[0][1], ""), names.get(kv[0][0], ""))
-    ):
-        table.rows.append(
-            [
-                names.get(owner_id, "Unassigned"),
-                team_names.get(team_id, "No team"),
-                cell["met"],
-                cell["breached"],
-                *_rates(cell),
-            ]
-        )
-    pause_table = Table(
-        "pauses",
-        "Agreed pauses started in the period",
-        ["Rep", "Team", "Pauses", "Business hours held", "Holding now"],
-        [
-            [
-                names.get(owner_id, "Unassigned"),
-                team_names.get(team_id, "No team"),
-                r["n"],
-                _hours(r["held"] or 0),
-                r["open"],
-            ]
-            for (owner_id, team_id), r in sorted(
-                pauses_by_rep.items(), key=lambda kv: (-kv[1]["n"], names.get(kv[0][0], ""))
-            )
-        ],
-    )
+    table, totals = _followup_table(by_team, by_rep, names, team_names)
     # Open pauses' time so far counts too: a pause never hides.
     held_open = sum(
         row.held.total_seconds() for row in open_rows if row.pause.started_at >= filters.start_at
-    )
-    now_table = Table(
-        "paused_now",
-        "Paused now, oldest first",
-        ["Lead", "Rep", "Team", "Reason", "Note", "Since", "At most until", "Business h so far"],
-        [
-            [
-                str(row.pause.lead),
-                str(row.pause.owner) if row.pause.owner_id else "Unassigned",
-                row.pause.team.name if row.pause.team_id else "",
-                row.pause.reason,
-                row.pause.note,
-                row.pause.started_at,
-                row.pause.ends_at,
-                _hours(row.held.total_seconds()),
-            ]
-            for row in open_rows
-        ],
     )
     figures = {
         "followup_attainment": _rates(totals)[0],
@@ -742,10 +683,84 @@ def followup(filters: ReportFilters, teams: list[Team], *, now: datetime | None 
     return Report(
         "followup",
         figures,
-        [table, pause_table, now_table],
+        [table, *_pause_tables(pauses_by_rep, open_rows, names, team_names)],
         [chart("followup_attainment", table.title, chart_table, unit="%")],
         extra={"paused_lead_ids": [row.pause.lead_id for row in open_rows]},
     )
+
+
+def _followup_cell() -> dict[str, int]:
+    return {"met": 0, "met_before": 0, "breached": 0, "breached_before": 0}
+
+
+def _followup_table(by_team, by_rep, names, team_names) -> tuple[Table, dict[str, int]]:
+    """Whole teams first, then each rep by team and name; and the totals of the teams."""
+    table = Table(
+        "followup_attainment",
+        "Follow-up attainment (share of follow-ups made on time)",
+        ["Who", "Team", "On time", "Breached", "Attainment %", "Last period %", "Change (pts)"],
+    )
+    totals = _followup_cell()
+    for team_id, cell in sorted(by_team.items(), key=lambda kv: team_names.get(kv[0], "")):
+        for key in totals:
+            totals[key] += cell[key]
+        table.rows.append(
+            ["Whole team", team_names.get(team_id, "No team"), cell["met"], cell["breached"]]
+            + list(_rates(cell))
+        )
+    for (owner_id, team_id), cell in sorted(
+        by_rep.items(), key=lambda kv: (team_names.get(kv[0][1], ""), names.get(kv[0][0], ""))
+    ):
+        table.rows.append(
+            [
+                names.get(owner_id, "Unassigned"),
+                team_names.get(team_id, "No team"),
+                cell["met"],
+                cell["breached"],
+                *_rates(cell),
+            ]
+        )
+    return table, totals
+
+
+def _pause_tables(pauses_by_rep, open_rows, names, team_names) -> list[Table]:
+    """The pauses started in the period per rep, and those holding a clock now."""
+    started = Table(
+        "pauses",
+        "Agreed pauses started in the period",
+        ["Rep", "Team", "Pauses", "Business hours held", "Holding now"],
+        [
+            [
+                names.get(owner_id, "Unassigned"),
+                team_names.get(team_id, "No team"),
+                r["n"],
+                _hours(r["held"] or 0),
+                r["open"],
+            ]
+            for (owner_id, team_id), r in sorted(
+                pauses_by_rep.items(), key=lambda kv: (-kv[1]["n"], names.get(kv[0][0], ""))
+            )
+        ],
+    )
+    now_table = Table(
+        "paused_now",
+        "Paused now, oldest first",
+        ["Lead", "Rep", "Team", "Reason", "Note", "Since", "At most until", "Business h so far"],
+        [
+            [
+                str(row.pause.lead),
+                str(row.pause.owner) if row.pause.owner_id else "Unassigned",
+                row.pause.team.name if row.pause.team_id else "",
+                row.pause.reason,
+                row.pause.note,
+                row.pause.started_at,
+                row.pause.ends_at,
+                _hours(row.held.total_seconds()),
+            ]
+            for row in open_rows
+        ],
+    )
+    return [started, now_table]
 
 
 # --- escalations and the arbiter ----------------------------------------------------------
@@ -803,6 +818,7 @@ def decisions(filters: ReportFilters) -> Report:
 # --- marketing's commitment --------------------------------------------------------------
 
 
+# Long: one panel read top to bottom (its query, then its tables and chart).
 def commitment(filters: ReportFilters) -> Report:
     """Marketing's monthly MQL commitment against actual, with pacing, for the months
     the period touches (1 query)."""

@@ -496,6 +496,9 @@ def _attempt(
     return claimed, failed
 
 
+# Long: a batch's statements in their lock order (leads, then clocks, then what the
+# breach writes); split up, the order that keeps two scanners from deadlocking is
+# no longer visible in one place.
 def _batch(
     step: Step, candidates: list[dict], at: datetime, ctx: _Context
 ) -> tuple[int, dict[int, BaseException]]:
