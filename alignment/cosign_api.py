@@ -1,16 +1,12 @@
 """The API every co-signed document answers: propose, sign and send back, written once.
 
-A use builds its viewset on `cosign_actions(...)`, naming its version model, the
-serializer that reads a version and its services (each takes the version as
-its first argument). Refusals travel as exceptions: alignment.errors answers a
-Conflict with 409, a ValidationError with 400 naming the field, PermissionDenied
-with 403.
+A use builds its viewset on `cosign_actions(...)`, naming its alignment.cosign spec,
+the serializer that reads a version, who drafts and who signs. Refusals travel as
+exceptions: alignment.errors answers a Conflict with 409, a ValidationError with 400
+naming the field, PermissionDenied with 403.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -19,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from alignment import cosign
 from alignment.documents import Side
 from alignment.inputs import StrictFieldsMixin
 from alignment.schema import ErrorSerializer
@@ -70,17 +67,15 @@ CONFLICT = OpenApiResponse(
 
 def cosign_actions(
     *,
-    model: type,
+    spec: cosign.Cosigned,
     read: type[serializers.Serializer],
-    propose: Callable[..., Any],
-    sign: Callable[..., Any],
-    send_back: Callable[..., Any],
     drafter: type[BasePermission],
     signer: type[BasePermission] | None = None,
 ) -> type:
     """A viewset mixin with the three actions, each answering the version as it is now.
     `drafter` may create and propose; `signer` (else the service) decides who signs."""
     responses = {200: read, 409: CONFLICT}
+    model = spec.model
 
     def _answer(view, pk) -> Response:
         return Response(read(view.get_queryset().get(pk=pk)).data)
@@ -104,7 +99,9 @@ def cosign_actions(
             """Ask both sides to sign this draft, exactly as it reads now."""
             version = get_object_or_404(model, pk=pk)
             data = _payload(request, CosignRevisionSerializer)
-            propose(version, by=request.user, expected_revision=data["revision"])
+            cosign.propose(
+                spec, version=version, by=request.user, expected_revision=data["revision"]
+            )
             return _answer(self, version.pk)
 
         @extend_schema(request=CosignSignSerializer, responses=responses)
@@ -114,8 +111,9 @@ def cosign_actions(
             person, puts it in force."""
             version = get_object_or_404(model, pk=pk)
             data = _payload(request, CosignSignSerializer)
-            sign(
-                version,
+            cosign.sign(
+                spec,
+                version=version,
                 by=request.user,
                 expected_revision=data["revision"],
                 side=data.get("side"),
@@ -128,8 +126,9 @@ def cosign_actions(
             """Return a proposal to draft with a comment (managers); signatures lapse."""
             version = get_object_or_404(model, pk=pk)
             data = _payload(request, CosignSendBackSerializer)
-            send_back(
-                version,
+            cosign.send_back(
+                spec,
+                version=version,
                 by=request.user,
                 comment=data["comment"],
                 expected_revision=data.get("revision"),

@@ -1,11 +1,12 @@
 """The browser's side of co-signing, written once: propose, discard, sign, send back.
 
-Each use describes its pages with `Pages` (how to load a version with what
-its pages show, the detail context, the diff, its services and its URL and
-template names) and keeps a one-line view per action behind its own
-permission decorator. Every refusal is answered the same way for every kind of
-document: a 409 with what happened, a 400 with what to mend, a 403 for the
-wrong person (alignment.cosign decides who may sign).
+Each use describes its pages with `Pages` (its alignment.cosign spec, how to load
+a version with what its pages show, the detail context, the diff, how a draft is
+discarded; its URL and template names follow from the app and the noun) and
+routes the four actions with `action_urls`, behind its own drafter decorator.
+Every refusal is answered the same way for every kind of document: a 409 with
+what happened, a 400 with what to mend, a 403 for the wrong person
+(alignment.cosign decides who may sign).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
 from django.views.decorators.http import require_POST
 
+from alignment import cosign
 from alignment.cosign import signing_sides
 from alignment.documents import Status
 from alignment.errors import Conflict
@@ -28,21 +31,44 @@ from alignment.errors import Conflict
 
 @dataclass(frozen=True)
 class Pages:
+    """A use's pages. Its names follow from `app` and `noun` ("sla", "agreement"): the
+    templates `<app>/<detail>.html`, `<app>/<noun>_sign.html`, `<app>/<noun>_discard.html`,
+    the URL names `<app>:<detail>`, `<app>:<noun>_edit` and `<app>:<noun>_<action>`."""
+
+    spec: cosign.Cosigned
+    app: str
+    noun: str  # the version in a template's context, and the start of its URL names
+    detail: str  # the detail page's URL and template name: "version", "agreement_detail"
     load: Callable[[int], Any]  # the version with what its pages show (404 if none)
     context: Callable[[HttpRequest, Any], dict]  # the detail page's context
     diff: Callable[[Any, Any], Any]  # what changes from an older version to a newer one
-    propose: Callable[..., Any]  # services, each taking the version first
-    sign: Callable[..., Any]
-    send_back: Callable[..., Any]
-    discard: Callable[..., Any]
-    detail_template: str
-    sign_template: str
-    discard_template: str
-    detail_url: str  # URL names, each taking the version's pk but signatures_url
-    edit_url: str
-    signatures_url: str
+    discard: Callable[..., Any]  # the service, taking the version first
+    signatures_url: str  # where a manager goes back to after sending back
     after_discard: Callable[[Any], Any]  # where a discarded draft's author goes next
-    name: str  # the version in a template's context: "version", "agreement"
+
+    @property
+    def name(self) -> str:
+        return self.noun
+
+    @property
+    def detail_template(self) -> str:
+        return f"{self.app}/{self.detail}.html"
+
+    @property
+    def sign_template(self) -> str:
+        return f"{self.app}/{self.noun}_sign.html"
+
+    @property
+    def discard_template(self) -> str:
+        return f"{self.app}/{self.noun}_discard.html"
+
+    @property
+    def detail_url(self) -> str:
+        return f"{self.app}:{self.detail}"
+
+    @property
+    def edit_url(self) -> str:
+        return f"{self.app}:{self.noun}_edit"
 
 
 def errors_text(error: ValidationError) -> str:
@@ -69,7 +95,9 @@ def render_detail(request: HttpRequest, pages: Pages, pk: int, *, status: int) -
 def propose(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     found = pages.load(pk)
     try:
-        pages.propose(found, by=request.user, expected_revision=_revision(request))
+        cosign.propose(
+            pages.spec, version=found, by=request.user, expected_revision=_revision(request)
+        )
     except ValidationError as error:
         messages.error(request, f"{found} cannot be proposed yet: {errors_text(error)}")
         return redirect(pages.edit_url, pk=found.pk)
@@ -118,8 +146,9 @@ def sign(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            found = pages.sign(
-                found,
+            found = cosign.sign(
+                pages.spec,
+                version=found,
                 by=request.user,
                 expected_revision=_revision(request),
                 side=request.POST.get("side") or None,
@@ -144,8 +173,9 @@ def send_back(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     require_signer(request)
     found = pages.load(pk)
     try:
-        pages.send_back(
-            found,
+        cosign.send_back(
+            pages.spec,
+            version=found,
             by=request.user,
             comment=request.POST.get("comment", ""),
             expected_revision=_revision(request, None),
@@ -183,3 +213,13 @@ def action_views(pages: Pages, *, drafter: Callable) -> tuple[Callable, ...]:
         return send_back(request, pages, pk)
 
     return propose_view, discard_view, sign_view, send_back_view
+
+
+def action_urls(pages: Pages, *, prefix: str, drafter: Callable) -> list[URLPattern]:
+    """The four actions' routes under `<prefix>/<pk>/`, named `<noun>_<action>`."""
+    actions = ("propose", "discard", "sign", "send_back")
+    views = dict(zip(actions, action_views(pages, drafter=drafter), strict=True))
+    return [
+        path(f"{prefix}/<int:pk>/{action.replace('_', '-')}/", view, name=f"{pages.noun}_{action}")
+        for action, view in views.items()
+    ]

@@ -11,7 +11,7 @@ from alignment.inputs import query_choice
 from alignment.permissions import HasCapability
 from glossary import platform as platform_services
 from glossary import selectors, services
-from glossary.models import DefinitionVersion, FunnelStage, MessagePlatform, Term
+from glossary.models import DefinitionVersion, FunnelStage, Term
 from glossary.serializers import (
     GlossaryDraftCreateSerializer,
     GlossaryPlatformDraftSerializer,
@@ -67,11 +67,8 @@ class RejectionReasonViewSet(viewsets.ReadOnlyModelViewSet):
 
 class DefinitionViewSet(
     cosign_actions(
-        model=DefinitionVersion,
+        spec=services.COSIGNED,
         read=GlossaryVersionSerializer,
-        propose=lambda version, **kw: services.draft_propose(version=version, **kw),
-        sign=lambda version, **kw: services.proposal_sign(version=version, **kw),
-        send_back=lambda version, **kw: services.proposal_send_back(version=version, **kw),
         drafter=HasCapability("edit_definitions"),
     ),
     mixins.ListModelMixin,
@@ -125,13 +122,8 @@ class DefinitionViewSet(
 
 class MessagePlatformViewSet(
     cosign_actions(
-        model=MessagePlatform,
+        spec=platform_services.COSIGNED,
         read=GlossaryPlatformSerializer,
-        propose=lambda platform, **kw: platform_services.platform_propose(platform=platform, **kw),
-        sign=lambda platform, **kw: platform_services.platform_sign(platform=platform, **kw),
-        send_back=lambda platform, **kw: platform_services.platform_send_back(
-            platform=platform, **kw
-        ),
         drafter=HasCapability("edit_definitions"),
     ),
     mixins.ListModelMixin,

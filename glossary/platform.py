@@ -222,33 +222,6 @@ def platform_draft_update(
 
 
 @transaction.atomic
-def platform_propose(
-    *, platform: MessagePlatform, by, expected_revision: int, now: datetime | None = None
-) -> MessagePlatform:
-    """Ask both sides to sign this draft, exactly as it reads now."""
-    _require(by)
-    now = now or clock.now()
-    current = MessagePlatform.objects.select_for_update().filter(pk=platform.pk).first()
-    if current is None or current.status != VersionStatus.DRAFT:
-        _raise_stale(current, expected_revision)
-    if current.revision != expected_revision:
-        _raise_stale(current, expected_revision)
-    errors = {}
-    if not current.value_proposition:
-        errors["value_proposition"] = ["Write the value proposition both sides will sign."]
-    if not current.personas.exists():
-        errors["personas"] = ["Add at least one persona and what it should hear."]
-    if errors:
-        raise ValidationError(errors)
-    MessagePlatform.objects.filter(pk=current.pk).update(
-        status=VersionStatus.PROPOSED, proposed_at=now, revision=F("revision") + 1
-    )
-    current.refresh_from_db()
-    _event(platform=current, kind=EventKind.PROPOSED, by=by, now=now)
-    return current
-
-
-@transaction.atomic
 def platform_discard(*, platform: MessagePlatform, by, expected_revision: int) -> None:
     """Delete a draft nobody signed (drafts only: anything proposed has a history)."""
     _require(by)
@@ -258,6 +231,16 @@ def platform_discard(*, platform: MessagePlatform, by, expected_revision: int) -
     if not found.exists():
         _raise_stale(MessagePlatform.objects.filter(pk=platform.pk).first(), expected_revision)
     found.delete()
+
+
+def _check(platform: MessagePlatform) -> None:
+    errors = {}
+    if not platform.value_proposition:
+        errors["value_proposition"] = ["Write the value proposition both sides will sign."]
+    if not platform.personas.exists():
+        errors["personas"] = ["Add at least one persona and what it should hear."]
+    if errors:
+        raise ValidationError(errors)
 
 
 COSIGNED = cosign.Cosigned(
@@ -270,32 +253,10 @@ COSIGNED = cosign.Cosigned(
         platform=platform, kind=kind, by=by, now=now, **data
     ),
     rival=lambda platform: "Another message platform",
+    may_draft=_require,
+    check=_check,
+    arg="platform",
 )
 
-
-def platform_sign(
-    *, platform: MessagePlatform, by, expected_revision: int, side=None, now=None
-) -> MessagePlatform:
-    """Sign a proposal for one's side; the second side's signature puts it in force."""
-    return cosign.sign(
-        COSIGNED,
-        version=platform,
-        by=by,
-        expected_revision=expected_revision,
-        side=side,
-        now=now or clock.now(),
-    )
-
-
-def platform_send_back(
-    *, platform: MessagePlatform, by, comment: str, expected_revision=None, now=None
-) -> MessagePlatform:
-    """Return a proposal to draft with a comment; signatures given so far lapse."""
-    return cosign.send_back(
-        COSIGNED,
-        version=platform,
-        by=by,
-        comment=comment,
-        expected_revision=expected_revision,
-        now=now or clock.now(),
-    )
+# Propose a draft, sign a proposal for one's side, send a proposal back (alignment.cosign).
+platform_propose, platform_sign, platform_send_back = cosign.services(COSIGNED)

@@ -298,26 +298,16 @@ def rule_row_removed(request: HttpRequest) -> HttpResponse:
 
 
 PAGES = cosign_views.Pages(
+    spec=services.COSIGNED,
+    app="glossary",
+    noun="version",
+    detail="version",
     load=selectors.version_detail,
     context=lambda request, version: _version_context(request, version),
     diff=selectors.version_diff,
-    propose=lambda version, **kw: services.draft_propose(version=version, **kw),
-    sign=lambda version, **kw: services.proposal_sign(version=version, **kw),
-    send_back=lambda version, **kw: services.proposal_send_back(version=version, **kw),
     discard=lambda version, **kw: services.draft_discard(version=version, **kw),
-    detail_template="glossary/version.html",
-    sign_template="glossary/version_sign.html",
-    discard_template="glossary/version_discard.html",
-    detail_url="glossary:version",
-    edit_url="glossary:version_edit",
     signatures_url="glossary:signatures",
     after_discard=lambda version: reverse("glossary:stage", args=[version.stage.key]),
-    name="version",
-)
-
-
-version_propose, version_discard, version_sign, version_send_back = cosign_views.action_views(
-    PAGES, drafter=capability_required("edit_definitions")
 )
 
 

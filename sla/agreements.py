@@ -25,13 +25,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Max, ProtectedError
-from django.urls import reverse
 
 from alignment import clock, cosign
 from alignment.cosign import Conflict, signing_sides
 from alignment.models import Side, Team
 from alignment.roles import perm
-from alignment.signers import notify_proposed
 from sla.models import (
     Agreement,
     AgreementEvent,
@@ -665,45 +663,6 @@ def agreement_draft_update(
 
 
 @transaction.atomic
-def agreement_propose(
-    *, agreement: Agreement, by, expected_revision: int, now: datetime | None = None
-) -> Agreement:
-    """Ask both sides to sign this draft, exactly as it reads now."""
-    _require_drafter(by)
-    now = now or clock.now()
-    current = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
-    if (
-        current is None
-        or current.status != AgreementStatus.DRAFT
-        or current.revision != expected_revision
-    ):
-        _raise_stale(current, expected_revision, "propose")
-    # What gets signed is what is proposed: check it whole once more.
-    current = Agreement.objects.prefetch_related("goals", "commitments", "pause_conditions").get(
-        pk=current.pk
-    )
-    _clean_whole(
-        fields=_fields_of(current),
-        goals=_goals_of(current),
-        commitments=_commitments_of(current),
-        conditions=_conditions_of(current),
-    )
-    Agreement.objects.filter(pk=current.pk).update(
-        status=AgreementStatus.PROPOSED, proposed_at=now, revision=F("revision") + 1
-    )
-    current.refresh_from_db()
-    _event(agreement=current, kind=EventKind.PROPOSED, by=by, now=now)
-    notify_proposed(
-        what=str(current),
-        key=f"agreement:{current.pk}:r{current.revision}",
-        url=reverse("sla:agreement_detail", args=[current.pk]),
-        by=by,
-        now=now,
-    )
-    return current
-
-
-@transaction.atomic
 def agreement_discard(
     *, agreement: Agreement, by, expected_revision: int, now: datetime | None = None
 ) -> None:
@@ -748,6 +707,18 @@ def _record(agreement: Agreement, kind: str, by, now: datetime, **data: Any) -> 
     _event(agreement=agreement, kind=kind, by=by, now=now, **data)
 
 
+def _check(agreement: Agreement) -> None:
+    current = Agreement.objects.prefetch_related("goals", "commitments", "pause_conditions").get(
+        pk=agreement.pk
+    )
+    _clean_whole(
+        fields=_fields_of(current),
+        goals=_goals_of(current),
+        commitments=_commitments_of(current),
+        conditions=_conditions_of(current),
+    )
+
+
 COSIGNED = cosign.Cosigned(
     model=Agreement,
     signature_model=AgreementSignature,
@@ -756,42 +727,12 @@ COSIGNED = cosign.Cosigned(
     in_force=lambda agreement: _in_force(),
     record=_record,
     rival=lambda agreement: "Another agreement",
+    may_draft=_require_drafter,
+    check=_check,
+    arg="agreement",
+    notice_key="agreement",
+    detail_url="sla:agreement_detail",
 )
 
-
-def agreement_sign(
-    *,
-    agreement: Agreement,
-    by,
-    expected_revision: int,
-    side: str | None = None,
-    now: datetime | None = None,
-) -> Agreement:
-    """Sign a proposal for one's side; the second side's signature puts it in force."""
-    return cosign.sign(
-        COSIGNED,
-        version=agreement,
-        by=by,
-        expected_revision=expected_revision,
-        side=side,
-        now=now or clock.now(),
-    )
-
-
-def agreement_send_back(
-    *,
-    agreement: Agreement,
-    by,
-    comment: str,
-    expected_revision: int | None = None,
-    now: datetime | None = None,
-) -> Agreement:
-    """Return a proposal to draft with a comment; signatures given so far lapse."""
-    return cosign.send_back(
-        COSIGNED,
-        version=agreement,
-        by=by,
-        comment=comment,
-        expected_revision=expected_revision,
-        now=now or clock.now(),
-    )
+# Propose a draft, sign a proposal for one's side, send a proposal back (alignment.cosign).
+agreement_propose, agreement_sign, agreement_send_back = cosign.services(COSIGNED)

@@ -227,11 +227,8 @@ def _by(field: str) -> type[CursorPagination]:
 
 class AgreementViewSet(
     cosign_actions(
-        model=Agreement,
+        spec=agreements.COSIGNED,
         read=SlaAgreementSerializer,
-        propose=lambda version, **kw: agreements.agreement_propose(agreement=version, **kw),
-        sign=lambda version, **kw: agreements.agreement_sign(agreement=version, **kw),
-        send_back=lambda version, **kw: agreements.agreement_send_back(agreement=version, **kw),
         drafter=CanDraft,
         signer=CanSign,
     ),
