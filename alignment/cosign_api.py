@@ -9,15 +9,16 @@ naming the field, PermissionDenied with 403.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from alignment import cosign
-from alignment.documents import Side
-from alignment.inputs import StrictFieldsMixin
+from alignment.documents import Side, Status
+from alignment.inputs import StrictFieldsMixin, query_choice
 from alignment.schema import ErrorSerializer
 
 
@@ -60,9 +61,16 @@ VERSION_FIELDS = [
     "superseded_at",
 ]
 
+STATUSES = list(Status.values)
+
 CONFLICT = OpenApiResponse(
     ErrorSerializer, "Someone was first, the version moved on, or one person signed twice"
 )
+
+
+def cursor_by(field: str) -> type[CursorPagination]:
+    """Cursor pages in the order of `field` ("-number": newest first)."""
+    return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
 
 
 def cosign_actions(
@@ -71,9 +79,12 @@ def cosign_actions(
     read: type[serializers.Serializer],
     drafter: type[BasePermission],
     signer: type[BasePermission] | None = None,
+    ordering: str = "-number",
+    list_parameters: tuple[OpenApiParameter, ...] = (),
 ) -> type:
-    """A viewset mixin with the three actions, each answering the version as it is now.
-    `drafter` may create and propose; `signer` (else the service) decides who signs."""
+    """A viewset mixin with the list (filtered by `?status=`, then by `list_parameters` in
+    the use's `get_queryset`) and the three actions, each answering the version as it is
+    now. `drafter` may create and propose; `signer` (else the service) decides who signs."""
     responses = {200: read, 409: CONFLICT}
     model = spec.model
 
@@ -86,6 +97,20 @@ def cosign_actions(
         return payload.validated_data
 
     class CosignActions:
+        serializer_class = read
+        pagination_class = cursor_by(ordering)
+        lookup_value_regex = r"\d+"
+
+        def with_status(self, versions):
+            state = query_choice(self.request.query_params, "status", STATUSES)
+            return versions.filter(status=state) if state else versions
+
+        @extend_schema(
+            parameters=[*list_parameters, OpenApiParameter("status", str, enum=STATUSES)]
+        )
+        def list(self, request, *args, **kwargs):
+            return super().list(request, *args, **kwargs)
+
         def get_permissions(self):
             if self.action in ("create", "propose"):
                 return [IsAuthenticated(), drafter()]

@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from alignment import cosign
 from alignment.cosign import signing_sides
@@ -188,6 +188,13 @@ def send_back(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
         return render_detail(request, pages, found.pk, status=409)
     messages.success(request, f"{found} went back to draft with your comment.")
     return redirect(pages.signatures_url)
+
+
+@login_required
+@require_GET
+def row_removed(request: HttpRequest) -> HttpResponse:
+    """An editor's row removed: htmx swaps the row's outerHTML with this empty answer."""
+    return HttpResponse("")
 
 
 def action_views(pages: Pages, *, drafter: Callable) -> tuple[Callable, ...]:

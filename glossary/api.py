@@ -3,11 +3,9 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from alignment.cosign_api import CONFLICT, cosign_actions
-from alignment.inputs import query_choice
+from alignment.cosign_api import CONFLICT, cosign_actions, cursor_by
 from alignment.permissions import HasCapability
 from glossary import platform as platform_services
 from glossary import selectors, services
@@ -23,18 +21,12 @@ from glossary.serializers import (
     GlossaryVersionSerializer,
 )
 
-VERSION_STATUSES = ["draft", "proposed", "agreed", "superseded"]
-
-
-def _ordered_by(field: str) -> type[CursorPagination]:
-    return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
-
 
 class StageViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = FunnelStage.objects.all()
     serializer_class = GlossaryStageSerializer
     lookup_field = "key"
-    pagination_class = _ordered_by("position")
+    pagination_class = cursor_by("position")
 
     @extend_schema(responses=GlossaryStageDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
@@ -46,7 +38,7 @@ class StageViewSet(viewsets.ReadOnlyModelViewSet):
 class TermViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = GlossaryTermSerializer
     lookup_field = "slug"
-    pagination_class = _ordered_by("slug")
+    pagination_class = cursor_by("slug")
 
     def get_queryset(self):
         return Term.objects.select_related("stage").filter(
@@ -62,7 +54,7 @@ class RejectionReasonViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = selectors.rejection_reasons()
     serializer_class = GlossaryRejectionReasonSerializer
     lookup_field = "code"
-    pagination_class = _ordered_by("position")
+    pagination_class = cursor_by("position")
 
 
 class DefinitionViewSet(
@@ -70,6 +62,8 @@ class DefinitionViewSet(
         spec=services.COSIGNED,
         read=GlossaryVersionSerializer,
         drafter=HasCapability("edit_definitions"),
+        ordering="-id",
+        list_parameters=(OpenApiParameter("stage", str, description="Stage key, e.g. mql"),),
     ),
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -77,30 +71,12 @@ class DefinitionViewSet(
 ):
     """Versions of stage definitions, with their rules and signatures."""
 
-    serializer_class = GlossaryVersionSerializer
-    pagination_class = _ordered_by("-id")
-    lookup_value_regex = r"\d+"
-
     def get_queryset(self):
         versions = DefinitionVersion.objects.select_related("stage", "created_by").prefetch_related(
             "rules", "rejection_reasons", "signatures__signed_by"
         )
         stage = self.request.query_params.get("stage")
-        state = query_choice(self.request.query_params, "status", VERSION_STATUSES)
-        if stage:
-            versions = versions.filter(stage__key=stage)
-        if state:
-            versions = versions.filter(status=state)
-        return versions
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("stage", str, description="Stage key, e.g. mql"),
-            OpenApiParameter("status", str, enum=VERSION_STATUSES),
-        ]
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return self.with_status(versions.filter(stage__key=stage) if stage else versions)
 
     def _fresh(self, pk: int) -> dict:
         return GlossaryVersionSerializer(self.get_queryset().get(pk=pk)).data
@@ -133,18 +109,8 @@ class MessagePlatformViewSet(
     """Versions of the message platform, with their personas and signatures. Anyone signed
     in reads; marketers and managers draft and propose; managers sign for their side."""
 
-    serializer_class = GlossaryPlatformSerializer
-    pagination_class = _ordered_by("-number")
-    lookup_value_regex = r"\d+"
-
     def get_queryset(self):
-        versions = selectors.platform_versions()
-        state = query_choice(self.request.query_params, "status", VERSION_STATUSES)
-        return versions.filter(status=state) if state else versions
-
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=VERSION_STATUSES)])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return self.with_status(selectors.platform_versions())
 
     @extend_schema(
         request=GlossaryPlatformDraftSerializer,

@@ -21,7 +21,7 @@ urlpatterns = [
     *cosign_views.action_urls(views.PAGES, prefix="versions", drafter=DRAFTER),
     path("versions/<int:pk>/try/", views.version_try, name="version_try"),
     path("rule-row/", views.rule_row, name="rule_row"),
-    path("rule-row/removed/", views.rule_row_removed, name="rule_row_removed"),
+    path("rule-row/removed/", cosign_views.row_removed, name="rule_row_removed"),
     path("diff/", views.diff, name="diff"),
     path("messages/", views_platform.platform_index, name="platform"),
     path("messages/new/", views_platform.platform_new, name="platform_new"),

@@ -290,13 +290,6 @@ def rule_row(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
-def rule_row_removed(request: HttpRequest) -> HttpResponse:
-    # htmx swaps the row's outerHTML with this empty answer: the row is gone.
-    return HttpResponse("")
-
-
 PAGES = cosign_views.Pages(
     spec=services.COSIGNED,
     app="glossary",

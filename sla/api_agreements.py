@@ -8,20 +8,24 @@ first" (sla.agreements.Conflict) 409 with a sentence saying what happened.
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from alignment.cosign_api import CONFLICT, VERSION_FIELDS, CosignSignatureSerializer, cosign_actions
-from alignment.inputs import StrictFieldsMixin, query_choice
+from alignment.cosign_api import (
+    CONFLICT,
+    VERSION_FIELDS,
+    CosignSignatureSerializer,
+    cosign_actions,
+    cursor_by,
+)
+from alignment.inputs import StrictFieldsMixin
 from sla import agreements
 from sla.models import (
     Agreement,
     AgreementSignature,
-    AgreementStatus,
     BusinessCalendar,
     Closure,
     FollowUpThrough,
@@ -221,10 +225,6 @@ class CanSign(BasePermission):
         return bool(agreements.signing_sides(request.user))
 
 
-def _by(field: str) -> type[CursorPagination]:
-    return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
-
-
 class AgreementViewSet(
     cosign_actions(
         spec=agreements.COSIGNED,
@@ -238,10 +238,6 @@ class AgreementViewSet(
 ):
     """Versions of the service-level agreement, with goals, commitments and signatures."""
 
-    serializer_class = SlaAgreementSerializer
-    pagination_class = _by("-number")
-    lookup_value_regex = r"\d+"
-
     def get_queryset(self):
         versions = Agreement.objects.select_related("created_by").prefetch_related(
             "goals",
@@ -249,18 +245,7 @@ class AgreementViewSet(
             Prefetch("commitments", queryset=TeamCommitment.objects.select_related("team")),
             Prefetch("signatures", queryset=AgreementSignature.objects.select_related("signed_by")),
         )
-        state = query_choice(self.request.query_params, "status", AgreementStatus.values)
-        if state:
-            versions = versions.filter(status=state)
-        return versions
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=[s.value for s in AgreementStatus]),
-        ]
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return self.with_status(versions)
 
     def _fresh(self, pk: int) -> dict:
         return SlaAgreementSerializer(self.get_queryset().get(pk=pk)).data
@@ -285,7 +270,7 @@ class CalendarViewSet(viewsets.ReadOnlyModelViewSet):
     """Business calendars: time zone, public holidays' country, working week and closures."""
 
     serializer_class = SlaCalendarSerializer
-    pagination_class = _by("name")
+    pagination_class = cursor_by("name")
     lookup_value_regex = r"\d+"
     queryset = BusinessCalendar.objects.select_related("team").prefetch_related(
         "intervals", "closures"

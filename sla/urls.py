@@ -39,7 +39,7 @@ urlpatterns = [
     path("agreements/goal-row/", agreements.agreement_goal_row, name="agreement_goal_row"),
     path(
         "agreements/goal-row/removed/",
-        agreements.agreement_goal_row_removed,
+        cosign_views.row_removed,
         name="agreement_goal_row_removed",
     ),
     path("agreements/<int:pk>/", agreements.agreement_detail, name="agreement_detail"),

@@ -433,13 +433,6 @@ def agreement_goal_row(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
-def agreement_goal_row_removed(request: HttpRequest) -> HttpResponse:
-    # htmx swaps the row's outerHTML with this empty answer: the row is gone.
-    return HttpResponse("")
-
-
 PAGES = cosign_views.Pages(
     spec=agreements.COSIGNED,
     app="sla",
