@@ -70,6 +70,14 @@ class Pages:
     def edit_url(self) -> str:
         return f"{self.app}:{self.noun}_edit"
 
+    @property
+    def sign_url(self) -> str:
+        return f"{self.app}:{self.noun}_sign"
+
+    @property
+    def send_back_url(self) -> str:
+        return f"{self.app}:{self.noun}_send_back"
+
 
 def errors_text(error: ValidationError) -> str:
     return " ".join(sum(error.message_dict.values(), []))
@@ -127,7 +135,7 @@ def discard(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
 
 
 def _sign_page(request: HttpRequest, pages: Pages, found, *, status: int, sides=True):
-    context = pages.context(request, found)
+    context = pages.context(request, found) | {"doc": found, "pages": pages}
     base = found.based_on or context["in_force"]
     if base is not None and base.pk != found.pk:
         context["diff"] = pages.diff(pages.load(base.pk), found)
