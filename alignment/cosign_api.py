@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -100,6 +101,18 @@ def cosign_actions(
         serializer_class = read
         pagination_class = cursor_by(ordering)
         lookup_value_regex = r"\d+"
+
+        def start_draft(self, request, *, payload, start, lists=()) -> Response:
+            """A use's `create`: `payload` read strictly, each part named in `lists` a list
+            (else 400 naming it), `start(by=..., **data)` the service; 201 with the draft."""
+            data = dict(_payload(request, payload))
+            for name in lists:
+                if name in data and not isinstance(data[name], list):
+                    raise ValidationError({name: [f"needs a list of {name}."]})
+            version = start(by=request.user, **data)
+            return Response(
+                read(self.get_queryset().get(pk=version.pk)).data, status=status.HTTP_201_CREATED
+            )
 
         def with_status(self, versions):
             state = query_choice(self.request.query_params, "status", STATUSES)

@@ -1,8 +1,7 @@
 """The glossary API: read stages, terms, reasons and definitions; marketers write drafts."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
 from alignment.cosign_api import CONFLICT, cosign_actions, cursor_by
@@ -78,22 +77,17 @@ class DefinitionViewSet(
         stage = self.request.query_params.get("stage")
         return self.with_status(versions.filter(stage__key=stage) if stage else versions)
 
-    def _fresh(self, pk: int) -> dict:
-        return GlossaryVersionSerializer(self.get_queryset().get(pk=pk)).data
-
     @extend_schema(
         request=GlossaryDraftCreateSerializer, responses={201: GlossaryVersionSerializer}
     )
     def create(self, request):
         """Start a draft (marketers). Omitted parts are copied from the version in force."""
-        payload = GlossaryDraftCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
-        stage = data.pop("stage")
-        if "rules" in data and not isinstance(data["rules"], list):
-            raise ValidationError({"rules": ["needs a list of rules"]})
-        version = services.draft_create(stage=stage, by=request.user, **data)
-        return Response(self._fresh(version.pk), status=status.HTTP_201_CREATED)
+        return self.start_draft(
+            request,
+            payload=GlossaryDraftCreateSerializer,
+            start=services.draft_create,
+            lists=("rules",),
+        )
 
 
 class MessagePlatformViewSet(
@@ -118,12 +112,8 @@ class MessagePlatformViewSet(
     )
     def create(self, request):
         """Start a draft. Omitted parts are copied from the platform in force."""
-        payload = GlossaryPlatformDraftSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        platform = platform_services.platform_draft_create(
-            by=request.user, **payload.validated_data
-        )
-        return Response(
-            GlossaryPlatformSerializer(self.get_queryset().get(pk=platform.pk)).data,
-            status=status.HTTP_201_CREATED,
+        return self.start_draft(
+            request,
+            payload=GlossaryPlatformDraftSerializer,
+            start=platform_services.platform_draft_create,
         )

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import BasePermission
-from rest_framework.response import Response
 
 from alignment.cosign_api import (
     CONFLICT,
@@ -247,23 +245,18 @@ class AgreementViewSet(
         )
         return self.with_status(versions)
 
-    def _fresh(self, pk: int) -> dict:
-        return SlaAgreementSerializer(self.get_queryset().get(pk=pk)).data
-
     @extend_schema(
         request=SlaAgreementDraftSerializer,
         responses={201: SlaAgreementSerializer, 409: CONFLICT},
     )
     def create(self, request):
         """Start a draft (marketers, managers of either side); omitted parts copy the base."""
-        payload = SlaAgreementDraftSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
-        for name in ("goals", "commitments", "pause_conditions"):
-            if name in data and not isinstance(data[name], list):
-                raise ValidationError({name: [f"needs a list of {name}."]})
-        agreement = agreements.agreement_draft_create(by=request.user, **data)
-        return Response(self._fresh(agreement.pk), status=status.HTTP_201_CREATED)
+        return self.start_draft(
+            request,
+            payload=SlaAgreementDraftSerializer,
+            start=agreements.agreement_draft_create,
+            lists=("goals", "commitments", "pause_conditions"),
+        )
 
 
 class CalendarViewSet(viewsets.ReadOnlyModelViewSet):
