@@ -107,6 +107,18 @@ class Cosigned:
     detail_url: str = ""
 
 
+def start(spec: Cosigned, *, by, now: datetime, based_on, write: Callable[[Any], None], **fields):
+    """A new draft on `based_on` with `fields`, stamped by `by` at `now`: `write` stores its
+    parts, then its "created" event is recorded. The caller's transaction holds the lock
+    and has checked every field."""
+    version = spec.model.objects.create(
+        based_on=based_on, created_by=by, created_at=now, updated_at=now, **fields
+    )
+    write(version)
+    spec.record(version, "created", by, now, based_on=based_on.number if based_on else None)
+    return version
+
+
 def _locked(spec: Cosigned, version, gone="This proposal was discarded meanwhile.") -> Any:
     current = spec.model.objects.select_for_update().filter(pk=version.pk).first()
     if current is None:

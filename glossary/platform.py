@@ -150,9 +150,13 @@ def platform_draft_create(
         (_persona_dicts(based_on) if based_on else []) if personas is None else personas
     )
     number = (MessagePlatform.objects.aggregate(n=Max("number"))["n"] or 0) + 1
-    platform = MessagePlatform.objects.create(
-        number=number,
+    return cosign.start(
+        COSIGNED,
+        by=by,
+        now=now,
         based_on=based_on,
+        write=lambda platform: _write_personas(platform, cleaned),
+        number=number,
         summary=_text(summary or "", "summary", 200),
         value_proposition=_text(
             (based_on.value_proposition if based_on else "")
@@ -160,19 +164,7 @@ def platform_draft_create(
             else value_proposition,
             "value_proposition",
         ),
-        created_by=by,
-        created_at=now,
-        updated_at=now,
     )
-    _write_personas(platform, cleaned)
-    _event(
-        platform=platform,
-        kind=EventKind.CREATED,
-        by=by,
-        now=now,
-        based_on=based_on.number if based_on else None,
-    )
-    return platform
 
 
 def _raise_stale(current: MessagePlatform | None, expected_revision: int) -> None:

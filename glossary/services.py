@@ -171,28 +171,24 @@ def draft_create(
     fields = {name: getattr(based_on, name, "") if based_on else "" for name in PROSE}
     fields["summary"] = ""
     fields.update({k: (v or "").strip() for k, v in prose.items()})
-    version = DefinitionVersion.objects.create(
+
+    def write(version: DefinitionVersion) -> None:
+        version.rejection_reasons.set(reasons)
+        _write_rules(version, cleaned_rules)
+
+    return cosign.start(
+        COSIGNED,
+        by=by,
+        now=now,
+        based_on=based_on,
+        write=write,
         stage=stage,
         number=number,
-        based_on=based_on,
         threshold=threshold,
         required_fields=required_fields,
         notes_required=notes,
-        created_by=by,
-        created_at=now,
-        updated_at=now,
         **fields,
     )
-    version.rejection_reasons.set(reasons)
-    _write_rules(version, cleaned_rules)
-    _event(
-        version=version,
-        kind=EventKind.CREATED,
-        by=by,
-        now=now,
-        based_on=based_on.number if based_on else None,
-    )
-    return version
 
 
 @transaction.atomic

@@ -598,24 +598,14 @@ def agreement_draft_create(
         else pause_conditions,
     )
     number = (Agreement.objects.aggregate(n=Max("number"))["n"] or 0) + 1
-    agreement = Agreement.objects.create(
-        number=number,
-        based_on=based_on,
-        created_by=by,
-        created_at=now,
-        updated_at=now,
-        **cleaned,
+
+    def write(agreement: Agreement) -> None:
+        _write_content(agreement, cleaned_goals, cleaned_commitments)
+        _write_pause_conditions(agreement, cleaned_conditions)
+
+    return cosign.start(
+        COSIGNED, by=by, now=now, based_on=based_on, write=write, number=number, **cleaned
     )
-    _write_content(agreement, cleaned_goals, cleaned_commitments)
-    _write_pause_conditions(agreement, cleaned_conditions)
-    _event(
-        agreement=agreement,
-        kind=EventKind.CREATED,
-        by=by,
-        now=now,
-        based_on=based_on.number if based_on else None,
-    )
-    return agreement
 
 
 @transaction.atomic
