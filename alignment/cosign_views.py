@@ -31,24 +31,27 @@ from alignment.errors import Conflict
 
 @dataclass(frozen=True)
 class Pages:
-    """A use's pages. Its names follow from `app` and `noun` ("sla", "agreement"): the
-    templates `<app>/<detail>.html`, `<app>/<noun>_sign.html`, `<app>/<noun>_discard.html`,
+    """A use's pages. Its names follow from the spec's app and noun ("sla", "agreement"):
+    the templates `<app>/<detail>.html`, `<app>/<noun>_sign.html`, `<app>/<noun>_discard.html`,
     the URL names `<app>:<detail>`, `<app>:<noun>_edit` and `<app>:<noun>_<action>`."""
 
     spec: cosign.Cosigned
-    app: str
-    noun: str  # the version in a template's context, and the start of its URL names
     detail: str  # the detail page's URL and template name: "version", "agreement_detail"
     load: Callable[[int], Any]  # the version with what its pages show (404 if none)
     context: Callable[[HttpRequest, Any], dict]  # the detail page's context
     diff: Callable[[Any, Any], Any]  # what changes from an older version to a newer one
-    discard: Callable[..., Any]  # the service, taking the version first
+    discard: Callable[..., Any]  # the service, taking the version by the spec's keyword
     signatures_url: str  # where a manager goes back to after sending back
     after_discard: Callable[[Any], Any]  # where a discarded draft's author goes next
 
     @property
-    def name(self) -> str:
-        return self.noun
+    def app(self) -> str:
+        return self.spec.model._meta.app_label
+
+    @property
+    def noun(self) -> str:
+        """The version's name in a template's context and the start of its URL names."""
+        return self.spec.arg
 
     @property
     def detail_template(self) -> str:
@@ -122,7 +125,9 @@ def discard(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     found = pages.load(pk)
     if request.method == "POST":
         try:
-            pages.discard(found, by=request.user, expected_revision=_revision(request))
+            pages.discard(
+                **{pages.noun: found}, by=request.user, expected_revision=_revision(request)
+            )
         except Conflict as conflict:
             messages.error(request, str(conflict))
             return render_detail(request, pages, found.pk, status=409)
@@ -131,7 +136,7 @@ def discard(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     if not found.is_editable:
         messages.error(request, f"{found} is not a draft; it cannot be discarded.")
         return redirect(pages.detail_url, pk=found.pk)
-    return render(request, pages.discard_template, {pages.name: found})
+    return render(request, pages.discard_template, {pages.noun: found})
 
 
 def _sign_page(request: HttpRequest, pages: Pages, found, *, status: int, sides=True):

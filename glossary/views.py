@@ -292,13 +292,11 @@ def rule_row(request: HttpRequest) -> HttpResponse:
 
 PAGES = cosign_views.Pages(
     spec=services.COSIGNED,
-    app="glossary",
-    noun="version",
     detail="version",
     load=selectors.version_detail,
-    context=lambda request, version: _version_context(request, version),
+    context=_version_context,
     diff=selectors.version_diff,
-    discard=lambda version, **kw: services.draft_discard(version=version, **kw),
+    discard=services.draft_discard,
     signatures_url="glossary:signatures",
     after_discard=lambda version: reverse("glossary:stage", args=[version.stage.key]),
 )

@@ -137,13 +137,11 @@ def platform_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 PAGES = cosign_views.Pages(
     spec=services.COSIGNED,
-    app="glossary",
-    noun="platform",
     detail="platform_version",
     load=selectors.platform_detail,
     context=_context,
     diff=selectors.platform_diff,
-    discard=lambda platform, **kw: services.platform_discard(platform=platform, **kw),
+    discard=services.platform_discard,
     signatures_url="glossary:signatures",
     after_discard=lambda platform: reverse("glossary:platform"),
 )

@@ -435,13 +435,11 @@ def agreement_goal_row(request: HttpRequest) -> HttpResponse:
 
 PAGES = cosign_views.Pages(
     spec=agreements.COSIGNED,
-    app="sla",
-    noun="agreement",
     detail="agreement_detail",
     load=selectors.agreement_detail,
-    context=lambda request, agreement: _detail_context(request, agreement),
+    context=_detail_context,
     diff=selectors.agreement_diff,
-    discard=lambda agreement, **kw: agreements.agreement_discard(agreement=agreement, **kw),
+    discard=agreements.agreement_discard,
     signatures_url="sla:agreement_signatures",
     after_discard=lambda agreement: reverse("sla:agreements"),
 )
