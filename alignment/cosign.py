@@ -119,6 +119,24 @@ def start(spec: Cosigned, *, by, now: datetime, based_on, write: Callable[[Any],
     return version
 
 
+def stale(current, expected_revision: int, *, action: str) -> Conflict:
+    """Why a draft could not be edited or discarded (`action`: "edit", "discard"), given the
+    row as it is now (None if gone) and the revision the editor read."""
+    if current is None:
+        return Conflict("This draft was discarded meanwhile.")
+    if current.status != Status.DRAFT:
+        return Conflict(
+            f"{current} is {current.get_status_display().lower()} now, so it can no longer be "
+            f"{'edited' if action == 'edit' else 'discarded'}. Draft a new version instead."
+        )
+    if current.revision != expected_revision:
+        return Conflict(
+            f"{current} changed since you opened it (someone else saved it). "
+            "Reload to see the latest version, then make your change again."
+        )
+    return Conflict(f"{current} is {current.get_status_display().lower()} now.")
+
+
 def _locked(spec: Cosigned, version, gone="This proposal was discarded meanwhile.") -> Any:
     current = spec.model.objects.select_for_update().filter(pk=version.pk).first()
     if current is None:

@@ -16,7 +16,6 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 
 from alignment import clock, cosign
-from alignment.cosign import Conflict
 from alignment.inputs import too_long
 from alignment.roles import perm
 from glossary.models import (
@@ -167,20 +166,6 @@ def platform_draft_create(
     )
 
 
-def _raise_stale(current: MessagePlatform | None, expected_revision: int) -> None:
-    if current is None:
-        raise Conflict("This draft was discarded meanwhile.")
-    if current.status != VersionStatus.DRAFT:
-        raise Conflict(
-            f"{current} is {current.get_status_display().lower()} now, so it can no longer "
-            "be changed. Draft a new version instead."
-        )
-    raise Conflict(
-        f"{current} changed since you opened it (someone else saved it). "
-        "Reload to see the latest text, then make your change again."
-    )
-
-
 @transaction.atomic
 def platform_draft_update(
     *,
@@ -206,7 +191,9 @@ def platform_draft_update(
         updated_at=now,
     )
     if not changed:
-        _raise_stale(MessagePlatform.objects.filter(pk=platform.pk).first(), expected_revision)
+        raise cosign.stale(
+            MessagePlatform.objects.filter(pk=platform.pk).first(), expected_revision, action="edit"
+        )
     platform.refresh_from_db()
     _write_personas(platform, cleaned)
     _event(platform=platform, kind=EventKind.EDITED, by=by, now=now, revision=platform.revision)
@@ -221,7 +208,11 @@ def platform_discard(*, platform: MessagePlatform, by, expected_revision: int) -
         pk=platform.pk, status=VersionStatus.DRAFT, revision=expected_revision
     )
     if not found.exists():
-        _raise_stale(MessagePlatform.objects.filter(pk=platform.pk).first(), expected_revision)
+        raise cosign.stale(
+            MessagePlatform.objects.filter(pk=platform.pk).first(),
+            expected_revision,
+            action="discard",
+        )
     found.delete()
 
 

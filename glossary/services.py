@@ -228,7 +228,7 @@ def draft_update(
     )
     if not changed:
         current = DefinitionVersion.objects.filter(pk=version.pk).first()
-        _raise_stale(current, expected_revision, "edit")
+        raise cosign.stale(current, expected_revision, action="edit")
     # Saved again, a draft sits on top of whatever is in force now (that is
     # what the signers compare it with).
     in_force = DefinitionVersion.objects.filter(
@@ -242,22 +242,6 @@ def draft_update(
     return version
 
 
-def _raise_stale(current: DefinitionVersion | None, expected_revision: int, action: str) -> None:
-    if current is None:
-        raise Conflict("This draft was discarded meanwhile.")
-    if current.status != VersionStatus.DRAFT and action == "edit":
-        raise Conflict(
-            f"{current} is {current.get_status_display().lower()} now, so it can no longer "
-            "be edited. Draft a new version instead."
-        )
-    if current.revision != expected_revision:
-        raise Conflict(
-            f"{current} changed since you opened it (someone else saved it). "
-            "Reload to see the latest text, then make your change again."
-        )
-    raise Conflict(f"{current} is {current.get_status_display().lower()} now.")
-
-
 @transaction.atomic
 def draft_discard(*, version: DefinitionVersion, by, expected_revision: int) -> None:
     """Delete a draft nobody signed (drafts only: anything proposed has a history)."""
@@ -267,7 +251,7 @@ def draft_discard(*, version: DefinitionVersion, by, expected_revision: int) -> 
     )
     if not deleted.exists():
         current = DefinitionVersion.objects.filter(pk=version.pk).first()
-        _raise_stale(current, expected_revision, "discard")
+        raise cosign.stale(current, expected_revision, action="discard")
     deleted.delete()
 
 

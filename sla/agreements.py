@@ -544,22 +544,6 @@ def _in_force() -> Agreement | None:
     return Agreement.objects.filter(status=AgreementStatus.AGREED).first()
 
 
-def _raise_stale(current: Agreement | None, expected_revision: int, action: str) -> None:
-    if current is None:
-        raise Conflict("This draft was discarded meanwhile.")
-    if current.status != AgreementStatus.DRAFT and action in ("edit", "discard"):
-        raise Conflict(
-            f"{current} is {current.get_status_display().lower()} now, so it can no longer be "
-            f"{'edited' if action == 'edit' else 'discarded'}. Draft a new version instead."
-        )
-    if current.revision != expected_revision:
-        raise Conflict(
-            f"{current} changed since you opened it (someone else saved it). "
-            "Reload to see the latest version, then make your change again."
-        )
-    raise Conflict(f"{current} is {current.get_status_display().lower()} now.")
-
-
 # --- the actions ---------------------------------------------------------------------------
 
 
@@ -630,7 +614,7 @@ def agreement_draft_update(
         .first()
     )
     if current is None or current.status != AgreementStatus.DRAFT:
-        _raise_stale(current, expected_revision, "edit")
+        raise cosign.stale(current, expected_revision, action="edit")
     cleaned, cleaned_goals, cleaned_commitments, cleaned_conditions = _clean_whole(
         fields={**_fields_of(current), **fields},
         goals=_goals_of(current) if goals is None else goals,
@@ -644,7 +628,7 @@ def agreement_draft_update(
         pk=agreement.pk, status=AgreementStatus.DRAFT, revision=expected_revision
     ).update(revision=F("revision") + 1, updated_at=now, based_on=in_force, **cleaned)
     if not changed:
-        _raise_stale(current, expected_revision, "edit")
+        raise cosign.stale(current, expected_revision, action="edit")
     agreement.refresh_from_db()
     _write_content(agreement, cleaned_goals, cleaned_commitments)
     _write_pause_conditions(agreement, cleaned_conditions)
@@ -669,7 +653,7 @@ def agreement_discard(
         or current.status != AgreementStatus.DRAFT
         or current.revision != expected_revision
     ):
-        _raise_stale(current, expected_revision, "discard")
+        raise cosign.stale(current, expected_revision, action="discard")
     trail = (
         Agreement.objects.filter(pk=current.based_on_id).first()
         if current.based_on_id
