@@ -28,6 +28,8 @@ from alignment.cosign import signing_sides
 from alignment.documents import Status
 from alignment.errors import Conflict
 
+ACTIONS = ("propose", "discard", "sign", "send_back")
+
 
 @dataclass(frozen=True)
 class Pages:
@@ -54,32 +56,16 @@ class Pages:
         return self.spec.arg
 
     @property
-    def detail_template(self) -> str:
-        return f"{self.app}/{self.detail}.html"
+    def urls(self) -> dict[str, str]:
+        """The URL names of the detail page, the editor and the four actions."""
+        names = {action: f"{self.app}:{self.noun}_{action}" for action in ("edit", *ACTIONS)}
+        return names | {"detail": f"{self.app}:{self.detail}"}
 
     @property
-    def sign_template(self) -> str:
-        return f"{self.app}/{self.noun}_sign.html"
-
-    @property
-    def discard_template(self) -> str:
-        return f"{self.app}/{self.noun}_discard.html"
-
-    @property
-    def detail_url(self) -> str:
-        return f"{self.app}:{self.detail}"
-
-    @property
-    def edit_url(self) -> str:
-        return f"{self.app}:{self.noun}_edit"
-
-    @property
-    def sign_url(self) -> str:
-        return f"{self.app}:{self.noun}_sign"
-
-    @property
-    def send_back_url(self) -> str:
-        return f"{self.app}:{self.noun}_send_back"
+    def templates(self) -> dict[str, str]:
+        """The templates of the detail, sign and discard pages."""
+        names = {page: f"{self.app}/{self.noun}_{page}.html" for page in ("sign", "discard")}
+        return names | {"detail": f"{self.app}/{self.detail}.html"}
 
 
 def errors_text(error: ValidationError) -> str:
@@ -100,7 +86,7 @@ def require_signer(request: HttpRequest) -> None:
 
 def render_detail(request: HttpRequest, pages: Pages, pk: int, *, status: int) -> HttpResponse:
     found = pages.load(pk)
-    return render(request, pages.detail_template, pages.context(request, found), status=status)
+    return render(request, pages.templates["detail"], pages.context(request, found), status=status)
 
 
 def propose(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
@@ -111,14 +97,14 @@ def propose(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
         )
     except ValidationError as error:
         messages.error(request, f"{found} cannot be proposed yet: {errors_text(error)}")
-        return redirect(pages.edit_url, pk=found.pk)
+        return redirect(pages.urls["edit"], pk=found.pk)
     except Conflict as conflict:
         messages.error(request, str(conflict))
         return render_detail(request, pages, found.pk, status=409)
     messages.success(
         request, f"{found} is proposed: a marketing and a sales manager must now sign it."
     )
-    return redirect(pages.detail_url, pk=found.pk)
+    return redirect(pages.urls["detail"], pk=found.pk)
 
 
 def discard(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
@@ -135,8 +121,8 @@ def discard(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
         return redirect(pages.after_discard(found))
     if not found.is_editable:
         messages.error(request, f"{found} is not a draft; it cannot be discarded.")
-        return redirect(pages.detail_url, pk=found.pk)
-    return render(request, pages.discard_template, {pages.noun: found})
+        return redirect(pages.urls["detail"], pk=found.pk)
+    return render(request, pages.templates["discard"], {pages.noun: found})
 
 
 def _sign_page(request: HttpRequest, pages: Pages, found, *, status: int, sides=True):
@@ -150,7 +136,7 @@ def _sign_page(request: HttpRequest, pages: Pages, found, *, status: int, sides=
         if sides
         else []
     )
-    return render(request, pages.sign_template, context, status=status)
+    return render(request, pages.templates["sign"], context, status=status)
 
 
 def sign(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
@@ -177,7 +163,7 @@ def sign(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
                 messages.success(request, f"Signed. {found} is now in force.")
             else:
                 messages.success(request, f"Signed. {found} waits for the other side's signature.")
-            return redirect(pages.detail_url, pk=found.pk)
+            return redirect(pages.urls["detail"], pk=found.pk)
         found = pages.load(pk)
     return _sign_page(request, pages, found, status=status)
 
@@ -237,8 +223,7 @@ def action_views(pages: Pages, *, drafter: Callable) -> tuple[Callable, ...]:
 
 def action_urls(pages: Pages, *, prefix: str, drafter: Callable) -> list[URLPattern]:
     """The four actions' routes under `<prefix>/<pk>/`, named `<noun>_<action>`."""
-    actions = ("propose", "discard", "sign", "send_back")
-    views = dict(zip(actions, action_views(pages, drafter=drafter), strict=True))
+    views = dict(zip(ACTIONS, action_views(pages, drafter=drafter), strict=True))
     return [
         path(f"{prefix}/<int:pk>/{action.replace('_', '-')}/", view, name=f"{pages.noun}_{action}")
         for action, view in views.items()
