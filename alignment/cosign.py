@@ -26,11 +26,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.urls import reverse
 
-from alignment.documents import Side
+from alignment import clock
+from alignment.documents import Side, Status
 from alignment.errors import Conflict
 from alignment.roles import perm
-from alignment.signers import signature_notices_settled
+from alignment.signers import notify_proposed, signature_notices_settled
 
 SIDES = tuple(Side.values)
 
@@ -96,19 +98,99 @@ class Cosigned:
     in_force: Callable[[Any], Any]
     record: Callable[..., Any]
     rival: Callable[[Any], str]  # "Another MQL version", "Another agreement"
-    # The key its "waits for your signature" notices were sent under (alignment.signers).
-    notice_key: Callable[[Any], str] | None = None
+    may_draft: Callable[[Any], None]  # raises PermissionDenied for who may not propose
+    check: Callable[[Any], None]  # raises ValidationError if the text is not signable whole
+    arg: str  # the services' keyword for the version: "version", "agreement", "platform"
+    # Who may sign is told of a proposal (the key names the document, the URL its page);
+    # without a URL name nobody is told.
+    notice_key: str = ""
+    detail_url: str = ""
+
+    def notice(self, version) -> str:
+        """The key of the "waits for your signature" notices of this proposal."""
+        return f"{self.notice_key}:{version.pk}:r{version.revision}"
 
 
-def _locked(spec: Cosigned, version) -> Any:
+def start(spec: Cosigned, *, by, now: datetime, based_on, write: Callable[[Any], None], **fields):
+    """A new draft on `based_on` with `fields`, stamped by `by` at `now`: `write` stores its
+    parts, then its "created" event is recorded. The caller's transaction holds the lock
+    and has checked every field."""
+    version = spec.model.objects.create(
+        based_on=based_on, created_by=by, created_at=now, updated_at=now, **fields
+    )
+    write(version)
+    spec.record(version, "created", by, now, based_on=based_on.number if based_on else None)
+    return version
+
+
+def stale(current, expected_revision: int, *, action: str) -> Conflict:
+    """Why a draft could not be edited or discarded (`action`: "edit", "discard"), given the
+    row as it is now (None if gone) and the revision the editor read."""
+    if current is None:
+        return Conflict("This draft was discarded meanwhile.")
+    if current.status != Status.DRAFT:
+        return Conflict(
+            f"{current} is {current.get_status_display().lower()} now, so it can no longer be "
+            f"{'edited' if action == 'edit' else 'discarded'}. Draft a new version instead."
+        )
+    if current.revision != expected_revision:
+        return Conflict(
+            f"{current} changed since you opened it (someone else saved it). "
+            "Reload to see the latest version, then make your change again."
+        )
+    return Conflict(f"{current} is {current.get_status_display().lower()} now.")
+
+
+def _locked(spec: Cosigned, version, gone="This proposal was discarded meanwhile.") -> Any:
     current = spec.model.objects.select_for_update().filter(pk=version.pk).first()
     if current is None:
-        raise Conflict("This proposal was discarded meanwhile.")
+        raise Conflict(gone)
     return current
 
 
 @transaction.atomic
-def sign(spec: Cosigned, *, version, by, expected_revision: int, side: str | None, now: datetime):
+def propose(spec: Cosigned, *, version, by, expected_revision: int, now: datetime | None = None):
+    """Ask both sides to sign this draft, exactly as it reads now."""
+    spec.may_draft(by)
+    now = now or clock.now()
+    current = _locked(spec, version, gone="This draft was discarded meanwhile.")
+    if current.revision != expected_revision:
+        raise Conflict(
+            f"{current} changed since you opened it (someone else saved it). "
+            "Reload to see the latest version, then make your change again."
+        )
+    if current.status != Status.DRAFT:
+        raise Conflict(f"{current} is {current.get_status_display().lower()} now.")
+    # What gets signed is what is proposed: check it whole once more.
+    spec.check(current)
+    spec.model.objects.filter(pk=current.pk).update(
+        status=Status.PROPOSED, proposed_at=now, revision=F("revision") + 1
+    )
+    current.refresh_from_db()
+    spec.record(current, "proposed", by, now)
+    if spec.detail_url:
+        notify_proposed(
+            what=str(current),
+            key=spec.notice(current),
+            url=reverse(spec.detail_url, args=[current.pk]),
+            by=by,
+            now=now,
+        )
+    return current
+
+
+@transaction.atomic
+def sign(
+    spec: Cosigned,
+    *,
+    version,
+    by,
+    expected_revision: int,
+    side: str | None = None,
+    now: datetime | None = None,
+):
+    """Sign a proposal for one's side; the second side's signature puts it in force."""
+    now = now or clock.now()
     side = side_for(by, side)
     spec.lock(version)
     current = _locked(spec, version)
@@ -156,8 +238,8 @@ def sign(spec: Cosigned, *, version, by, expected_revision: int, side: str | Non
         raise FourEyes(f"You already signed {current}; the other side signs it.") from error
     spec.record(current, "signed", by, now, side=side)
     if len(existing) + 1 < len(SIDES):
-        if spec.notice_key is not None:
-            signature_notices_settled(key=spec.notice_key(current), now=now, recipient=by)
+        if spec.detail_url:
+            signature_notices_settled(key=spec.notice(current), now=now, recipient=by)
         return current
     try:
         with transaction.atomic():
@@ -172,17 +254,24 @@ def sign(spec: Cosigned, *, version, by, expected_revision: int, side: str | Non
             f"{spec.rival(current)} came into force at the same moment; this one stays proposed."
         ) from error
     spec.record(current, "agreed", by, now, supersedes=in_force.number if in_force else None)
-    if spec.notice_key is not None:
-        signature_notices_settled(key=spec.notice_key(current), now=now)
+    if spec.detail_url:
+        signature_notices_settled(key=spec.notice(current), now=now)
     current.refresh_from_db()
     return current
 
 
 @transaction.atomic
 def send_back(
-    spec: Cosigned, *, version, by, comment: str, expected_revision: int | None, now: datetime
+    spec: Cosigned,
+    *,
+    version,
+    by,
+    comment: str,
+    expected_revision: int | None = None,
+    now: datetime | None = None,
 ):
     """Return a proposal to draft with a comment; signatures given so far lapse."""
+    now = now or clock.now()
     if not signing_sides(by):
         raise PermissionDenied("Only a marketing manager or a sales manager may send back.")
     comment = (comment or "").strip()
@@ -203,3 +292,43 @@ def send_back(
     spec.record(current, "sent_back", by, now, comment=comment, lapsed_signatures=lapsed)
     current.refresh_from_db()
     return current
+
+
+def services(spec: Cosigned) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """A use's propose, sign and send back: keyword-only services that name the version by
+    the use's own word (`agreement=`, `platform=`) and take `now` from the clock."""
+
+    def version_of(document: dict) -> Any:
+        if set(document) != {spec.arg}:
+            raise TypeError(f"name the version as {spec.arg}=, not {', '.join(document)}")
+        return document[spec.arg]
+
+    def propose_version(*, by, expected_revision: int, now: datetime | None = None, **document):
+        return propose(
+            spec, version=version_of(document), by=by, expected_revision=expected_revision, now=now
+        )
+
+    def sign_version(*, by, expected_revision: int, side=None, now=None, **document):
+        return sign(
+            spec,
+            version=version_of(document),
+            by=by,
+            expected_revision=expected_revision,
+            side=side,
+            now=now,
+        )
+
+    def send_back_version(*, by, comment: str, expected_revision=None, now=None, **document):
+        return send_back(
+            spec,
+            version=version_of(document),
+            by=by,
+            comment=comment,
+            expected_revision=expected_revision,
+            now=now,
+        )
+
+    for service, general in ((propose_version, propose), (sign_version, sign)):
+        service.__doc__ = general.__doc__
+    send_back_version.__doc__ = send_back.__doc__
+    return propose_version, sign_version, send_back_version

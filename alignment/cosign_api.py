@@ -1,26 +1,25 @@
 """The API every co-signed document answers: propose, sign and send back, written once.
 
-A use builds its viewset on `cosign_actions(...)`, naming its version model, the
-serializer that reads a version and its services (each takes the version as
-its first argument). Refusals travel as exceptions: alignment.errors answers a
-Conflict with 409, a ValidationError with 400 naming the field, PermissionDenied
-with 403.
+A use builds its viewset on `cosign_actions(...)`, naming its alignment.cosign spec,
+the serializer that reads a version, who drafts and who signs. Refusals travel as
+exceptions: alignment.errors answers a Conflict with 409, a ValidationError with 400
+naming the field, PermissionDenied with 403.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from alignment.documents import Side
-from alignment.inputs import StrictFieldsMixin
+from alignment import cosign
+from alignment.documents import Side, Status
+from alignment.inputs import StrictFieldsMixin, query_choice
 from alignment.schema import ErrorSerializer
 
 
@@ -63,24 +62,32 @@ VERSION_FIELDS = [
     "superseded_at",
 ]
 
+STATUSES = list(Status.values)
+
 CONFLICT = OpenApiResponse(
     ErrorSerializer, "Someone was first, the version moved on, or one person signed twice"
 )
 
 
+def cursor_by(field: str) -> type[CursorPagination]:
+    """Cursor pages in the order of `field` ("-number": newest first)."""
+    return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
+
+
 def cosign_actions(
     *,
-    model: type,
+    spec: cosign.Cosigned,
     read: type[serializers.Serializer],
-    propose: Callable[..., Any],
-    sign: Callable[..., Any],
-    send_back: Callable[..., Any],
     drafter: type[BasePermission],
     signer: type[BasePermission] | None = None,
+    ordering: str = "-number",
+    list_parameters: tuple[OpenApiParameter, ...] = (),
 ) -> type:
-    """A viewset mixin with the three actions, each answering the version as it is now.
-    `drafter` may create and propose; `signer` (else the service) decides who signs."""
+    """A viewset mixin with the list (filtered by `?status=`, then by `list_parameters` in
+    the use's `get_queryset`) and the three actions, each answering the version as it is
+    now. `drafter` may create and propose; `signer` (else the service) decides who signs."""
     responses = {200: read, 409: CONFLICT}
+    model = spec.model
 
     def _answer(view, pk) -> Response:
         return Response(read(view.get_queryset().get(pk=pk)).data)
@@ -91,6 +98,32 @@ def cosign_actions(
         return payload.validated_data
 
     class CosignActions:
+        serializer_class = read
+        pagination_class = cursor_by(ordering)
+        lookup_value_regex = r"\d+"
+
+        def start_draft(self, request, *, payload, start, lists=()) -> Response:
+            """A use's `create`: `payload` read strictly, each part named in `lists` a list
+            (else 400 naming it), `start(by=..., **data)` the service; 201 with the draft."""
+            data = dict(_payload(request, payload))
+            for name in lists:
+                if name in data and not isinstance(data[name], list):
+                    raise ValidationError({name: [f"needs a list of {name}."]})
+            version = start(by=request.user, **data)
+            return Response(
+                read(self.get_queryset().get(pk=version.pk)).data, status=status.HTTP_201_CREATED
+            )
+
+        def with_status(self, versions):
+            state = query_choice(self.request.query_params, "status", STATUSES)
+            return versions.filter(status=state) if state else versions
+
+        @extend_schema(
+            parameters=[*list_parameters, OpenApiParameter("status", str, enum=STATUSES)]
+        )
+        def list(self, request, *args, **kwargs):
+            return super().list(request, *args, **kwargs)
+
         def get_permissions(self):
             if self.action in ("create", "propose"):
                 return [IsAuthenticated(), drafter()]
@@ -104,7 +137,9 @@ def cosign_actions(
             """Ask both sides to sign this draft, exactly as it reads now."""
             version = get_object_or_404(model, pk=pk)
             data = _payload(request, CosignRevisionSerializer)
-            propose(version, by=request.user, expected_revision=data["revision"])
+            cosign.propose(
+                spec, version=version, by=request.user, expected_revision=data["revision"]
+            )
             return _answer(self, version.pk)
 
         @extend_schema(request=CosignSignSerializer, responses=responses)
@@ -114,8 +149,9 @@ def cosign_actions(
             person, puts it in force."""
             version = get_object_or_404(model, pk=pk)
             data = _payload(request, CosignSignSerializer)
-            sign(
-                version,
+            cosign.sign(
+                spec,
+                version=version,
                 by=request.user,
                 expected_revision=data["revision"],
                 side=data.get("side"),
@@ -128,8 +164,9 @@ def cosign_actions(
             """Return a proposal to draft with a comment (managers); signatures lapse."""
             version = get_object_or_404(model, pk=pk)
             data = _payload(request, CosignSendBackSerializer)
-            send_back(
-                version,
+            cosign.send_back(
+                spec,
+                version=version,
                 by=request.user,
                 comment=data["comment"],
                 expected_revision=data.get("revision"),

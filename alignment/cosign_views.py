@@ -1,11 +1,12 @@
 """The browser's side of co-signing, written once: propose, discard, sign, send back.
 
-Each use describes its pages with `Pages` (how to load a version with what
-its pages show, the detail context, the diff, its services and its URL and
-template names) and keeps a one-line view per action behind its own
-permission decorator. Every refusal is answered the same way for every kind of
-document: a 409 with what happened, a 400 with what to mend, a 403 for the
-wrong person (alignment.cosign decides who may sign).
+Each use describes its pages with `Pages` (its alignment.cosign spec, how to load
+a version with what its pages show, the detail context, the diff, how a draft is
+discarded; its URL and template names follow from the app and the noun) and
+routes the four actions with `action_urls`, behind its own drafter decorator.
+Every refusal is answered the same way for every kind of document: a 409 with
+what happened, a 400 with what to mend, a 403 for the wrong person
+(alignment.cosign decides who may sign).
 """
 
 from __future__ import annotations
@@ -19,30 +20,52 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import URLPattern, path
+from django.views.decorators.http import require_GET, require_POST
 
+from alignment import cosign
 from alignment.cosign import signing_sides
 from alignment.documents import Status
 from alignment.errors import Conflict
 
+ACTIONS = ("propose", "discard", "sign", "send_back")
+
 
 @dataclass(frozen=True)
 class Pages:
+    """A use's pages. Its names follow from the spec's app and noun ("sla", "agreement"):
+    the templates `<app>/<detail>.html`, `<app>/<noun>_sign.html`, `<app>/<noun>_discard.html`,
+    the URL names `<app>:<detail>`, `<app>:<noun>_edit` and `<app>:<noun>_<action>`."""
+
+    spec: cosign.Cosigned
+    detail: str  # the detail page's URL and template name: "version", "agreement_detail"
     load: Callable[[int], Any]  # the version with what its pages show (404 if none)
     context: Callable[[HttpRequest, Any], dict]  # the detail page's context
     diff: Callable[[Any, Any], Any]  # what changes from an older version to a newer one
-    propose: Callable[..., Any]  # services, each taking the version first
-    sign: Callable[..., Any]
-    send_back: Callable[..., Any]
-    discard: Callable[..., Any]
-    detail_template: str
-    sign_template: str
-    discard_template: str
-    detail_url: str  # URL names, each taking the version's pk but signatures_url
-    edit_url: str
-    signatures_url: str
+    discard: Callable[..., Any]  # the service, taking the version by the spec's keyword
+    signatures_url: str  # where a manager goes back to after sending back
     after_discard: Callable[[Any], Any]  # where a discarded draft's author goes next
-    name: str  # the version in a template's context: "version", "agreement"
+
+    @property
+    def app(self) -> str:
+        return self.spec.model._meta.app_label
+
+    @property
+    def noun(self) -> str:
+        """The version's name in a template's context and the start of its URL names."""
+        return self.spec.arg
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """The URL names of the detail page, the editor and the four actions."""
+        names = {action: f"{self.app}:{self.noun}_{action}" for action in ("edit", *ACTIONS)}
+        return names | {"detail": f"{self.app}:{self.detail}"}
+
+    @property
+    def templates(self) -> dict[str, str]:
+        """The templates of the detail, sign and discard pages."""
+        names = {page: f"{self.app}/{self.noun}_{page}.html" for page in ("sign", "discard")}
+        return names | {"detail": f"{self.app}/{self.detail}.html"}
 
 
 def errors_text(error: ValidationError) -> str:
@@ -63,30 +86,34 @@ def require_signer(request: HttpRequest) -> None:
 
 def render_detail(request: HttpRequest, pages: Pages, pk: int, *, status: int) -> HttpResponse:
     found = pages.load(pk)
-    return render(request, pages.detail_template, pages.context(request, found), status=status)
+    return render(request, pages.templates["detail"], pages.context(request, found), status=status)
 
 
 def propose(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     found = pages.load(pk)
     try:
-        pages.propose(found, by=request.user, expected_revision=_revision(request))
+        cosign.propose(
+            pages.spec, version=found, by=request.user, expected_revision=_revision(request)
+        )
     except ValidationError as error:
         messages.error(request, f"{found} cannot be proposed yet: {errors_text(error)}")
-        return redirect(pages.edit_url, pk=found.pk)
+        return redirect(pages.urls["edit"], pk=found.pk)
     except Conflict as conflict:
         messages.error(request, str(conflict))
         return render_detail(request, pages, found.pk, status=409)
     messages.success(
         request, f"{found} is proposed: a marketing and a sales manager must now sign it."
     )
-    return redirect(pages.detail_url, pk=found.pk)
+    return redirect(pages.urls["detail"], pk=found.pk)
 
 
 def discard(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     found = pages.load(pk)
     if request.method == "POST":
         try:
-            pages.discard(found, by=request.user, expected_revision=_revision(request))
+            pages.discard(
+                **{pages.noun: found}, by=request.user, expected_revision=_revision(request)
+            )
         except Conflict as conflict:
             messages.error(request, str(conflict))
             return render_detail(request, pages, found.pk, status=409)
@@ -94,12 +121,12 @@ def discard(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
         return redirect(pages.after_discard(found))
     if not found.is_editable:
         messages.error(request, f"{found} is not a draft; it cannot be discarded.")
-        return redirect(pages.detail_url, pk=found.pk)
-    return render(request, pages.discard_template, {pages.name: found})
+        return redirect(pages.urls["detail"], pk=found.pk)
+    return render(request, pages.templates["discard"], {pages.noun: found})
 
 
 def _sign_page(request: HttpRequest, pages: Pages, found, *, status: int, sides=True):
-    context = pages.context(request, found)
+    context = pages.context(request, found) | {"doc": found, "pages": pages}
     base = found.based_on or context["in_force"]
     if base is not None and base.pk != found.pk:
         context["diff"] = pages.diff(pages.load(base.pk), found)
@@ -109,7 +136,7 @@ def _sign_page(request: HttpRequest, pages: Pages, found, *, status: int, sides=
         if sides
         else []
     )
-    return render(request, pages.sign_template, context, status=status)
+    return render(request, pages.templates["sign"], context, status=status)
 
 
 def sign(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
@@ -118,8 +145,9 @@ def sign(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            found = pages.sign(
-                found,
+            found = cosign.sign(
+                pages.spec,
+                version=found,
                 by=request.user,
                 expected_revision=_revision(request),
                 side=request.POST.get("side") or None,
@@ -135,7 +163,7 @@ def sign(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
                 messages.success(request, f"Signed. {found} is now in force.")
             else:
                 messages.success(request, f"Signed. {found} waits for the other side's signature.")
-            return redirect(pages.detail_url, pk=found.pk)
+            return redirect(pages.urls["detail"], pk=found.pk)
         found = pages.load(pk)
     return _sign_page(request, pages, found, status=status)
 
@@ -144,8 +172,9 @@ def send_back(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     require_signer(request)
     found = pages.load(pk)
     try:
-        pages.send_back(
-            found,
+        cosign.send_back(
+            pages.spec,
+            version=found,
             by=request.user,
             comment=request.POST.get("comment", ""),
             expected_revision=_revision(request, None),
@@ -158,6 +187,13 @@ def send_back(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
         return render_detail(request, pages, found.pk, status=409)
     messages.success(request, f"{found} went back to draft with your comment.")
     return redirect(pages.signatures_url)
+
+
+@login_required
+@require_GET
+def row_removed(request: HttpRequest) -> HttpResponse:
+    """An editor's row removed: htmx swaps the row's outerHTML with this empty answer."""
+    return HttpResponse("")
 
 
 def action_views(pages: Pages, *, drafter: Callable) -> tuple[Callable, ...]:
@@ -183,3 +219,12 @@ def action_views(pages: Pages, *, drafter: Callable) -> tuple[Callable, ...]:
         return send_back(request, pages, pk)
 
     return propose_view, discard_view, sign_view, send_back_view
+
+
+def action_urls(pages: Pages, *, prefix: str, drafter: Callable) -> list[URLPattern]:
+    """The four actions' routes under `<prefix>/<pk>/`, named `<noun>_<action>`."""
+    views = dict(zip(ACTIONS, action_views(pages, drafter=drafter), strict=True))
+    return [
+        path(f"{prefix}/<int:pk>/{action.replace('_', '-')}/", view, name=f"{pages.noun}_{action}")
+        for action, view in views.items()
+    ]

@@ -1,17 +1,14 @@
 """The glossary API: read stages, terms, reasons and definitions; marketers write drafts."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
-from alignment.cosign_api import CONFLICT, cosign_actions
-from alignment.inputs import query_choice
+from alignment.cosign_api import CONFLICT, cosign_actions, cursor_by
 from alignment.permissions import HasCapability
 from glossary import platform as platform_services
 from glossary import selectors, services
-from glossary.models import DefinitionVersion, FunnelStage, MessagePlatform, Term
+from glossary.models import DefinitionVersion, FunnelStage, Term
 from glossary.serializers import (
     GlossaryDraftCreateSerializer,
     GlossaryPlatformDraftSerializer,
@@ -23,18 +20,12 @@ from glossary.serializers import (
     GlossaryVersionSerializer,
 )
 
-VERSION_STATUSES = ["draft", "proposed", "agreed", "superseded"]
-
-
-def _ordered_by(field: str) -> type[CursorPagination]:
-    return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
-
 
 class StageViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = FunnelStage.objects.all()
     serializer_class = GlossaryStageSerializer
     lookup_field = "key"
-    pagination_class = _ordered_by("position")
+    pagination_class = cursor_by("position")
 
     @extend_schema(responses=GlossaryStageDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
@@ -46,7 +37,7 @@ class StageViewSet(viewsets.ReadOnlyModelViewSet):
 class TermViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = GlossaryTermSerializer
     lookup_field = "slug"
-    pagination_class = _ordered_by("slug")
+    pagination_class = cursor_by("slug")
 
     def get_queryset(self):
         return Term.objects.select_related("stage").filter(
@@ -62,17 +53,16 @@ class RejectionReasonViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = selectors.rejection_reasons()
     serializer_class = GlossaryRejectionReasonSerializer
     lookup_field = "code"
-    pagination_class = _ordered_by("position")
+    pagination_class = cursor_by("position")
 
 
 class DefinitionViewSet(
     cosign_actions(
-        model=DefinitionVersion,
+        spec=services.COSIGNED,
         read=GlossaryVersionSerializer,
-        propose=lambda version, **kw: services.draft_propose(version=version, **kw),
-        sign=lambda version, **kw: services.proposal_sign(version=version, **kw),
-        send_back=lambda version, **kw: services.proposal_send_back(version=version, **kw),
         drafter=HasCapability("edit_definitions"),
+        ordering="-id",
+        list_parameters=(OpenApiParameter("stage", str, description="Stage key, e.g. mql"),),
     ),
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -80,58 +70,30 @@ class DefinitionViewSet(
 ):
     """Versions of stage definitions, with their rules and signatures."""
 
-    serializer_class = GlossaryVersionSerializer
-    pagination_class = _ordered_by("-id")
-    lookup_value_regex = r"\d+"
-
     def get_queryset(self):
         versions = DefinitionVersion.objects.select_related("stage", "created_by").prefetch_related(
             "rules", "rejection_reasons", "signatures__signed_by"
         )
         stage = self.request.query_params.get("stage")
-        state = query_choice(self.request.query_params, "status", VERSION_STATUSES)
-        if stage:
-            versions = versions.filter(stage__key=stage)
-        if state:
-            versions = versions.filter(status=state)
-        return versions
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("stage", str, description="Stage key, e.g. mql"),
-            OpenApiParameter("status", str, enum=VERSION_STATUSES),
-        ]
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    def _fresh(self, pk: int) -> dict:
-        return GlossaryVersionSerializer(self.get_queryset().get(pk=pk)).data
+        return self.with_status(versions.filter(stage__key=stage) if stage else versions)
 
     @extend_schema(
         request=GlossaryDraftCreateSerializer, responses={201: GlossaryVersionSerializer}
     )
     def create(self, request):
         """Start a draft (marketers). Omitted parts are copied from the version in force."""
-        payload = GlossaryDraftCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
-        stage = data.pop("stage")
-        if "rules" in data and not isinstance(data["rules"], list):
-            raise ValidationError({"rules": ["needs a list of rules"]})
-        version = services.draft_create(stage=stage, by=request.user, **data)
-        return Response(self._fresh(version.pk), status=status.HTTP_201_CREATED)
+        return self.start_draft(
+            request,
+            payload=GlossaryDraftCreateSerializer,
+            start=services.draft_create,
+            lists=("rules",),
+        )
 
 
 class MessagePlatformViewSet(
     cosign_actions(
-        model=MessagePlatform,
+        spec=platform_services.COSIGNED,
         read=GlossaryPlatformSerializer,
-        propose=lambda platform, **kw: platform_services.platform_propose(platform=platform, **kw),
-        sign=lambda platform, **kw: platform_services.platform_sign(platform=platform, **kw),
-        send_back=lambda platform, **kw: platform_services.platform_send_back(
-            platform=platform, **kw
-        ),
         drafter=HasCapability("edit_definitions"),
     ),
     mixins.ListModelMixin,
@@ -141,18 +103,8 @@ class MessagePlatformViewSet(
     """Versions of the message platform, with their personas and signatures. Anyone signed
     in reads; marketers and managers draft and propose; managers sign for their side."""
 
-    serializer_class = GlossaryPlatformSerializer
-    pagination_class = _ordered_by("-number")
-    lookup_value_regex = r"\d+"
-
     def get_queryset(self):
-        versions = selectors.platform_versions()
-        state = query_choice(self.request.query_params, "status", VERSION_STATUSES)
-        return versions.filter(status=state) if state else versions
-
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=VERSION_STATUSES)])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return self.with_status(selectors.platform_versions())
 
     @extend_schema(
         request=GlossaryPlatformDraftSerializer,
@@ -160,12 +112,8 @@ class MessagePlatformViewSet(
     )
     def create(self, request):
         """Start a draft. Omitted parts are copied from the platform in force."""
-        payload = GlossaryPlatformDraftSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        platform = platform_services.platform_draft_create(
-            by=request.user, **payload.validated_data
-        )
-        return Response(
-            GlossaryPlatformSerializer(self.get_queryset().get(pk=platform.pk)).data,
-            status=status.HTTP_201_CREATED,
+        return self.start_draft(
+            request,
+            payload=GlossaryPlatformDraftSerializer,
+            start=platform_services.platform_draft_create,
         )

@@ -16,7 +16,6 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 
 from alignment import clock, cosign
-from alignment.cosign import Conflict
 from alignment.inputs import too_long
 from alignment.roles import perm
 from glossary.models import (
@@ -150,9 +149,13 @@ def platform_draft_create(
         (_persona_dicts(based_on) if based_on else []) if personas is None else personas
     )
     number = (MessagePlatform.objects.aggregate(n=Max("number"))["n"] or 0) + 1
-    platform = MessagePlatform.objects.create(
-        number=number,
+    return cosign.start(
+        COSIGNED,
+        by=by,
+        now=now,
         based_on=based_on,
+        write=lambda platform: _write_personas(platform, cleaned),
+        number=number,
         summary=_text(summary or "", "summary", 200),
         value_proposition=_text(
             (based_on.value_proposition if based_on else "")
@@ -160,32 +163,6 @@ def platform_draft_create(
             else value_proposition,
             "value_proposition",
         ),
-        created_by=by,
-        created_at=now,
-        updated_at=now,
-    )
-    _write_personas(platform, cleaned)
-    _event(
-        platform=platform,
-        kind=EventKind.CREATED,
-        by=by,
-        now=now,
-        based_on=based_on.number if based_on else None,
-    )
-    return platform
-
-
-def _raise_stale(current: MessagePlatform | None, expected_revision: int) -> None:
-    if current is None:
-        raise Conflict("This draft was discarded meanwhile.")
-    if current.status != VersionStatus.DRAFT:
-        raise Conflict(
-            f"{current} is {current.get_status_display().lower()} now, so it can no longer "
-            "be changed. Draft a new version instead."
-        )
-    raise Conflict(
-        f"{current} changed since you opened it (someone else saved it). "
-        "Reload to see the latest text, then make your change again."
     )
 
 
@@ -214,38 +191,13 @@ def platform_draft_update(
         updated_at=now,
     )
     if not changed:
-        _raise_stale(MessagePlatform.objects.filter(pk=platform.pk).first(), expected_revision)
+        raise cosign.stale(
+            MessagePlatform.objects.filter(pk=platform.pk).first(), expected_revision, action="edit"
+        )
     platform.refresh_from_db()
     _write_personas(platform, cleaned)
     _event(platform=platform, kind=EventKind.EDITED, by=by, now=now, revision=platform.revision)
     return platform
-
-
-@transaction.atomic
-def platform_propose(
-    *, platform: MessagePlatform, by, expected_revision: int, now: datetime | None = None
-) -> MessagePlatform:
-    """Ask both sides to sign this draft, exactly as it reads now."""
-    _require(by)
-    now = now or clock.now()
-    current = MessagePlatform.objects.select_for_update().filter(pk=platform.pk).first()
-    if current is None or current.status != VersionStatus.DRAFT:
-        _raise_stale(current, expected_revision)
-    if current.revision != expected_revision:
-        _raise_stale(current, expected_revision)
-    errors = {}
-    if not current.value_proposition:
-        errors["value_proposition"] = ["Write the value proposition both sides will sign."]
-    if not current.personas.exists():
-        errors["personas"] = ["Add at least one persona and what it should hear."]
-    if errors:
-        raise ValidationError(errors)
-    MessagePlatform.objects.filter(pk=current.pk).update(
-        status=VersionStatus.PROPOSED, proposed_at=now, revision=F("revision") + 1
-    )
-    current.refresh_from_db()
-    _event(platform=current, kind=EventKind.PROPOSED, by=by, now=now)
-    return current
 
 
 @transaction.atomic
@@ -256,8 +208,22 @@ def platform_discard(*, platform: MessagePlatform, by, expected_revision: int) -
         pk=platform.pk, status=VersionStatus.DRAFT, revision=expected_revision
     )
     if not found.exists():
-        _raise_stale(MessagePlatform.objects.filter(pk=platform.pk).first(), expected_revision)
+        raise cosign.stale(
+            MessagePlatform.objects.filter(pk=platform.pk).first(),
+            expected_revision,
+            action="discard",
+        )
     found.delete()
+
+
+def _check(platform: MessagePlatform) -> None:
+    errors = {}
+    if not platform.value_proposition:
+        errors["value_proposition"] = ["Write the value proposition both sides will sign."]
+    if not platform.personas.exists():
+        errors["personas"] = ["Add at least one persona and what it should hear."]
+    if errors:
+        raise ValidationError(errors)
 
 
 COSIGNED = cosign.Cosigned(
@@ -270,32 +236,10 @@ COSIGNED = cosign.Cosigned(
         platform=platform, kind=kind, by=by, now=now, **data
     ),
     rival=lambda platform: "Another message platform",
+    may_draft=_require,
+    check=_check,
+    arg="platform",
 )
 
-
-def platform_sign(
-    *, platform: MessagePlatform, by, expected_revision: int, side=None, now=None
-) -> MessagePlatform:
-    """Sign a proposal for one's side; the second side's signature puts it in force."""
-    return cosign.sign(
-        COSIGNED,
-        version=platform,
-        by=by,
-        expected_revision=expected_revision,
-        side=side,
-        now=now or clock.now(),
-    )
-
-
-def platform_send_back(
-    *, platform: MessagePlatform, by, comment: str, expected_revision=None, now=None
-) -> MessagePlatform:
-    """Return a proposal to draft with a comment; signatures given so far lapse."""
-    return cosign.send_back(
-        COSIGNED,
-        version=platform,
-        by=by,
-        comment=comment,
-        expected_revision=expected_revision,
-        now=now or clock.now(),
-    )
+# Propose a draft, sign a proposal for one's side, send a proposal back (alignment.cosign).
+platform_propose, platform_sign, platform_send_back = cosign.services(COSIGNED)

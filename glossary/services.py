@@ -16,14 +16,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Max
-from django.urls import reverse
 from django.utils.text import slugify
 
 from alignment import audit, clock, cosign
 from alignment.cosign import Conflict, signing_sides  # noqa: F401 - the views use them from here
 from alignment.inputs import too_long
 from alignment.roles import perm
-from alignment.signers import notify_proposed
 from glossary import terms_cache
 from glossary.models import (
     DefinitionVersion,
@@ -173,28 +171,24 @@ def draft_create(
     fields = {name: getattr(based_on, name, "") if based_on else "" for name in PROSE}
     fields["summary"] = ""
     fields.update({k: (v or "").strip() for k, v in prose.items()})
-    version = DefinitionVersion.objects.create(
+
+    def write(version: DefinitionVersion) -> None:
+        version.rejection_reasons.set(reasons)
+        _write_rules(version, cleaned_rules)
+
+    return cosign.start(
+        COSIGNED,
+        by=by,
+        now=now,
+        based_on=based_on,
+        write=write,
         stage=stage,
         number=number,
-        based_on=based_on,
         threshold=threshold,
         required_fields=required_fields,
         notes_required=notes,
-        created_by=by,
-        created_at=now,
-        updated_at=now,
         **fields,
     )
-    version.rejection_reasons.set(reasons)
-    _write_rules(version, cleaned_rules)
-    _event(
-        version=version,
-        kind=EventKind.CREATED,
-        by=by,
-        now=now,
-        based_on=based_on.number if based_on else None,
-    )
-    return version
 
 
 @transaction.atomic
@@ -234,7 +228,7 @@ def draft_update(
     )
     if not changed:
         current = DefinitionVersion.objects.filter(pk=version.pk).first()
-        _raise_stale(current, expected_revision, "edit")
+        raise cosign.stale(current, expected_revision, action="edit")
     # Saved again, a draft sits on top of whatever is in force now (that is
     # what the signers compare it with).
     in_force = DefinitionVersion.objects.filter(
@@ -248,53 +242,6 @@ def draft_update(
     return version
 
 
-def _raise_stale(current: DefinitionVersion | None, expected_revision: int, action: str) -> None:
-    if current is None:
-        raise Conflict("This draft was discarded meanwhile.")
-    if current.status != VersionStatus.DRAFT and action == "edit":
-        raise Conflict(
-            f"{current} is {current.get_status_display().lower()} now, so it can no longer "
-            "be edited. Draft a new version instead."
-        )
-    if current.revision != expected_revision:
-        raise Conflict(
-            f"{current} changed since you opened it (someone else saved it). "
-            "Reload to see the latest text, then make your change again."
-        )
-    raise Conflict(f"{current} is {current.get_status_display().lower()} now.")
-
-
-@transaction.atomic
-def draft_propose(
-    *, version: DefinitionVersion, by, expected_revision: int, now: datetime | None = None
-) -> DefinitionVersion:
-    """Ask both sides to sign this draft, exactly as it reads now."""
-    _require(by, "edit_definitions")
-    now = now or clock.now()
-    version = DefinitionVersion.objects.select_for_update().get(pk=version.pk)
-    if version.status != VersionStatus.DRAFT or version.revision != expected_revision:
-        _raise_stale(version, expected_revision, "propose")
-    # Proposed text is what gets signed: validate it whole once more.
-    clean_definition(
-        rules=_rule_dicts(version),
-        threshold=version.threshold,
-        required_fields=version.required_fields,
-    )
-    DefinitionVersion.objects.filter(pk=version.pk).update(
-        status=VersionStatus.PROPOSED, proposed_at=now, revision=F("revision") + 1
-    )
-    version.refresh_from_db()
-    _event(version=version, kind=EventKind.PROPOSED, by=by, now=now)
-    notify_proposed(
-        what=str(version),
-        key=_notice_key(version),
-        url=reverse("glossary:version", args=[version.pk]),
-        by=by,
-        now=now,
-    )
-    return version
-
-
 @transaction.atomic
 def draft_discard(*, version: DefinitionVersion, by, expected_revision: int) -> None:
     """Delete a draft nobody signed (drafts only: anything proposed has a history)."""
@@ -304,7 +251,7 @@ def draft_discard(*, version: DefinitionVersion, by, expected_revision: int) -> 
     )
     if not deleted.exists():
         current = DefinitionVersion.objects.filter(pk=version.pk).first()
-        _raise_stale(current, expected_revision, "discard")
+        raise cosign.stale(current, expected_revision, action="discard")
     deleted.delete()
 
 
@@ -322,8 +269,12 @@ def _record(version: DefinitionVersion, kind: str, by, now: datetime, **data: An
     _event(version=version, kind=kind, by=by, now=now, **data)
 
 
-def _notice_key(version: DefinitionVersion) -> str:
-    return f"definition:{version.pk}:r{version.revision}"
+def _check(version: DefinitionVersion) -> None:
+    clean_definition(
+        rules=_rule_dicts(version),
+        threshold=version.threshold,
+        required_fields=version.required_fields,
+    )
 
 
 COSIGNED = cosign.Cosigned(
@@ -334,46 +285,15 @@ COSIGNED = cosign.Cosigned(
     in_force=_in_force_for_stage,
     record=_record,
     rival=lambda version: f"Another {version.stage.name} version",
-    notice_key=_notice_key,
+    may_draft=lambda user: _require(user, "edit_definitions"),
+    check=_check,
+    arg="version",
+    notice_key="definition",
+    detail_url="glossary:version",
 )
 
-
-def proposal_sign(
-    *,
-    version: DefinitionVersion,
-    by,
-    expected_revision: int,
-    side: str | None = None,
-    now: datetime | None = None,
-) -> DefinitionVersion:
-    """Sign a proposal for one's side; the second side's signature puts it in force."""
-    return cosign.sign(
-        COSIGNED,
-        version=version,
-        by=by,
-        expected_revision=expected_revision,
-        side=side,
-        now=now or clock.now(),
-    )
-
-
-def proposal_send_back(
-    *,
-    version: DefinitionVersion,
-    by,
-    comment: str,
-    expected_revision: int | None = None,
-    now: datetime | None = None,
-) -> DefinitionVersion:
-    """Return a proposal to draft with a comment; signatures given so far lapse."""
-    return cosign.send_back(
-        COSIGNED,
-        version=version,
-        by=by,
-        comment=comment,
-        expected_revision=expected_revision,
-        now=now or clock.now(),
-    )
+# Propose a draft, sign a proposal for one's side, send a proposal back (alignment.cosign).
+draft_propose, proposal_sign, proposal_send_back = cosign.services(COSIGNED)
 
 
 # -- terms -----------------------------------------------

@@ -1,6 +1,10 @@
 from django.urls import path
 
+from alignment import cosign_views
+from alignment.permissions import capability_required
 from glossary import views, views_platform
+
+DRAFTER = capability_required("edit_definitions")
 
 app_name = "glossary"
 
@@ -14,26 +18,16 @@ urlpatterns = [
     path("stages/<slug:key>/drafts/", views.draft_new, name="draft_new"),
     path("versions/<int:pk>/", views.version, name="version"),
     path("versions/<int:pk>/edit/", views.version_edit, name="version_edit"),
-    path("versions/<int:pk>/propose/", views.version_propose, name="version_propose"),
-    path("versions/<int:pk>/discard/", views.version_discard, name="version_discard"),
-    path("versions/<int:pk>/sign/", views.version_sign, name="version_sign"),
-    path("versions/<int:pk>/send-back/", views.version_send_back, name="version_send_back"),
+    *cosign_views.action_urls(views.PAGES, prefix="versions", drafter=DRAFTER),
     path("versions/<int:pk>/try/", views.version_try, name="version_try"),
     path("rule-row/", views.rule_row, name="rule_row"),
-    path("rule-row/removed/", views.rule_row_removed, name="rule_row_removed"),
+    path("rule-row/removed/", cosign_views.row_removed, name="rule_row_removed"),
     path("diff/", views.diff, name="diff"),
     path("messages/", views_platform.platform_index, name="platform"),
     path("messages/new/", views_platform.platform_new, name="platform_new"),
     path("messages/<int:pk>/", views_platform.platform_version, name="platform_version"),
     path("messages/<int:pk>/edit/", views_platform.platform_edit, name="platform_edit"),
-    path("messages/<int:pk>/propose/", views_platform.platform_propose, name="platform_propose"),
-    path("messages/<int:pk>/discard/", views_platform.platform_discard, name="platform_discard"),
-    path("messages/<int:pk>/sign/", views_platform.platform_sign, name="platform_sign"),
-    path(
-        "messages/<int:pk>/send-back/",
-        views_platform.platform_send_back,
-        name="platform_send_back",
-    ),
+    *cosign_views.action_urls(views_platform.PAGES, prefix="messages", drafter=DRAFTER),
     path("signatures/", views.signatures, name="signatures"),
     path("signatures/panel/", views.signatures_panel, name="signatures_panel"),
 ]

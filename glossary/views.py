@@ -290,34 +290,15 @@ def rule_row(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
-def rule_row_removed(request: HttpRequest) -> HttpResponse:
-    # htmx swaps the row's outerHTML with this empty answer: the row is gone.
-    return HttpResponse("")
-
-
 PAGES = cosign_views.Pages(
+    spec=services.COSIGNED,
+    detail="version",
     load=selectors.version_detail,
-    context=lambda request, version: _version_context(request, version),
+    context=_version_context,
     diff=selectors.version_diff,
-    propose=lambda version, **kw: services.draft_propose(version=version, **kw),
-    sign=lambda version, **kw: services.proposal_sign(version=version, **kw),
-    send_back=lambda version, **kw: services.proposal_send_back(version=version, **kw),
-    discard=lambda version, **kw: services.draft_discard(version=version, **kw),
-    detail_template="glossary/version.html",
-    sign_template="glossary/version_sign.html",
-    discard_template="glossary/version_discard.html",
-    detail_url="glossary:version",
-    edit_url="glossary:version_edit",
+    discard=services.draft_discard,
     signatures_url="glossary:signatures",
     after_discard=lambda version: reverse("glossary:stage", args=[version.stage.key]),
-    name="version",
-)
-
-
-version_propose, version_discard, version_sign, version_send_back = cosign_views.action_views(
-    PAGES, drafter=capability_required("edit_definitions")
 )
 
 

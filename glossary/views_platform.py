@@ -136,23 +136,12 @@ def platform_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 PAGES = cosign_views.Pages(
+    spec=services.COSIGNED,
+    detail="platform_version",
     load=selectors.platform_detail,
     context=_context,
     diff=selectors.platform_diff,
-    propose=lambda platform, **kw: services.platform_propose(platform=platform, **kw),
-    sign=lambda platform, **kw: services.platform_sign(platform=platform, **kw),
-    send_back=lambda platform, **kw: services.platform_send_back(platform=platform, **kw),
-    discard=lambda platform, **kw: services.platform_discard(platform=platform, **kw),
-    detail_template="glossary/platform_version.html",
-    sign_template="glossary/platform_sign.html",
-    discard_template="glossary/platform_discard.html",
-    detail_url="glossary:platform_version",
-    edit_url="glossary:platform_edit",
+    discard=services.platform_discard,
     signatures_url="glossary:signatures",
     after_discard=lambda platform: reverse("glossary:platform"),
-    name="platform",
-)
-
-platform_propose, platform_discard, platform_sign, platform_send_back = cosign_views.action_views(
-    PAGES, drafter=capability_required("edit_definitions")
 )

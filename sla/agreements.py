@@ -25,13 +25,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Max, ProtectedError
-from django.urls import reverse
 
 from alignment import clock, cosign
 from alignment.cosign import Conflict, signing_sides
 from alignment.models import Side, Team
 from alignment.roles import perm
-from alignment.signers import notify_proposed
 from sla.models import (
     Agreement,
     AgreementEvent,
@@ -550,22 +548,6 @@ def _in_force() -> Agreement | None:
     return Agreement.objects.filter(status=AgreementStatus.AGREED).first()
 
 
-def _raise_stale(current: Agreement | None, expected_revision: int, action: str) -> None:
-    if current is None:
-        raise Conflict("This draft was discarded meanwhile.")
-    if current.status != AgreementStatus.DRAFT and action in ("edit", "discard"):
-        raise Conflict(
-            f"{current} is {current.get_status_display().lower()} now, so it can no longer be "
-            f"{'edited' if action == 'edit' else 'discarded'}. Draft a new version instead."
-        )
-    if current.revision != expected_revision:
-        raise Conflict(
-            f"{current} changed since you opened it (someone else saved it). "
-            "Reload to see the latest version, then make your change again."
-        )
-    raise Conflict(f"{current} is {current.get_status_display().lower()} now.")
-
-
 # --- the actions ---------------------------------------------------------------------------
 
 
@@ -604,24 +586,14 @@ def agreement_draft_create(
         else pause_conditions,
     )
     number = (Agreement.objects.aggregate(n=Max("number"))["n"] or 0) + 1
-    agreement = Agreement.objects.create(
-        number=number,
-        based_on=based_on,
-        created_by=by,
-        created_at=now,
-        updated_at=now,
-        **cleaned,
+
+    def write(agreement: Agreement) -> None:
+        _write_content(agreement, cleaned_goals, cleaned_commitments)
+        _write_pause_conditions(agreement, cleaned_conditions)
+
+    return cosign.start(
+        COSIGNED, by=by, now=now, based_on=based_on, write=write, number=number, **cleaned
     )
-    _write_content(agreement, cleaned_goals, cleaned_commitments)
-    _write_pause_conditions(agreement, cleaned_conditions)
-    _event(
-        agreement=agreement,
-        kind=EventKind.CREATED,
-        by=by,
-        now=now,
-        based_on=based_on.number if based_on else None,
-    )
-    return agreement
 
 
 @transaction.atomic
@@ -646,7 +618,7 @@ def agreement_draft_update(
         .first()
     )
     if current is None or current.status != AgreementStatus.DRAFT:
-        _raise_stale(current, expected_revision, "edit")
+        raise cosign.stale(current, expected_revision, action="edit")
     cleaned, cleaned_goals, cleaned_commitments, cleaned_conditions = _clean_whole(
         fields={**_fields_of(current), **fields},
         goals=_goals_of(current) if goals is None else goals,
@@ -660,51 +632,12 @@ def agreement_draft_update(
         pk=agreement.pk, status=AgreementStatus.DRAFT, revision=expected_revision
     ).update(revision=F("revision") + 1, updated_at=now, based_on=in_force, **cleaned)
     if not changed:
-        _raise_stale(current, expected_revision, "edit")
+        raise cosign.stale(current, expected_revision, action="edit")
     agreement.refresh_from_db()
     _write_content(agreement, cleaned_goals, cleaned_commitments)
     _write_pause_conditions(agreement, cleaned_conditions)
     _event(agreement=agreement, kind=EventKind.EDITED, by=by, now=now, revision=agreement.revision)
     return agreement
-
-
-@transaction.atomic
-def agreement_propose(
-    *, agreement: Agreement, by, expected_revision: int, now: datetime | None = None
-) -> Agreement:
-    """Ask both sides to sign this draft, exactly as it reads now."""
-    _require_drafter(by)
-    now = now or clock.now()
-    current = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
-    if (
-        current is None
-        or current.status != AgreementStatus.DRAFT
-        or current.revision != expected_revision
-    ):
-        _raise_stale(current, expected_revision, "propose")
-    # What gets signed is what is proposed: check it whole once more.
-    current = Agreement.objects.prefetch_related("goals", "commitments", "pause_conditions").get(
-        pk=current.pk
-    )
-    _clean_whole(
-        fields=_fields_of(current),
-        goals=_goals_of(current),
-        commitments=_commitments_of(current),
-        conditions=_conditions_of(current),
-    )
-    Agreement.objects.filter(pk=current.pk).update(
-        status=AgreementStatus.PROPOSED, proposed_at=now, revision=F("revision") + 1
-    )
-    current.refresh_from_db()
-    _event(agreement=current, kind=EventKind.PROPOSED, by=by, now=now)
-    notify_proposed(
-        what=str(current),
-        key=_notice_key(current),
-        url=reverse("sla:agreement_detail", args=[current.pk]),
-        by=by,
-        now=now,
-    )
-    return current
 
 
 @transaction.atomic
@@ -724,7 +657,7 @@ def agreement_discard(
         or current.status != AgreementStatus.DRAFT
         or current.revision != expected_revision
     ):
-        _raise_stale(current, expected_revision, "discard")
+        raise cosign.stale(current, expected_revision, action="discard")
     trail = (
         Agreement.objects.filter(pk=current.based_on_id).first()
         if current.based_on_id
@@ -752,8 +685,16 @@ def _record(agreement: Agreement, kind: str, by, now: datetime, **data: Any) -> 
     _event(agreement=agreement, kind=kind, by=by, now=now, **data)
 
 
-def _notice_key(agreement: Agreement) -> str:
-    return f"agreement:{agreement.pk}:r{agreement.revision}"
+def _check(agreement: Agreement) -> None:
+    current = Agreement.objects.prefetch_related("goals", "commitments", "pause_conditions").get(
+        pk=agreement.pk
+    )
+    _clean_whole(
+        fields=_fields_of(current),
+        goals=_goals_of(current),
+        commitments=_commitments_of(current),
+        conditions=_conditions_of(current),
+    )
 
 
 COSIGNED = cosign.Cosigned(
@@ -764,43 +705,12 @@ COSIGNED = cosign.Cosigned(
     in_force=lambda agreement: _in_force(),
     record=_record,
     rival=lambda agreement: "Another agreement",
-    notice_key=_notice_key,
+    may_draft=_require_drafter,
+    check=_check,
+    arg="agreement",
+    notice_key="agreement",
+    detail_url="sla:agreement_detail",
 )
 
-
-def agreement_sign(
-    *,
-    agreement: Agreement,
-    by,
-    expected_revision: int,
-    side: str | None = None,
-    now: datetime | None = None,
-) -> Agreement:
-    """Sign a proposal for one's side; the second side's signature puts it in force."""
-    return cosign.sign(
-        COSIGNED,
-        version=agreement,
-        by=by,
-        expected_revision=expected_revision,
-        side=side,
-        now=now or clock.now(),
-    )
-
-
-def agreement_send_back(
-    *,
-    agreement: Agreement,
-    by,
-    comment: str,
-    expected_revision: int | None = None,
-    now: datetime | None = None,
-) -> Agreement:
-    """Return a proposal to draft with a comment; signatures given so far lapse."""
-    return cosign.send_back(
-        COSIGNED,
-        version=agreement,
-        by=by,
-        comment=comment,
-        expected_revision=expected_revision,
-        now=now or clock.now(),
-    )
+# Propose a draft, sign a proposal for one's side, send a proposal back (alignment.cosign).
+agreement_propose, agreement_sign, agreement_send_back = cosign.services(COSIGNED)

@@ -8,20 +8,22 @@ first" (sla.agreements.Conflict) 409 with a sentence saying what happened.
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import BasePermission
-from rest_framework.response import Response
 
-from alignment.cosign_api import CONFLICT, VERSION_FIELDS, CosignSignatureSerializer, cosign_actions
-from alignment.inputs import StrictFieldsMixin, query_choice
+from alignment.cosign_api import (
+    CONFLICT,
+    VERSION_FIELDS,
+    CosignSignatureSerializer,
+    cosign_actions,
+    cursor_by,
+)
+from alignment.inputs import StrictFieldsMixin
 from sla import agreements
 from sla.models import (
     Agreement,
     AgreementSignature,
-    AgreementStatus,
     BusinessCalendar,
     Closure,
     FollowUpThrough,
@@ -221,17 +223,10 @@ class CanSign(BasePermission):
         return bool(agreements.signing_sides(request.user))
 
 
-def _by(field: str) -> type[CursorPagination]:
-    return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
-
-
 class AgreementViewSet(
     cosign_actions(
-        model=Agreement,
+        spec=agreements.COSIGNED,
         read=SlaAgreementSerializer,
-        propose=lambda version, **kw: agreements.agreement_propose(agreement=version, **kw),
-        sign=lambda version, **kw: agreements.agreement_sign(agreement=version, **kw),
-        send_back=lambda version, **kw: agreements.agreement_send_back(agreement=version, **kw),
         drafter=CanDraft,
         signer=CanSign,
     ),
@@ -241,10 +236,6 @@ class AgreementViewSet(
 ):
     """Versions of the service-level agreement, with goals, commitments and signatures."""
 
-    serializer_class = SlaAgreementSerializer
-    pagination_class = _by("-number")
-    lookup_value_regex = r"\d+"
-
     def get_queryset(self):
         versions = Agreement.objects.select_related("created_by").prefetch_related(
             "goals",
@@ -252,21 +243,7 @@ class AgreementViewSet(
             Prefetch("commitments", queryset=TeamCommitment.objects.select_related("team")),
             Prefetch("signatures", queryset=AgreementSignature.objects.select_related("signed_by")),
         )
-        state = query_choice(self.request.query_params, "status", AgreementStatus.values)
-        if state:
-            versions = versions.filter(status=state)
-        return versions
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=[s.value for s in AgreementStatus]),
-        ]
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    def _fresh(self, pk: int) -> dict:
-        return SlaAgreementSerializer(self.get_queryset().get(pk=pk)).data
+        return self.with_status(versions)
 
     @extend_schema(
         request=SlaAgreementDraftSerializer,
@@ -274,21 +251,19 @@ class AgreementViewSet(
     )
     def create(self, request):
         """Start a draft (marketers, managers of either side); omitted parts copy the base."""
-        payload = SlaAgreementDraftSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
-        for name in ("goals", "commitments", "pause_conditions"):
-            if name in data and not isinstance(data[name], list):
-                raise ValidationError({name: [f"needs a list of {name}."]})
-        agreement = agreements.agreement_draft_create(by=request.user, **data)
-        return Response(self._fresh(agreement.pk), status=status.HTTP_201_CREATED)
+        return self.start_draft(
+            request,
+            payload=SlaAgreementDraftSerializer,
+            start=agreements.agreement_draft_create,
+            lists=("goals", "commitments", "pause_conditions"),
+        )
 
 
 class CalendarViewSet(viewsets.ReadOnlyModelViewSet):
     """Business calendars: time zone, public holidays' country, working week and closures."""
 
     serializer_class = SlaCalendarSerializer
-    pagination_class = _by("name")
+    pagination_class = cursor_by("name")
     lookup_value_regex = r"\d+"
     queryset = BusinessCalendar.objects.select_related("team").prefetch_related(
         "intervals", "closures"

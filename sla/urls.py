@@ -1,5 +1,6 @@
 from django.urls import path
 
+from alignment import cosign_views
 from sla import views, views_arbiter, views_capacity, views_pauses, views_whatif
 from sla import views_agreements as agreements
 from sla import views_dashboard as dash
@@ -38,19 +39,14 @@ urlpatterns = [
     path("agreements/goal-row/", agreements.agreement_goal_row, name="agreement_goal_row"),
     path(
         "agreements/goal-row/removed/",
-        agreements.agreement_goal_row_removed,
+        cosign_views.row_removed,
         name="agreement_goal_row_removed",
     ),
     path("agreements/<int:pk>/", agreements.agreement_detail, name="agreement_detail"),
     path("agreements/<int:pk>/edit/", agreements.agreement_edit, name="agreement_edit"),
-    path("agreements/<int:pk>/propose/", agreements.agreement_propose, name="agreement_propose"),
-    path("agreements/<int:pk>/discard/", agreements.agreement_discard, name="agreement_discard"),
-    path("agreements/<int:pk>/sign/", agreements.agreement_sign, name="agreement_sign"),
     path("agreements/<int:pk>/whatif/", views_whatif.agreement_whatif, name="agreement_whatif"),
-    path(
-        "agreements/<int:pk>/send-back/",
-        agreements.agreement_send_back,
-        name="agreement_send_back",
+    *cosign_views.action_urls(
+        agreements.PAGES, prefix="agreements", drafter=agreements.drafter_required
     ),
     path("dashboard/", dash.dashboard_page, name="dashboard"),
     path("dashboard/panels/<slug:name>/", dash.panel, name="panel"),

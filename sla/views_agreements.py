@@ -433,34 +433,15 @@ def agreement_goal_row(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
-def agreement_goal_row_removed(request: HttpRequest) -> HttpResponse:
-    # htmx swaps the row's outerHTML with this empty answer: the row is gone.
-    return HttpResponse("")
-
-
 PAGES = cosign_views.Pages(
+    spec=agreements.COSIGNED,
+    detail="agreement_detail",
     load=selectors.agreement_detail,
-    context=lambda request, agreement: _detail_context(request, agreement),
+    context=_detail_context,
     diff=selectors.agreement_diff,
-    propose=lambda agreement, **kw: agreements.agreement_propose(agreement=agreement, **kw),
-    sign=lambda agreement, **kw: agreements.agreement_sign(agreement=agreement, **kw),
-    send_back=lambda agreement, **kw: agreements.agreement_send_back(agreement=agreement, **kw),
-    discard=lambda agreement, **kw: agreements.agreement_discard(agreement=agreement, **kw),
-    detail_template="sla/agreement_detail.html",
-    sign_template="sla/agreement_sign.html",
-    discard_template="sla/agreement_discard.html",
-    detail_url="sla:agreement_detail",
-    edit_url="sla:agreement_edit",
+    discard=agreements.agreement_discard,
     signatures_url="sla:agreement_signatures",
     after_discard=lambda agreement: reverse("sla:agreements"),
-    name="agreement",
-)
-
-
-agreement_propose, agreement_discard, agreement_sign, agreement_send_back = (
-    cosign_views.action_views(PAGES, drafter=drafter_required)
 )
 
 
