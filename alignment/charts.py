@@ -121,6 +121,11 @@ class Chart:
     show_values: bool = True
 
     @property
+    def empty(self) -> bool:
+        """Every bar is zero: nothing to draw, the page says so instead."""
+        return not any(b.value for b in self.bars)
+
+    @property
     def label_every(self) -> int:
         shown = [i for i, b in enumerate(self.bars) if b.show_label]
         return shown[1] - shown[0] if len(shown) > 1 else 1
