@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 
 from alignment.charts import Report
 from alignment.csvexport import csv_response
+from alignment.headline import Figure, headline, needs_previous_report
 from alignment.permissions import capability_required
 from leads import report_filters, reports
 from leads.report_filters import FilterError, ReportFilters
@@ -39,7 +40,7 @@ def render_report(
     url_kwargs: dict | None = None,
     title: str,
     build: Callable[[ReportFilters, list], Report],
-    headline: Callable[[Report], list[tuple[str, str]]],
+    figures: list[Figure],
     page_template: str,
     panel_template: str = "_chart_report.html",
 ) -> HttpResponse:
@@ -58,10 +59,13 @@ def render_report(
         return csv_response(name, table.csv_rows())
     base = reverse(url_name, kwargs=url_kwargs)
     query = filters.as_query()
+    # The headline's change: the same panel over the period just before (its
+    # queries once more, a constant number), unless the report holds it already.
+    previous = build(filters.previous(), teams) if needs_previous_report(figures) else None
     context = {
         "title": title,
         "report": report,
-        "headline": headline(report),
+        "headline": headline(figures, report, previous, days=filters.days),
         "filters": filters,
         "query": urlencode(query),
         "panel_url": f"{base}?{urlencode(query)}",
@@ -77,52 +81,35 @@ def _pct(value) -> str:
     return "–" if value is None else f"{value}%"
 
 
-def _funnel_headline(report: Report) -> list[tuple[str, str]]:
-    f = report.figures
-    return [
-        ("MQLs handed off", str(f["mql"])),
-        ("MQL → Won", _pct(f["mql_to_won_rate"])),
-        ("Win rate (of closed)", _pct(f["win_rate"])),
-        ("No-decision rate", _pct(f["no_decision_rate"])),
-        ("Revenue won from them", f"{f['won_amount']:,.0f}"),
-    ]
+FUNNEL = [
+    Figure("MQLs handed off", "mql", noun="lead", better="up"),
+    Figure("MQL → Won", "mql_to_won_rate", "percent", better="up"),
+    Figure("Win rate (of closed)", "win_rate", "percent", better="up"),
+    Figure("No-decision rate", "no_decision_rate", "percent", better="down"),
+    Figure("Revenue won from them", "won_amount", "money", better="up"),
+]
+HANDOFF = [
+    Figure("Handed off", "handed_off", noun="lead"),
+    Figure("Accepted", "accepted", noun="lead", better="up"),
+    Figure("Rejected", "rejected", noun="lead", better="down"),
+    Figure("Acceptance rate", "acceptance_rate", "percent", better="up"),
+]
+SCORING = [
+    Figure("AUC for SQL (latest version)", "auc_sql", "score", better="up"),
+    Figure("AUC for Won", "auc_won", "score", better="up"),
+]
+DISTRIBUTION = [
+    Figure("Reps given leads", "reps", noun="rep"),
+    Figure("Most to one rep", "most", noun="lead"),
+    Figure("Fewest to one rep", "fewest", noun="lead"),
+]
 
 
-def _handoff_headline(report: Report) -> list[tuple[str, str]]:
-    f = report.figures
-    return [
-        ("Handed off", str(f["handed_off"])),
-        ("Accepted", str(f["accepted"])),
-        ("Rejected", str(f["rejected"])),
-        ("Acceptance rate", _pct(f["acceptance_rate"])),
-    ]
-
-
-def _scoring_headline(report: Report) -> list[tuple[str, str]]:
-    f = report.figures
-    text = "–" if f["auc_sql"] is None else f"{f['auc_sql']:.3f}"
-    won = "–" if f["auc_won"] is None else f"{f['auc_won']:.3f}"
-    return [("AUC for SQL (latest version)", text), ("AUC for Won", won)]
-
-
-def _distribution_headline(report: Report) -> list[tuple[str, str]]:
-    f = report.figures
-    return [
-        ("Reps given leads", str(f["reps"])),
-        ("Most to one rep", str(f["most"])),
-        ("Fewest to one rep", str(f["fewest"])),
-    ]
-
-
-PANELS: dict[str, tuple[str, Callable, Callable]] = {
-    "funnel": ("Funnel and outcomes", lambda f, t: reports.funnel(f), _funnel_headline),
-    "handoff": ("Handoff quality", lambda f, t: reports.handoff_quality(f), _handoff_headline),
-    "scoring": ("Does the scoring work?", lambda f, t: reports.scoring(f), _scoring_headline),
-    "distribution": (
-        "Fair distribution",
-        lambda f, t: reports.distribution(f),
-        _distribution_headline,
-    ),
+PANELS: dict[str, tuple[str, Callable, list[Figure]]] = {
+    "funnel": ("Funnel and outcomes", lambda f, t: reports.funnel(f), FUNNEL),
+    "handoff": ("Handoff quality", lambda f, t: reports.handoff_quality(f), HANDOFF),
+    "scoring": ("Does the scoring work?", lambda f, t: reports.scoring(f), SCORING),
+    "distribution": ("Fair distribution", lambda f, t: reports.distribution(f), DISTRIBUTION),
 }
 
 
@@ -130,13 +117,13 @@ PANELS: dict[str, tuple[str, Callable, Callable]] = {
 def report_panel(request: HttpRequest, name: str) -> HttpResponse:
     if name not in PANELS:
         raise Http404("No such report.")
-    title, build, headline = PANELS[name]
+    title, build, figures = PANELS[name]
     return render_report(
         request,
         url_name="leads:report_panel",
         url_kwargs={"name": name},
         title=title,
         build=build,
-        headline=headline,
+        figures=figures,
         page_template="leads/report_panel.html",
     )

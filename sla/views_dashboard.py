@@ -20,13 +20,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from alignment import clock, errors
-from alignment.charts import Report
+from alignment.headline import Figure
 from alignment.inputs import BoundedFormDateField
 from alignment.permissions import capability_required
 from alignment.roles import perm
 from leads import report_filters
 from leads.report_filters import FilterError
-from leads.views_reports import _pct, filters_from, render_report
+from leads.views_reports import filters_from, render_report
 from sla import dashboard, review, saved_views
 from sla.models import RevenueTarget, SavedView
 
@@ -43,87 +43,83 @@ SLA_PANELS = [
 LEADS_PANELS = ["funnel", "handoff", "scoring"]
 
 
-def _hours(value) -> str:
-    return "–" if value is None else f"{value} h"
-
-
-def _build_speed(filters, teams) -> Report:
-    return dashboard.speed(filters, teams)
-
-
-def _build_attainment(filters, teams) -> Report:
-    return dashboard.attainment(filters)
-
-
-def _build_followup(filters, teams) -> Report:
-    return dashboard.followup(filters, teams)
-
-
 PANELS = {
     "breaches": (
         lambda f, t: dashboard.breaches(f, t),
-        lambda r: [
-            ("Breaches in the period", str(r.figures["breaches"])),
-            ("Open now", str(r.figures["open_breaches"])),
+        [
+            Figure("Breaches in the period", "breaches", noun="breach", better="down"),
+            Figure("Open now", "open_breaches", noun="breach", compare=False),
         ],
     ),
     "open": (
         lambda f, t: dashboard.open_now(f),
-        lambda r: [
-            ("Open breaches", str(r.figures["open_breaches"])),
-            ("Stale leads", str(r.figures["stale_leads"])),
+        [
+            Figure("Open breaches", "open_breaches", noun="breach", compare=False),
+            Figure("Stale leads", "stale_leads", noun="lead", compare=False),
         ],
     ),
     "speed": (
-        _build_speed,
-        lambda r: [
-            ("Accept: median", _hours(r.figures.get("accept_median_hours"))),
-            ("Accept: 90th percentile", _hours(r.figures.get("accept_p90_hours"))),
-            ("First touch: median", _hours(r.figures.get("first_touch_median_hours"))),
-            ("First touch: 90th percentile", _hours(r.figures.get("first_touch_p90_hours"))),
+        lambda f, t: dashboard.speed(f, t),
+        [
+            Figure("Median accept", "accept_median_hours", "hours", better="down"),
+            Figure("Accept: 90th percentile", "accept_p90_hours", "hours", better="down"),
+            Figure("Median first touch", "first_touch_median_hours", "hours", better="down"),
+            Figure("First touch: 90th percentile", "first_touch_p90_hours", "hours", better="down"),
         ],
     ),
     "attainment": (
-        _build_attainment,
-        lambda r: [
-            ("Met on time", _pct(r.figures["attainment"])),
-            ("Last period", _pct(r.figures["attainment_last_period"])),
+        lambda f, t: dashboard.attainment(f),
+        [
+            Figure(
+                "Met on time",
+                "attainment",
+                "percent",
+                better="up",
+                previous_key="attainment_last_period",
+            ),
         ],
     ),
     "followup": (
-        _build_followup,
-        lambda r: [
-            ("Follow-ups on time", _pct(r.figures["followup_attainment"])),
-            ("Last period", _pct(r.figures["followup_attainment_last_period"])),
-            ("Pauses", str(r.figures["pauses"])),
-            ("Business hours paused", _hours(r.figures["paused_hours"])),
-            ("Paused now", str(r.figures["paused_now"])),
+        lambda f, t: dashboard.followup(f, t),
+        [
+            Figure(
+                "Follow-ups on time",
+                "followup_attainment",
+                "percent",
+                better="up",
+                previous_key="followup_attainment_last_period",
+            ),
+            Figure("Pauses", "pauses", noun="pause"),
+            Figure("Business hours paused", "paused_hours", "hours"),
+            Figure("Paused now", "paused_now", noun="lead", compare=False),
         ],
     ),
     "decisions": (
         lambda f, t: dashboard.decisions(f),
-        lambda r: [
-            ("Escalations", str(r.figures["escalations"])),
-            ("Disputes", str(r.figures["disputes"])),
-            ("Decided", str(r.figures["decided"])),
-            ("Still open", str(r.figures["still_open"])),
+        [
+            Figure("Escalations", "escalations", noun="escalation", better="down"),
+            Figure("Disputes", "disputes", noun="dispute", better="down"),
+            Figure("Decided", "decided", noun="case"),
+            Figure("Still open", "still_open", noun="case", better="down"),
         ],
     ),
+    # A month's commitment and a target's period are their own periods: no change shown.
     "commitment": (
         lambda f, t: dashboard.commitment(f),
-        lambda r: [
-            ("Month", r.figures["month"] or "–"),
-            ("Delivered", f"{r.figures['delivered']} of {r.figures['committed']}"),
-            ("Teams at risk", str(r.figures["at_risk"])),
+        [
+            Figure("Month", "month", "text", compare=False),
+            Figure("Delivered", "delivered", noun="MQL", compare=False),
+            Figure("Committed", "committed", noun="MQL", compare=False),
+            Figure("Teams at risk", "at_risk", noun="team", compare=False),
         ],
     ),
     "revenue": (
         lambda f, t: dashboard.revenue(f),
-        lambda r: [
-            ("Revenue won", dashboard.money(r.figures["revenue"])),
-            ("Shared target", dashboard.money(r.figures["target"])),
-            ("Of target", _pct(r.figures["target_pct"])),
-            ("Sourced by marketing", _pct(r.figures["marketing_share"])),
+        [
+            Figure("Revenue won", "revenue", "money", better="up"),
+            Figure("Shared target", "target", "money", compare=False),
+            Figure("Of target", "target_pct", "percent", compare=False),
+            Figure("Sourced by marketing", "marketing_share", "percent", better="up"),
         ],
     ),
 }
@@ -161,14 +157,14 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
 def panel(request: HttpRequest, name: str) -> HttpResponse:
     if name not in PANELS:
         raise Http404("No such panel.")
-    build, headline = PANELS[name]
+    build, figures = PANELS[name]
     return render_report(
         request,
         url_name="sla:panel",
         url_kwargs={"name": name},
         title=dict(SLA_PANELS)[name],
         build=build,
-        headline=headline,
+        figures=figures,
         page_template="sla/dashboard_panel.html",
     )
 

@@ -3,6 +3,7 @@ teams without a page load, exports a CSV that matches the table; a rep is
 refused another team's dashboard."""
 
 import csv
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -49,8 +50,8 @@ def test_a_sales_manager_sees_breaches_and_the_funnel_and_compares_teams_in_plac
     page.goto(f"{live_server.url}/sla/dashboard/")
 
     breaches = page.locator("#panel-breaches")
-    expect(breaches.locator("dd").first).to_have_text("6")
-    expect(breaches.locator("[data-chart=breaches_over_time] svg")).to_be_visible()
+    expect(breaches.locator("dd").first).to_have_text(re.compile(r"^6\D"))
+    expect(breaches.locator("[data-chart=breaches_over_time] > svg")).to_be_visible()
     funnel = page.locator("#panel-funnel")
     expect(funnel.locator("table[data-table=funnel] tbody tr").first).to_contain_text("MQL")
     expect(funnel.locator("table[data-table=funnel] tbody tr").first).to_contain_text("6")
@@ -64,13 +65,51 @@ def test_a_sales_manager_sees_breaches_and_the_funnel_and_compares_teams_in_plac
         + "|"
         + page.locator("#dash-filters input[name=end]").input_value(),
     )
-    expect(page.locator("#panel-breaches dd").first).to_have_text("3")
+    expect(page.locator("#panel-breaches dd").first).to_have_text(re.compile(r"^3\D"))
     expect(page.locator("#panel-funnel table[data-table=funnel] tbody tr").first).to_contain_text(
         "3"
     )
     assert page.evaluate("window.__noReload") == "still here"
     assert f"team={emea.pk}" in page.url
     # Every panel request has ended before the test database is flushed.
+    page.wait_for_load_state("networkidle")
+
+
+def test_a_manager_reads_each_chart_by_its_axis_legend_patterns_and_focused_values(
+    demo_org, log_in, page, live_server
+):
+    some_history(demo_org)
+    log_in("sam")
+    page.goto(f"{live_server.url}/sla/dashboard/?team=all")
+    breaches = page.locator("#panel-breaches")
+    # The headline: the period's figure, then its change against the 30 days before.
+    figure = breaches.locator("[data-figure]").first
+    expect(figure.locator("dt")).to_have_text("Breaches in the period")
+    expect(figure.locator("[data-change]")).to_have_text("▲ 9 breaches vs previous 30 days")
+
+    by_team = breaches.locator("[data-chart=breaches_by_team]")
+    # Every bar is reachable by keyboard and named by its formatted value.
+    bar = by_team.get_by_role("img", name="Sales Americas: 6")
+    expect(bar).to_have_attribute("tabindex", "0")
+    expect(by_team.get_by_role("img", name="Sales EMEA: 3")).to_be_visible()
+    # An axis with round ticks and its title, a legend naming each pattern.
+    expect(by_team.locator("text.tick")).to_have_text(["0", "2", "4", "6"])
+    expect(by_team.locator(".axis-title")).to_have_text("Breaches")
+    expect(by_team.locator(".chart-legend li")).to_have_text(["Sales Americas", "Sales EMEA"])
+    fills = by_team.locator(".bar-g rect.bar").evaluate_all(
+        "els => els.map(e => getComputedStyle(e).fill)"
+    )
+    # The second team's bar is painted with a pattern (not merely given one).
+    assert not fills[0].startswith("url("), fills
+    assert re.match(r'url\(".*#p-', fills[1]), fills
+
+    # A day's column too narrow for its value shows it on focus.
+    per_day = breaches.locator("[data-chart=breaches_over_time]")
+    column = per_day.locator(".bar-g:has(text.tip)").first
+    tip = column.locator("text.tip")
+    expect(tip).to_be_hidden()
+    column.focus()
+    expect(tip).to_be_visible()
     page.wait_for_load_state("networkidle")
 
 

@@ -1,11 +1,11 @@
 """On a phone (390×844): the header folds into a Menu, every control a thumb may
 need is at least 44 px high, the inbox is worked with one thumb (its actions at
-full width under each lead), and axe finds nothing serious on the daily pages."""
+full width under each lead), and the daily pages fit the screen's width. (axe on
+every page at phone size: test_accessibility.py.)"""
 
 from playwright.sync_api import expect
 
 from tests.browser.conftest import SETTLED, leave_settled
-from tests.browser.test_accessibility import RUN_AXE, SERIOUS
 from tests.browser.test_inbox_keyboard import many_leads
 
 PHONE = {"width": 390, "height": 844}
@@ -54,10 +54,10 @@ def test_the_inbox_works_with_one_thumb(demo_org, handoff_ready, log_in, page, l
     leave_settled(page)
 
 
-def test_the_daily_pages_pass_axe_at_phone_size_with_one_h1(
+def test_the_daily_pages_fit_a_phone_with_one_h1(
     demo_org, handoff_ready, log_in, page, live_server
 ):
-    many_leads("Axe", 6, by=demo_org["leo"])
+    many_leads("Wide", 6, by=demo_org["leo"])
     page.set_viewport_size(PHONE)
     problems = []
     for username, paths in [
@@ -69,10 +69,6 @@ def test_the_daily_pages_pass_axe_at_phone_size_with_one_h1(
         for path in paths:
             page.goto(f"{live_server.url}{path}")
             page.wait_for_function(SETTLED)
-            page.add_script_tag(url=f"{live_server.url}/static/vendor/axe-core/axe.min.js")
-            for v in page.evaluate(RUN_AXE):
-                if v["impact"] in SERIOUS:
-                    problems.append(f"{username} {path}: {v['id']} {v['help']} {v['nodes']}")
             if page.locator("h1").count() != 1:
                 problems.append(f"{username} {path}: {page.locator('h1').count()} <h1>")
             overflow = page.evaluate("document.documentElement.scrollWidth")

@@ -110,7 +110,11 @@ def test_a_bad_filter_is_a_plain_400(client, org):
 
 # Queries per panel, at most, whatever the data: the session, the user and the
 # role's permissions (4), the teams (1), then the panel's own bounded aggregates.
-PANEL_QUERY_BOUNDS = {
+# A panel whose headline shows its change against the previous period runs its
+# own aggregates once more over that period (twice as many, never per row); the
+# open panel (figures of now), attainment (the previous period is in its own
+# query) and the commitment (its own month) do not.
+OWN_QUERIES = {
     "breaches": 5 + 4,  # per day and team, per rep, rep names, open now
     "open": 5 + 4,
     "speed": 5 + 3,  # the day rollup, exact percentiles (a short period), rep names
@@ -124,6 +128,11 @@ PANEL_QUERY_BOUNDS = {
     "handoff": 5 + 6,
     "scoring": 5 + 1,
     "distribution": 5 + 2,  # the score bands, per rep and score
+}
+NOT_COMPARED = {"open", "attainment", "commitment"}
+PANEL_QUERY_BOUNDS = {
+    name: bound if name in NOT_COMPARED else 5 + 2 * (bound - 5)
+    for name, bound in OWN_QUERIES.items()
 }
 
 
@@ -295,3 +304,40 @@ def test_an_action_due_before_the_review_is_refused(client, org):
     )
     assert response.status_code == 400
     assert not review.actions.exists()
+
+
+def test_each_headline_figure_shows_its_change_against_the_previous_period(
+    client, org, americas, some_figures
+):
+    # Two breaches in February, the 31 days before the period: March has 9.
+    for day in ("2025-02-10", "2025-02-20"):
+        lead = LeadFactory(team=americas, owner=org["ravi"], handed_off_at=at(f"{day} 10:00"))
+        make_clock(lead=lead, by=org["admin"], started_at=at(f"{day} 10:00"), breached=True)
+    client_for(client, org["sam"])
+    page = client.get(
+        reverse("sla:panel", args=["breaches"]) + QUERY, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "<dd>9<small" in page
+    assert "▲ 7 breaches vs previous 31 days" in page
+    assert "change-worse" in page  # more breaches: worse, said by the arrow and words too
+    # A figure of now has no previous period to compare with.
+    open_page = client.get(
+        reverse("sla:panel", args=["open"]) + QUERY, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "data-change" not in open_page
+
+
+def test_a_chart_is_drawn_with_an_axis_a_legend_and_focusable_bars(
+    client, org, americas, some_figures
+):
+    client_for(client, org["sam"])
+    page = client.get(
+        reverse("sla:panel", args=["breaches"]) + QUERY, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    chart = page[page.index('data-chart="breaches_by_team"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert 'class="tick"' in chart
+    assert 'class="axis-title"' in chart
+    assert 'class="chart-legend"' in chart
+    assert f'tabindex="0" role="img" aria-label="{americas.name}: 6"' in chart
+    assert chart.count('tabindex="0"') == 2  # one bar per team, each reachable by keyboard
