@@ -194,6 +194,33 @@ def sign(
     side = side_for(by, side)
     spec.lock(version)
     current = _locked(spec, version)
+    in_force, existing = _may_sign(
+        spec, current, by=by, side=side, expected_revision=expected_revision
+    )
+    try:
+        with transaction.atomic():
+            spec.signature_model.objects.create(
+                **{spec.owner_field: current},
+                side=side,
+                signed_by=by,
+                signed_at=now,
+                revision=current.revision,
+            )
+    except IntegrityError as error:  # a second session of the same person, racing
+        raise FourEyes(f"You already signed {current}; the other side signs it.") from error
+    spec.record(current, "signed", by, now, side=side)
+    if len(existing) + 1 < len(SIDES):
+        if spec.detail_url:
+            signature_notices_settled(key=spec.notice(current), now=now, recipient=by)
+        return current
+    _come_into_force(spec, current, in_force, by=by, now=now)
+    current.refresh_from_db()
+    return current
+
+
+def _may_sign(spec: Cosigned, current, *, by, side: str, expected_revision: int):
+    """The version in force and the signatures so far, once `by` may sign `current` for
+    `side`; else the Conflict (or FourEyes) that says why not."""
     if current.status != "proposed":
         if current.status == "agreed":
             raise Conflict(f"{current} is already in force: someone signed it just before you.")
@@ -225,22 +252,11 @@ def sign(
             f"You already signed {current} for {mine.get_side_display().lower()}; "
             f"the {side} signature must come from someone else."
         )
-    try:
-        with transaction.atomic():
-            spec.signature_model.objects.create(
-                **{spec.owner_field: current},
-                side=side,
-                signed_by=by,
-                signed_at=now,
-                revision=current.revision,
-            )
-    except IntegrityError as error:  # a second session of the same person, racing
-        raise FourEyes(f"You already signed {current}; the other side signs it.") from error
-    spec.record(current, "signed", by, now, side=side)
-    if len(existing) + 1 < len(SIDES):
-        if spec.detail_url:
-            signature_notices_settled(key=spec.notice(current), now=now, recipient=by)
-        return current
+    return in_force, existing
+
+
+def _come_into_force(spec: Cosigned, current, in_force, *, by, now: datetime) -> None:
+    """The last signature given: `current` replaces the version in force."""
     try:
         with transaction.atomic():
             if in_force is not None:
@@ -256,8 +272,6 @@ def sign(
     spec.record(current, "agreed", by, now, supersedes=in_force.number if in_force else None)
     if spec.detail_url:
         signature_notices_settled(key=spec.notice(current), now=now)
-    current.refresh_from_db()
-    return current
 
 
 @transaction.atomic

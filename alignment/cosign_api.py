@@ -74,6 +74,10 @@ def cursor_by(field: str) -> type[CursorPagination]:
     return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
 
 
+# Long: a class factory; the list and the three actions it returns are defined in
+# it, each of them short.
+
+
 def cosign_actions(
     *,
     spec: cosign.Cosigned,

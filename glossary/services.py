@@ -117,6 +117,8 @@ def _notes(notes_required: Iterable[Any] | None, reasons: list[RejectionReason])
 PROSE = ("summary", "good_lead", "not_a_lead", "handling")
 
 
+# Long: its keyword signature is 13 lines; the body copies the version in force and
+# applies the changes given, in that order.
 @transaction.atomic
 def draft_create(
     *,

@@ -200,6 +200,7 @@ def _editor_context(version, rows, data, errors, summary) -> dict:
     }
 
 
+# Long: one editor page (GET, save, add or remove a row by htmx) read top to bottom.
 @capability_required("edit_definitions")
 def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
     found = selectors.version_detail(pk)

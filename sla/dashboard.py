@@ -620,6 +620,8 @@ def attainment(filters: ReportFilters) -> Report:
 
 
 # --- the agreed follow-up, and the pauses that hold it ------------------------------------
+# Long: one panel read top to bottom (its queries, then its figures); its tables
+# are built by _followup_table and _pause_tables.
 
 
 def followup(filters: ReportFilters, teams: list[Team], *, now: datetime | None = None) -> Report:

@@ -346,6 +346,7 @@ def _editor_context(
     }
 
 
+# Long: one editor page (GET, save, add or remove a row by htmx) read top to bottom.
 @drafter_required
 def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     found = selectors.agreement_detail(pk)
