@@ -15,9 +15,12 @@ from alignment import clock
 from alignment.models import User
 from alignment.services import member_set_away
 from leads import ingest
+from leads import services as lead_services
 from leads.validation import clean_lead_input
+from sla import pauses
 from sla import services as calendar_services
 from sla.models import Clock, ClockKind
+from sla.scan import scan
 from tests.leads.conftest import QUALIFYING
 from tests.sla.engine import ATTEMPTS, NEW_YORK, hand_off, hand_off_many, in_force
 
@@ -125,3 +128,30 @@ def test_a_bulk_of_hand_offs_reads_the_reps_hours_once(
     assert few == many
     due = {c.due_at for c in Clock.objects.filter(kind=ClockKind.ACCEPT)}
     assert due == {dt.datetime(2026, 11, 17, 10, 0, tzinfo=NEW_YORK)}
+
+
+def test_a_pause_ended_by_the_scan_resumes_on_the_reps_own_hours(
+    org, mql_in_force, london_team, at_monday_4pm
+):
+    in_force(
+        org,
+        [GOAL],
+        conditions=({"label": "Waiting on the prospect", "max_days": 1},),
+        clock_calendar="rep",
+    )
+    lead = hand_off(org, "R-5")
+    lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    condition = pauses.conditions_for(lead)[0]
+    made = pauses.lead_pause(
+        lead=lead, by=lead.owner, condition=condition.pk, note="Call back.", now=clock.now()
+    )
+    c = Clock.objects.get(lead=lead, kind=ClockKind.FIRST_TOUCH)
+    assert (c.state, c.remaining) == ("paused", dt.timedelta(hours=4))
+    # The pause's maximum is a business day of the team's calendar: Tuesday 17:00 London.
+    tuesday_noon = dt.datetime(2026, 11, 17, 12, 0, tzinfo=NEW_YORK)
+    assert made.ends_at == tuesday_noon
+    at_monday_4pm.move_to(tuesday_noon + dt.timedelta(minutes=1))
+    assert scan().resumed == 1
+    c.refresh_from_db()
+    # Four of the rep's hours from noon, not four of London's from Wednesday 09:00.
+    assert c.due_at.astimezone(NEW_YORK) == dt.datetime(2026, 11, 17, 16, 0, tzinfo=NEW_YORK)
