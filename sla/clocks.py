@@ -653,38 +653,58 @@ def on_calendar_changed(calendar_id: int) -> None:
     spec = selectors.calendar_for_team(calendar.team)
     reps: dict = {}
     with transaction.atomic():
-        changed = []
-        events = []
-        # Leads first, as everywhere: the scan holds a lead while it claims its clocks.
-        _lock_leads(Clock.objects.filter(team_id=calendar.team_id, state=ClockState.RUNNING))
-        for c in (
-            Clock.objects.select_for_update()
-            .filter(
-                team_id=calendar.team_id,
-                state=ClockState.RUNNING,
-                paused_at__isnull=True,
-                extended=False,
+        _recompute(
+            Clock.objects.filter(team_id=calendar.team_id, **STILL_RUNNING),
+            lambda c: own_spec(c, spec, reps),
+            calendar=calendar_id,
+        )
+
+
+def on_member_shift(*, member, now: datetime) -> None:
+    """A rep's working hours or zone changed (alignment.services.shift_listeners): the
+    running clocks that count their own hours (a "rep" agreement's accept, first-touch and
+    follow-up clocks) get new deadlines, as a calendar edit gives its team's."""
+    clocks = Clock.objects.filter(
+        owner_id=member.pk,
+        kind__in=selectors.REP_CLOCK_KINDS,
+        agreement__clock_calendar=ClockCalendar.REP,
+        **STILL_RUNNING,
+    )
+    if not clocks.exists():
+        return
+    teams = set(clocks.values_list("team_id", flat=True)) - {None}
+    specs = selectors.calendars_for_teams(teams)
+    default = selectors.default_spec("UTC")
+    reps: dict = {}
+    _recompute(
+        clocks, lambda c: own_spec(c, specs.get(c.team_id, default), reps), hours_of=member.pk
+    )
+
+
+# Running clocks whose deadline a calendar or a shift may move (a paused one has none yet; an
+# arbiter's extension keeps the deadline it gave).
+STILL_RUNNING = {"state": ClockState.RUNNING, "paused_at__isnull": True, "extended": False}
+
+
+def _recompute(clocks, spec_for, **why) -> None:
+    """New deadlines for these running clocks, from their start on `spec_for(clock)`; each
+    moved one recorded (`why`: what moved it) and its lead put right."""
+    changed = []
+    events = []
+    # Leads first, as everywhere: the scan holds a lead while it claims its clocks.
+    _lock_leads(clocks)
+    for c in clocks.select_for_update(of=("self",)).select_related("goal", "agreement"):
+        warn_at, due_at = deadlines(spec_for(c), c.started_at, c.hours, c.goal.warn_percent)
+        if (warn_at, due_at) != (c.warn_at, c.due_at):
+            Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
+                warn_at=warn_at, due_at=due_at
             )
-            .select_related("goal", "agreement")
-        ):
-            own = own_spec(c, spec, reps)
-            warn_at, due_at = deadlines(own, c.started_at, c.hours, c.goal.warn_percent)
-            if (warn_at, due_at) != (c.warn_at, c.due_at):
-                Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
-                    warn_at=warn_at, due_at=due_at
-                )
-                events.append(
-                    _event(
-                        c,
-                        ClockEventKind.RECOMPUTED,
-                        time.now(),
-                        due_at=due_at.isoformat(),
-                        calendar=calendar_id,
-                    )
-                )
-                changed.append(c.lead_id)
-        ClockEvent.objects.bulk_create(events)
-        sync_leads(changed)
+            events.append(
+                _event(c, ClockEventKind.RECOMPUTED, time.now(), due_at=due_at.isoformat(), **why)
+            )
+            changed.append(c.lead_id)
+    ClockEvent.objects.bulk_create(events)
+    sync_leads(changed)
 
 
 # -- the abandon rule: the state machine asks before a rep gives up on a lead ----------------

@@ -11,15 +11,15 @@ import datetime as dt
 import pytest
 import time_machine
 
-from alignment import clock
+from alignment import clock, working_hours
 from alignment.models import User
-from alignment.services import member_set_away
+from alignment.services import member_set_away, user_set_time_zone
 from leads import ingest
 from leads import services as lead_services
 from leads.validation import clean_lead_input
 from sla import pauses
 from sla import services as calendar_services
-from sla.models import Clock, ClockKind
+from sla.models import Clock, ClockEvent, ClockKind
 from sla.scan import scan
 from tests.leads.conftest import QUALIFYING
 from tests.sla.engine import ATTEMPTS, NEW_YORK, hand_off, hand_off_many, in_force
@@ -155,3 +155,38 @@ def test_a_pause_ended_by_the_scan_resumes_on_the_reps_own_hours(
     c.refresh_from_db()
     # Four of the rep's hours from noon, not four of London's from Wednesday 09:00.
     assert c.due_at.astimezone(NEW_YORK) == dt.datetime(2026, 11, 17, 16, 0, tzinfo=NEW_YORK)
+
+
+def test_a_reps_shift_or_zone_moved_moves_their_running_deadlines(
+    org, mql_in_force, london_team, at_monday_4pm
+):
+    in_force(org, [GOAL], clock_calendar="rep")
+    lead = hand_off(org, "R-6")
+    c = Clock.objects.get(lead=lead, kind=ClockKind.ACCEPT)
+    rep = lead.owner
+    tuesday_10 = dt.datetime(2026, 11, 17, 10, 0, tzinfo=NEW_YORK)
+    assert c.due_at == tuesday_10
+    # Working 12:00-20:00 on Mondays: both hours today.
+    hours = {**NINE_TO_FIVE, "mon": ["12:00", "20:00"]}
+    assert working_hours.working_hours_set(member=rep, by=org["sam"], hours=hours)
+    c.refresh_from_db()
+    assert c.due_at == MONDAY_16_NY + dt.timedelta(hours=2)
+    assert ClockEvent.objects.filter(clock=c, kind="recomputed", data__hours_of=rep.pk).exists()
+    lead.refresh_from_db()
+    assert lead.action_due_at == c.due_at
+    working_hours.working_hours_set(member=rep, by=org["sam"], hours=NINE_TO_FIVE)
+    c.refresh_from_db()
+    assert c.due_at == tuesday_10
+    # The same 09:00-17:00 read in Los Angeles: Monday 16:00 in New York is 13:00 there.
+    user_set_time_zone(user=rep, time_zone="America/Los_Angeles")
+    c.refresh_from_db()
+    assert c.due_at == MONDAY_16_NY + dt.timedelta(hours=2)
+
+
+def test_under_team_a_reps_shift_moves_nothing(org, mql_in_force, london_team, at_monday_4pm):
+    in_force(org, [GOAL])
+    lead = hand_off(org, "T-2")
+    before = Clock.objects.get(lead=lead, kind=ClockKind.ACCEPT).due_at
+    hours = {**NINE_TO_FIVE, "mon": ["12:00", "20:00"]}
+    working_hours.working_hours_set(member=lead.owner, by=org["sam"], hours=hours)
+    assert Clock.objects.get(lead=lead, kind=ClockKind.ACCEPT).due_at == before
