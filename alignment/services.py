@@ -39,6 +39,12 @@ def member_set_away(*, member, away: bool, by) -> None:
             away_listeners.call(member=member, away=away, now=now)
 
 
+# Other apps react to a person's shift moved, their working hours or their zone (the SLA
+# app moves the deadlines of the clocks that count that person's own hours).
+shift_listeners = Registry("member shift")
+register_shift_listener = shift_listeners.register
+
+
 def user_set_time_zone(*, user: User, time_zone: str) -> None:
     """A person chooses the zone their times are shown in ("" for their team's)."""
     time_zone = (time_zone or "").strip()
@@ -61,6 +67,7 @@ def user_set_time_zone(*, user: User, time_zone: str) -> None:
             target=user,
             changes={"time_zone": [before, time_zone]},
         )
+        shift_listeners.call(member=user, now=clock.now())
 
 
 # Other apps react to a rep's capacity or weight changed (leads drains the team's queue).

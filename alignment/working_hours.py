@@ -88,7 +88,7 @@ def may_edit(by: User, member: User) -> bool:
 def working_hours_set(*, member: User, by: User, hours: Mapping[str, Any]) -> bool:
     """Set a person's weekly working hours (empty: always on shift); the person, their
     team's manager or an admin. Audited; True if they changed."""
-    from alignment.services import routing_listeners
+    from alignment.services import routing_listeners, shift_listeners
 
     if not may_edit(by, member):
         raise PermissionDenied("Only the person, their team's manager or an admin.")
@@ -110,4 +110,5 @@ def working_hours_set(*, member: User, by: User, hours: Mapping[str, Any]) -> bo
             changes={"working_hours": [describe(before), describe(cleaned)]},
         )
         routing_listeners.call(member=member, changes={}, now=clock.now())
+        shift_listeners.call(member=member, now=clock.now())
     return True

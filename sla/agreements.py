@@ -35,6 +35,7 @@ from sla.models import (
     AgreementEvent,
     AgreementSignature,
     AgreementStatus,
+    ClockCalendar,
     FollowUpThrough,
     PauseCondition,
     SalesGoal,
@@ -91,6 +92,7 @@ AGREEMENT_FIELDS: dict[str, Any] = {
     "assign_hours": Decimal(4),
     "pause_when_away": True,
     "restart_on_reassign": True,
+    "clock_calendar": ClockCalendar.TEAM,
 }
 
 GOAL_FIELDS: dict[str, Any] = {
@@ -198,6 +200,14 @@ def _bool(value: Any, errors: _Errors, key: str) -> bool | None:
     if value in ("0", "false", "", "off", "False", None):
         return False
     errors.add(key, "must be true or false.")
+    return None
+
+
+def _choice(value: Any, errors: _Errors, key: str, choices: type) -> str | None:
+    if isinstance(value, str) and value in choices.values:
+        return value
+    named = " or ".join(f'"{v}" ({label.lower()})' for v, label in choices.choices)
+    errors.add(key, f"must be {named}.")
     return None
 
 
@@ -453,6 +463,9 @@ def clean_agreement(
     cleaned["pause_when_away"] = _bool(values["pause_when_away"], errors, "pause_when_away")
     cleaned["restart_on_reassign"] = _bool(
         values["restart_on_reassign"], errors, "restart_on_reassign"
+    )
+    cleaned["clock_calendar"] = _choice(
+        values["clock_calendar"], errors, "clock_calendar", ClockCalendar
     )
     cleaned_goals = _clean_goals(goals, errors)
     cleaned_commitments = _clean_commitments(commitments, errors)

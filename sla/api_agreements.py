@@ -103,6 +103,7 @@ class SlaAgreementSerializer(serializers.ModelSerializer):
             "assign_hours",
             "pause_when_away",
             "restart_on_reassign",
+            "clock_calendar",
             "goals",
             "commitments",
             "pause_conditions",
@@ -155,6 +156,12 @@ class SlaAgreementDraftSerializer(StrictFieldsMixin, serializers.Serializer):
     )
     pause_when_away = serializers.JSONField(required=False, help_text="true or false.")
     restart_on_reassign = serializers.JSONField(required=False, help_text="true or false.")
+    clock_calendar = serializers.JSONField(
+        required=False,
+        help_text="What a rep's clocks (accept, first touch, follow-up) count business time "
+        'on: "team" (the team\'s business calendar) or "rep" (the rep\'s own working hours '
+        "in their zone, the team's holidays still closed; no hours set: the team's).",
+    )
     goals = serializers.JSONField(
         required=False,
         help_text="List of goals (see SlaGoalInput), first match wins, catch-all last. "

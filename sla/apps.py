@@ -17,6 +17,7 @@ class SlaConfig(AppConfig):
         machine.register_listener(clocks.on_lead_events)
         machine.register_guard(clocks.abandon_guard)
         org_services.register_away_listener(clocks.on_member_away)
+        org_services.register_shift_listener(clocks.on_member_shift)
         hooks.on_calendar_changed(clocks.on_calendar_changed)
         _register_outbox_events()
 

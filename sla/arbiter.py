@@ -20,7 +20,7 @@ from alignment.roles import perm
 from leads import services as lead_services
 from leads.models import Dispute, Lead
 from sla import selectors
-from sla.clocks import deadlines, sync_leads
+from sla.clocks import deadlines, own_spec, sync_leads
 from sla.models import (
     DECISION_AGAINST,
     DECISIONS_FOR,
@@ -135,12 +135,13 @@ def _extend(clock: Clock, *, by: User, extension: Decimal, now: datetime, reason
     """The breach stays on record; the rep gets one new deadline of the same kind."""
     clock = (
         Clock.objects.select_for_update(of=("self",))
-        .select_related("lead", "team", "goal")
+        .select_related("lead", "team", "goal", "agreement")
         .get(pk=clock.pk)
     )
     Clock.objects.filter(pk=clock.pk).update(resolved_at=now)
-    spec = (
-        selectors.calendar_for_team(clock.team) if clock.team_id else selectors.default_spec("UTC")
+    spec = own_spec(
+        clock,
+        selectors.calendar_for_team(clock.team) if clock.team_id else selectors.default_spec("UTC"),
     )
     warn_at, due_at = deadlines(spec, now, extension, clock.goal.warn_percent)
     fresh = Clock.objects.create(

@@ -3,8 +3,10 @@
 `on_lead_events` is registered with the leads state machine (SlaConfig.ready)
 and runs inside the transaction that changed the lead, so a clock never
 disagrees with its lead. Deadlines are computed once, here, on the calendar of
-the owner's team, and stored on the clock (`warn_at`, `due_at`) and on the lead
-(what the inbox counts down to); the scan only compares them with now.
+the owner's team (or, when the agreement says so, a rep's clock on the owner's own
+working hours: sla.selectors.calendar_for_clock), and stored on the clock
+(`warn_at`, `due_at`) and on the lead (what the inbox counts down to); the scan
+only compares them with now.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sla.models import (
     ArbiterCase,
     CaseKind,
     Clock,
+    ClockCalendar,
     ClockEvent,
     ClockEventKind,
     ClockKind,
@@ -114,6 +117,9 @@ def start_clocks(
         return []
     specs = selectors.calendars_for_teams({lead.team_id for lead, _, _ in starts if lead.team_id})
     default = selectors.default_spec("UTC")
+    reps = {}
+    if agreement.clock_calendar == ClockCalendar.REP:
+        reps = selectors.rep_hours(lead.owner_id for lead, _, _ in starts)
     made = [
         (
             lead,
@@ -122,7 +128,12 @@ def start_clocks(
                 kind=kind,
                 agreement=agreement,
                 goal=_goal(agreement, lead),
-                spec=specs.get(lead.team_id, default),
+                spec=selectors.calendar_for_clock(
+                    clock_calendar=agreement.clock_calendar,
+                    kind=kind,
+                    team_spec=specs.get(lead.team_id, default),
+                    owner=reps.get(lead.owner_id),
+                ),
                 start=start,
             ),
         )
@@ -513,8 +524,24 @@ def _resume(c: Clock, spec: CalendarSpec, *, at: datetime, by, why: str) -> Cloc
     )
 
 
+def own_spec(c: Clock, spec: CalendarSpec, reps: dict | None = None) -> CalendarSpec:
+    """The calendar this clock runs on, from its team's `spec` (reads `c.agreement`; under
+    a "rep" agreement, one query for its owner's hours, kept in `reps` when given:
+    sla.selectors.calendar_for_clock)."""
+    if c.agreement.clock_calendar != ClockCalendar.REP or c.kind not in selectors.REP_CLOCK_KINDS:
+        return spec
+    reps = {} if reps is None else reps
+    if c.owner_id not in reps:
+        reps[c.owner_id] = selectors.rep_hours([c.owner_id]).get(c.owner_id)
+    owner = reps[c.owner_id]
+    return selectors.calendar_for_clock(
+        clock_calendar=c.agreement.clock_calendar, kind=c.kind, team_spec=spec, owner=owner
+    )
+
+
 def _hold(c: Clock, spec: CalendarSpec, at: datetime, **also) -> timedelta:
-    """Pause a running clock at `at`: the business time it has left."""
+    """Pause a running clock at `at`: the business time it has left (`spec`: its team's)."""
+    spec = own_spec(c, spec)
     remaining = max(business_time_between(spec, at, c.due_at), timedelta(0))
     Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
         state=ClockState.PAUSED, paused_at=at, remaining=remaining, **also
@@ -525,7 +552,8 @@ def _hold(c: Clock, spec: CalendarSpec, at: datetime, **also) -> timedelta:
 
 def _release(c: Clock, spec: CalendarSpec, at: datetime) -> datetime:
     """Run a paused clock again from `at` with the business time it had left (reads
-    `c.goal`): its new deadline."""
+    `c.goal`; `spec`: its team's): its new deadline."""
+    spec = own_spec(c, spec)
     warn_at, due_at = resumed_deadlines(spec, at, c.remaining, c.hours, c.goal.warn_percent)
     Clock.objects.filter(pk=c.pk, state=ClockState.PAUSED).update(
         state=ClockState.RUNNING,
@@ -589,8 +617,10 @@ def on_member_away(*, member, away: bool, now: datetime) -> None:
     events = []
     _lock_leads(Clock.objects.filter(owner=member, state__in=OPEN))
     if away:
-        for c in Clock.objects.select_for_update(of=("self",)).filter(
-            owner=member, state=ClockState.RUNNING, agreement__pause_when_away=True
+        for c in (
+            Clock.objects.select_for_update(of=("self",))
+            .filter(owner=member, state=ClockState.RUNNING, agreement__pause_when_away=True)
+            .select_related("agreement")
         ):
             remaining = _hold(c, spec, now)
             events.append(_event(c, ClockEventKind.PAUSED, now, remaining=str(remaining)))
@@ -600,7 +630,7 @@ def on_member_away(*, member, away: bool, now: datetime) -> None:
         for c in (
             Clock.objects.select_for_update(of=("self",))
             .filter(owner=member, state=ClockState.PAUSED, paused_by__isnull=True)
-            .select_related("goal")
+            .select_related("goal", "agreement")
         ):
             due_at = _release(c, spec, now)
             events.append(_event(c, ClockEventKind.RESUMED, now, due_at=due_at.isoformat()))
@@ -621,38 +651,60 @@ def on_calendar_changed(calendar_id: int) -> None:
     if calendar is None or calendar.team_id is None:
         return
     spec = selectors.calendar_for_team(calendar.team)
+    reps: dict = {}
     with transaction.atomic():
-        changed = []
-        events = []
-        # Leads first, as everywhere: the scan holds a lead while it claims its clocks.
-        _lock_leads(Clock.objects.filter(team_id=calendar.team_id, state=ClockState.RUNNING))
-        for c in (
-            Clock.objects.select_for_update()
-            .filter(
-                team_id=calendar.team_id,
-                state=ClockState.RUNNING,
-                paused_at__isnull=True,
-                extended=False,
+        _recompute(
+            Clock.objects.filter(team_id=calendar.team_id, **STILL_RUNNING),
+            lambda c: own_spec(c, spec, reps),
+            calendar=calendar_id,
+        )
+
+
+def on_member_shift(*, member, now: datetime) -> None:
+    """A rep's working hours or zone changed (alignment.services.shift_listeners): the
+    running clocks that count their own hours (a "rep" agreement's accept, first-touch and
+    follow-up clocks) get new deadlines, as a calendar edit gives its team's."""
+    clocks = Clock.objects.filter(
+        owner_id=member.pk,
+        kind__in=selectors.REP_CLOCK_KINDS,
+        agreement__clock_calendar=ClockCalendar.REP,
+        **STILL_RUNNING,
+    )
+    if not clocks.exists():
+        return
+    teams = set(clocks.values_list("team_id", flat=True)) - {None}
+    specs = selectors.calendars_for_teams(teams)
+    default = selectors.default_spec("UTC")
+    reps: dict = {}
+    _recompute(
+        clocks, lambda c: own_spec(c, specs.get(c.team_id, default), reps), hours_of=member.pk
+    )
+
+
+# Running clocks whose deadline a calendar or a shift may move (a paused one has none yet; an
+# arbiter's extension keeps the deadline it gave).
+STILL_RUNNING = {"state": ClockState.RUNNING, "paused_at__isnull": True, "extended": False}
+
+
+def _recompute(clocks, spec_for, **why) -> None:
+    """New deadlines for these running clocks, from their start on `spec_for(clock)`; each
+    moved one recorded (`why`: what moved it) and its lead put right."""
+    changed = []
+    events = []
+    # Leads first, as everywhere: the scan holds a lead while it claims its clocks.
+    _lock_leads(clocks)
+    for c in clocks.select_for_update(of=("self",)).select_related("goal", "agreement"):
+        warn_at, due_at = deadlines(spec_for(c), c.started_at, c.hours, c.goal.warn_percent)
+        if (warn_at, due_at) != (c.warn_at, c.due_at):
+            Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
+                warn_at=warn_at, due_at=due_at
             )
-            .select_related("goal")
-        ):
-            warn_at, due_at = deadlines(spec, c.started_at, c.hours, c.goal.warn_percent)
-            if (warn_at, due_at) != (c.warn_at, c.due_at):
-                Clock.objects.filter(pk=c.pk, state=ClockState.RUNNING).update(
-                    warn_at=warn_at, due_at=due_at
-                )
-                events.append(
-                    _event(
-                        c,
-                        ClockEventKind.RECOMPUTED,
-                        time.now(),
-                        due_at=due_at.isoformat(),
-                        calendar=calendar_id,
-                    )
-                )
-                changed.append(c.lead_id)
-        ClockEvent.objects.bulk_create(events)
-        sync_leads(changed)
+            events.append(
+                _event(c, ClockEventKind.RECOMPUTED, time.now(), due_at=due_at.isoformat(), **why)
+            )
+            changed.append(c.lead_id)
+    ClockEvent.objects.bulk_create(events)
+    sync_leads(changed)
 
 
 # -- the abandon rule: the state machine asks before a rep gives up on a lead ----------------

@@ -174,6 +174,14 @@ class Closure(models.Model):
 AgreementStatus = Status  # alignment's, shared by every co-signed document
 
 
+class ClockCalendar(models.TextChoices):
+    """Whose hours a rep's clocks count business time on (the assignment clock, the
+    team manager's, always runs on the team's calendar)."""
+
+    TEAM = "team", "The team's business calendar"
+    REP = "rep", "The rep's own working hours"
+
+
 class Agreement(CosignedVersion):
     """One version of the two-way service-level agreement, co-signed like a definition.
 
@@ -212,6 +220,12 @@ class Agreement(CosignedVersion):
         default=4,
         help_text="Sales managers: a lead no rep can take yet is given to one within "
         "(business hours).",
+    )
+    clock_calendar = models.CharField(
+        max_length=10,
+        choices=ClockCalendar.choices,
+        default=ClockCalendar.TEAM,
+        help_text="What a rep's clocks (accept, first touch, follow-up) count business time on.",
     )
     created_by = models.ForeignKey("alignment.User", on_delete=models.PROTECT, related_name="+")
 

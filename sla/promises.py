@@ -90,6 +90,12 @@ PROMISES: dict[str, dict[str, Enforced]] = {
         "restart_on_reassign": Enforced(
             LISTENER, "on_lead_events", "A reassigned lead's clocks restart for the new owner."
         ),
+        "clock_calendar": Enforced(
+            CLOCK,
+            "accept, first_touch, follow_up",
+            "A rep's clocks count business time on the team's calendar, or on the rep's own "
+            "working hours (sla.selectors.calendar_for_clock).",
+        ),
     },
     "TeamCommitment": {
         "team": Enforced(FIGURE, "commitment", "The sales team the MQLs are committed to."),

@@ -67,6 +67,7 @@ from sla.models import (
     ArbiterCase,
     CaseKind,
     Clock,
+    ClockCalendar,
     ClockEvent,
     ClockEventKind,
     ClockKind,
@@ -308,7 +309,7 @@ ESCALATION = Step(
 
 def _resumed(row: dict, ctx: _Context) -> dict[str, Any]:
     warn_at, due_at = resumed_deadlines(
-        ctx.spec(row["team_id"]),
+        ctx.clock_spec(row),
         row["resume_at"],
         row["remaining"],
         row["hours"],
@@ -344,9 +345,10 @@ def _end_pauses(rows: list[dict], at: datetime, ctx: _Context) -> None:
         state=ClockState.RUNNING,
         owner__is_away=True,
         agreement__pause_when_away=True,
-    ).values_list("pk", "team_id", "due_at")
-    for pk, team_id, due_at in away:
-        remaining = max(business_time_between(ctx.spec(team_id), at, due_at), timedelta(0))
+    ).values("pk", "team_id", "due_at", "owner_id", "kind", "agreement__clock_calendar")
+    for row in away:
+        pk, due_at = row["pk"], row["due_at"]
+        remaining = max(business_time_between(ctx.clock_spec(row), at, due_at), timedelta(0))
         Clock.objects.filter(pk=pk, state=ClockState.RUNNING).update(
             state=ClockState.PAUSED, paused_at=at, remaining=remaining
         )
@@ -384,7 +386,14 @@ RESUME = Step(
     },
     prepare=_resumed,
     expect=("resume_at",),
-    reads=("remaining", "hours", "goal__warn_percent", "paused_by_id"),
+    reads=(
+        "remaining",
+        "hours",
+        "goal__warn_percent",
+        "paused_by_id",
+        "kind",
+        "agreement__clock_calendar",
+    ),
     after_claim=_end_pauses,
     event_kind=ClockEventKind.RESUMED,
     event_at=lambda row, at: row["before"]["resume_at"],
@@ -725,6 +734,7 @@ class _Context:
     managers: dict[int | None, int | None] = field(default_factory=dict)
     escalation: dict[int, Any] = field(default_factory=dict)
     users: dict[int, User] = field(default_factory=dict)
+    reps: dict[int, selectors.RepHours | None] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     emails: int = 0  # emails the scan's notifications are waiting to send
     _arbiters: list[User] | None = None
@@ -759,6 +769,26 @@ class _Context:
         if team_id is None or team_id not in self.specs:
             return selectors.default_spec("UTC")
         return self.specs[team_id]
+
+    def clock_spec(self, row: dict) -> CalendarSpec:
+        """The calendar a clock runs on (sla.selectors.calendar_for_clock), from a row with
+        its team, owner, kind and agreement's `clock_calendar`; a rep's hours read once."""
+        team_spec = self.spec(row["team_id"])
+        owner_id = row.get("owner_id")
+        if (
+            row.get("agreement__clock_calendar") != ClockCalendar.REP
+            or row.get("kind") not in selectors.REP_CLOCK_KINDS
+            or owner_id is None
+        ):
+            return team_spec
+        if owner_id not in self.reps:
+            self.reps[owner_id] = selectors.rep_hours([owner_id]).get(owner_id)
+        return selectors.calendar_for_clock(
+            clock_calendar=ClockCalendar.REP,
+            kind=row["kind"],
+            team_spec=team_spec,
+            owner=self.reps[owner_id],
+        )
 
     def escalation_hours(self, agreement_id: int):
         return self.escalation[agreement_id]

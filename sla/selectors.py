@@ -13,8 +13,9 @@ from django.db.models import Prefetch, QuerySet
 from alignment import clock
 from alignment.models import Team, User
 from alignment.roles import perm
+from alignment.working_hours import DAYS
 from sla.calendars import CalendarSpec
-from sla.models import BusinessCalendar, Closure, Weekday
+from sla.models import BusinessCalendar, ClockCalendar, ClockKind, Closure, Weekday
 
 # --- business calendars ------------------------------------------------------
 
@@ -90,6 +91,59 @@ def calendars_for_teams(team_ids: Iterable[int]) -> dict[int, CalendarSpec]:
     ids = set(team_ids)
     teams = Team.objects.filter(pk__in=ids).select_related("business_calendar")
     return {team.pk: calendar_for_team(team) for team in teams}
+
+
+# The clocks a rep owes (the assignment clock is the team manager's): under an agreement
+# whose `clock_calendar` is "rep" they count the owner's own working hours.
+REP_CLOCK_KINDS = (ClockKind.ACCEPT, ClockKind.FIRST_TOUCH, ClockKind.FOLLOW_UP)
+RepHours = tuple[str, dict]  # (the rep's zone, their working hours as stored)
+
+
+def rep_hours(user_ids: Iterable[int | None]) -> dict[int, RepHours]:
+    """Each rep's zone and working hours, in one query (none for no ids)."""
+    ids = set(user_ids) - {None}
+    if not ids:
+        return {}
+    rows = User.objects.filter(pk__in=ids).values_list(
+        "pk", "time_zone", "team__time_zone", "working_hours"
+    )
+    return {pk: (own or team or "UTC", hours or {}) for pk, own, team, hours in rows}
+
+
+def calendar_for_clock(
+    *, clock_calendar: str, kind: str, team_spec: CalendarSpec, owner: RepHours | None
+) -> CalendarSpec:
+    """The calendar a clock runs on: the team's, or under a "rep" agreement a rep's clock
+    runs on its owner's working hours in their zone, the team's closed dates still closed
+    (a rep with no hours set, or none the calendar can use: the team's). `clock_calendar`:
+    the agreement's choice."""
+    if (
+        clock_calendar != ClockCalendar.REP
+        or kind not in REP_CLOCK_KINDS
+        or not owner
+        or not owner[1]
+    ):
+        return team_spec
+    zone, hours = owner
+    try:
+        return _rep_spec(
+            team_spec.closed_dates,
+            zone,
+            tuple(sorted((day, tuple(span)) for day, span in hours.items())),
+        )
+    except (ValueError, TypeError, KeyError):
+        return team_spec
+
+
+@lru_cache(maxsize=1024)
+def _rep_spec(closed: frozenset, zone: str, hours: tuple) -> CalendarSpec:
+    # Keyed by what the spec is made of, so an edited shift is a new entry, never stale;
+    # a thousand clocks of the same few reps build a handful of specs.
+    week = {
+        DAYS.index(day): ((time.fromisoformat(span[0]), time.fromisoformat(span[1])),)
+        for day, span in hours
+    }
+    return CalendarSpec(zone, week, closed)
 
 
 def can_edit_calendar(user: User, calendar: BusinessCalendar | None = None, *, team=None) -> bool:
@@ -464,7 +518,22 @@ def shared_rules(agreement: Agreement) -> list[str]:
         "A reassigned lead: the new owner gets a fresh deadline."
         if agreement.restart_on_reassign
         else "A reassigned lead: the new owner inherits the deadline.",
+        clock_calendar_rule(agreement),
     ]
+
+
+def clock_calendar_rule(agreement: Agreement) -> str:
+    if getattr(agreement, "clock_calendar", ClockCalendar.TEAM) == ClockCalendar.REP:
+        return (
+            "A rep's clocks (accept, first touch, follow-up) count only the rep's own working "
+            "hours, in the rep's time zone; the team's holidays and closures still count as "
+            "closed, and a rep with no hours set runs on the team's calendar. The assignment "
+            "clock runs on the team's calendar."
+        )
+    return (
+        "Every clock counts business time on the team's calendar (its working week, "
+        "holidays and closures), whatever the rep's own hours."
+    )
 
 
 # Side by side.
@@ -477,6 +546,7 @@ AGREEMENT_TERMS = [
     ("assign_hours", "Assign a queued lead within"),
     ("pause_when_away", "Clocks pause while a rep is away"),
     ("restart_on_reassign", "Reassignment restarts the clock"),
+    ("clock_calendar", "A rep's clocks run on"),
 ]
 
 GOAL_FIELD_LABELS = {
@@ -501,6 +571,8 @@ def _term_text(name: str, value: Any) -> str:
         return f"{value}%"
     if name.endswith("_hours"):
         return hours_text(value)
+    if name == "clock_calendar":
+        return ClockCalendar(value).label if value in ClockCalendar.values else str(value)
     return str(value or "—")
 
 

@@ -26,7 +26,7 @@ from alignment import cosign_views
 from alignment.models import Side, Team
 from sla import agreements, selectors
 from sla.agreements import Conflict, EventKind
-from sla.models import Agreement, AgreementStatus, FollowUpThrough
+from sla.models import Agreement, AgreementStatus, ClockCalendar, FollowUpThrough
 
 VERSIONS_PER_PAGE = 20
 PROPOSALS_PER_PAGE = 20
@@ -60,6 +60,7 @@ TERMS = (
     "assign_hours",
     "pause_when_away",
     "restart_on_reassign",
+    "clock_calendar",
 )
 
 
@@ -343,6 +344,7 @@ def _editor_context(
         ],
         "conditions": conditions,
         "followup_through_choices": FollowUpThrough.choices,
+        "clock_calendars": ClockCalendar.choices,
     }
 
 
@@ -377,6 +379,7 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "assign_hours": post.get("assign_hours", _text(found.assign_hours)),
             "pause_when_away": "pause_when_away" in post,
             "restart_on_reassign": "restart_on_reassign" in post,
+            "clock_calendar": post.get("clock_calendar", found.clock_calendar),
             "revision": _int(post.get("revision"), 0),
         }
         rows, rest = rows_from_post(post)

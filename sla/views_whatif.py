@@ -68,6 +68,7 @@ def agreement_whatif(request: HttpRequest, pk: int) -> HttpResponse:
             if row is not None and row.result and row.result.get("draft")
             else None,
             "in_force": in_force,
+            "rep_hours_caveat": whatif.rep_hours_caveat(agreement, in_force),
             # Loaded into the draft's and the signing page: the last 90 days are replayed
             # as it loads (a POST), so nobody signs without the figures in front of them.
             "autostart": bool(request.htmx) and not data,

@@ -16,7 +16,9 @@ the same terms under both is replayed once. A deadline is placed only when it
 decides something: a clock stopped before its span has run on the wall clock
 was in time (business time never runs faster).
 
-Not replayed: "rep away" pauses (who was away when is not in the lead events,
+Not replayed: an agreement whose reps' clocks run on their own working hours
+(`clock_calendar` "rep"): every clock is placed on its team's calendar, and the page
+says so (`rep_hours_caveat`); "rep away" pauses (who was away when is not in the lead events,
 only in the audit log's `member.away` entries, and the clocks an agreed pause
 holds while the rep is away would have to be told apart), and a score that
 changed after the lead's clocks started (the current score picks the goal).
@@ -62,6 +64,7 @@ from sla.models import (
     AgreementReplay,
     AgreementStatus,
     BusinessCalendar,
+    ClockCalendar,
     ClockKind,
     ReplayState,
 )
@@ -973,6 +976,20 @@ def whatif_run(*, replay_id: int) -> str:
 
 def with_terms():
     return Agreement.objects.prefetch_related("goals", "commitments")
+
+
+def rep_hours_caveat(*versions: Agreement | None) -> str:
+    """What the replay cannot show yet: versions whose reps' clocks run on the reps' own
+    working hours are replayed on the teams' calendars ("" when none is)."""
+    named = [str(v) for v in versions if v is not None and v.clock_calendar == ClockCalendar.REP]
+    if not named:
+        return ""
+    return (
+        f"{' and '.join(dict.fromkeys(named))} run reps' clocks on each rep's own working "
+        "hours, which this replay does not do yet: it places every clock on its team's "
+        "calendar, so for reps whose hours differ from it the deadlines, breaches and "
+        "escalations shown are not the ones that agreement would have given."
+    )
 
 
 def in_force_version() -> Agreement | None:

@@ -90,6 +90,7 @@ def test_an_agreement_in_force_its_goals_and_pause_conditions_are_frozen(agreeme
     agreements_ = Agreement.objects.filter(pk=agreement.pk)
     refused(lambda: agreements_.update(min_acceptance_rate=10))
     refused(lambda: agreements_.update(assign_hours=99))  # the queue's promise is signed too
+    refused(lambda: agreements_.update(clock_calendar="rep"))  # whose hours the clocks count
     refused(lambda: SalesGoal.objects.filter(agreement=agreement).update(accept_hours=100))
     refused(lambda: PauseCondition.objects.filter(agreement=agreement).delete())
     agreements_.update(status="superseded", superseded_at=clock.now())

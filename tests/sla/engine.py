@@ -19,9 +19,10 @@ NEW_YORK = ZoneInfo("America/New_York")
 MONDAY_10_NY = dt.datetime(2026, 11, 16, 10, 0, tzinfo=NEW_YORK)
 
 
-def in_force(org, goals: list[dict], conditions: tuple[dict, ...] = ()) -> Agreement:
+def in_force(org, goals: list[dict], conditions: tuple[dict, ...] = (), **terms) -> Agreement:
     """Agreement v1 in force, built as rows (these tests are about the clocks, not
-    signing): its goals in order, a commitment to Sales Americas, its pause conditions."""
+    signing): its goals in order, a commitment to Sales Americas, its pause conditions
+    (`terms`: the agreement's own fields besides the defaults)."""
     now = clock.now()
     agreement = Agreement.objects.create(
         number=1,
@@ -31,6 +32,7 @@ def in_force(org, goals: list[dict], conditions: tuple[dict, ...] = ()) -> Agree
         updated_at=now,
         escalation_hours=Decimal("4"),
         min_acceptance_rate=70,
+        **terms,
     )
     for position, goal in enumerate(goals):
         SalesGoal.objects.create(agreement=agreement, position=position, **goal)

@@ -112,6 +112,8 @@ def test_a_bad_goal_gets_a_400_naming_it_and_nothing_is_written(api, org):
         ({"commitments": [{"team": "Marketing", "monthly_mqls": 5}]}, "commitments[0].team"),
         ({"min_acceptance_rate": 101}, "min_acceptance_rate"),
         ({"escalation_hours": "soon"}, "escalation_hours"),
+        ({"clock_calendar": "mine"}, "clock_calendar"),
+        ({"clock_calendar": True}, "clock_calendar"),
         ({"based_on": 99999}, "based_on"),
     ],
 )
@@ -242,3 +244,26 @@ def test_the_schema_documents_the_endpoints_and_validates(tmp_path):
     ]:
         assert path in schema, path
     assert "SlaAgreementStatusEnum" in schema
+
+
+def test_a_draft_may_run_reps_clocks_on_their_own_hours(api, org):
+    as_user(api, org["leo"])
+    body = api.post(
+        f"{API}/agreements/", {"goals": [HOT, REST], "clock_calendar": "rep"}, format="json"
+    ).json()
+    assert body["clock_calendar"] == "rep"
+    assert Agreement.objects.get().clock_calendar == "rep"
+
+
+def test_a_bad_clock_calendar_says_what_it_may_be(api, org):
+    as_user(api, org["leo"])
+    response = api.post(
+        f"{API}/agreements/", {"goals": [HOT, REST], "clock_calendar": "mine"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "clock_calendar": [
+            'must be "team" (the team\'s business calendar) or "rep" (the rep\'s own '
+            "working hours)."
+        ]
+    }

@@ -423,3 +423,46 @@ def test_the_admin_lists_agreements_read_only(client, org):
     assert 'name="_save"' not in page.content.decode()
     assert client.post(f"/admin/sla/agreement/{version.pk}/delete/").status_code == 403
     assert Agreement.objects.filter(pk=version.pk).exists()
+
+
+def test_the_editor_offers_whose_hours_the_clocks_count_and_saves_the_choice(client, org):
+    version = draft(org["leo"])
+    client.force_login(org["leo"])
+    page = client.get(reverse("sla:agreement_edit", args=[version.pk])).content.decode()
+    assert '<option value="team" selected>The team&#x27;s business calendar</option>' in page
+    assert '<option value="rep">The rep&#x27;s own working hours</option>' in page
+    response = client.post(
+        reverse("sla:agreement_edit", args=[version.pk]),
+        editor_post(version, clock_calendar="rep"),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    version.refresh_from_db()
+    assert version.clock_calendar == "rep"
+    page = client.get(reverse("sla:agreement_edit", args=[version.pk])).content.decode()
+    assert '<option value="rep" selected>' in page
+
+
+def test_the_editor_refuses_an_unknown_clock_calendar_naming_it(client, org):
+    version = draft(org["leo"])
+    client.force_login(org["leo"])
+    response = client.post(
+        reverse("sla:agreement_edit", args=[version.pk]),
+        editor_post(version, clock_calendar="moon"),
+    )
+    assert response.status_code == 400
+    assert "must be &quot;team&quot;" in response.content.decode()
+    version.refresh_from_db()
+    assert (version.clock_calendar, version.revision) == ("team", 1)
+
+
+def test_the_plain_words_and_the_diff_say_whose_hours_the_clocks_count(client, org):
+    first = in_force(org)
+    second = in_force(org, clock_calendar="rep")
+    client.force_login(org["ravi"])
+    page = client.get(reverse("sla:agreement_detail", args=[second.pk])).content.decode()
+    assert "count only the rep&#x27;s own working hours, in the rep&#x27;s time zone" in page
+    response = client.get(reverse("sla:agreement_diff"), {"a": second.pk, "b": first.pk})
+    page = response.content.decode()
+    assert "A rep&#x27;s clocks run on" in page
+    assert "The team&#x27;s business calendar" in page
+    assert "The rep&#x27;s own working hours" in page

@@ -64,6 +64,7 @@ TERMS = {
     "assign_hours": Decimal(4),
     "pause_when_away": True,
     "restart_on_reassign": True,
+    "clock_calendar": "team",
 }
 AMERICAS = Team(pk=901, name="Sales Americas")
 EMEA = Team(pk=902, name="Sales EMEA")
@@ -95,6 +96,7 @@ VARIANTS = {
     ("Agreement", "assign_hours"): ({}, {"assign_hours": Decimal(8)}),
     ("Agreement", "pause_when_away"): ({}, {"pause_when_away": False}),
     ("Agreement", "restart_on_reassign"): ({}, {"restart_on_reassign": False}),
+    ("Agreement", "clock_calendar"): ({}, {"clock_calendar": "rep"}),
     ("TeamCommitment", "team"): ({}, {"team": EMEA}),
     ("TeamCommitment", "monthly_mqls"): ({}, {"monthly_mqls": 60}),
     ("PauseCondition", "label"): ({}, {"label": "Waiting on legal review"}),
@@ -275,6 +277,18 @@ def _pause_reason(request, agreement):
     return [c.label for c in offered], made.reason
 
 
+def _whose_hours(request, agreement):
+    """A rep who works 07:00-11:00 New York time: under "rep" their accept clock counts
+    their hours, under "team" the team's 09:00-17:00."""
+    org = request.getfixturevalue("org")
+    User.objects.filter(team=org["ravi"].team).update(
+        time_zone="America/New_York",
+        working_hours=dict.fromkeys(("mon", "tue"), ["07:00", "11:00"]),
+    )
+    lead = _accepted(org, agreement, f"HOURS-{agreement.clock_calendar}")
+    return Clock.objects.get(lead=lead, kind=ClockKind.FIRST_TOUCH).due_at
+
+
 # (model, field) -> what the engine does, from an agreement (and the test's fixtures when a
 # probe needs the database: it runs the lead through the services).
 PROBES = {
@@ -296,12 +310,13 @@ PROBES = {
     ("Agreement", "assign_hours"): _queued,
     ("Agreement", "pause_when_away"): _away,
     ("Agreement", "restart_on_reassign"): _reassign,
+    ("Agreement", "clock_calendar"): _whose_hours,
     ("TeamCommitment", "team"): _marketing_month,
     ("TeamCommitment", "monthly_mqls"): _marketing_month,
     ("PauseCondition", "label"): _pause_reason,
     ("PauseCondition", "max_days"): _pause_maximum,
 }
-NEEDS_DATABASE = {_away, _queued, _reassign, _pause_reason}
+NEEDS_DATABASE = {_away, _queued, _reassign, _pause_reason, _whose_hours}
 
 
 def _fields(model: str) -> set[str]:

@@ -240,3 +240,24 @@ def test_the_whatif_works_the_same_on_sqlite(tmp_path):
     summary = pytest_on_sqlite(tmp_path, __file__).splitlines()[-1]
     assert "passed" in summary, summary
     assert "failed" not in summary, summary
+
+
+def test_a_draft_on_the_reps_own_hours_is_not_passed_off_as_replayed_on_them(client, org, history):
+    with time_machine.travel(LATER, tick=False):
+        draft = sla_agreements.agreement_draft_create(
+            by=org["sam"],
+            clock_calendar="rep",
+            goals=[{"label": "Everyone else", "accept_hours": 1, "first_touch_hours": 16}],
+        )
+        client.force_login(org["sam"])
+        html = client.get(_url(draft, start="2026-11-01", end="2026-11-19")).content.decode()
+    assert 'data-testid="whatif-rep-hours"' in html
+    assert f"{draft} run reps&#x27; clocks on each rep&#x27;s own working hours" in html
+    assert "places every clock on its team&#x27;s calendar" in html
+
+
+def test_an_agreement_on_the_team_calendars_carries_no_such_warning(client, org, faster):
+    client.force_login(org["sam"])
+    with time_machine.travel(LATER, tick=False):
+        html = client.get(_url(faster, start="2026-11-01", end="2026-11-19")).content.decode()
+    assert "whatif-rep-hours" not in html
