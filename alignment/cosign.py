@@ -26,6 +26,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.http import Http404
 from django.urls import reverse
 
 from alignment import clock
@@ -78,6 +79,16 @@ def waiting_for(proposals, *, signature_model, owner_field: str, user):
     return proposals.exclude(signed_by_all_my_sides).exclude(
         Exists(signatures.filter(signed_by=user))
     )
+
+
+def older_and_newer(versions, a: int, b: int, *, order: Callable[[Any], Any], missing: str):
+    """Versions `a` and `b` of the queryset `versions`, older first by `order`; 404 with
+    `missing` if either is not there."""
+    found = {version.pk: version for version in versions.filter(pk__in=[a, b])}
+    if a not in found or b not in found:
+        raise Http404(missing)
+    older, newer = sorted([found[a], found[b]], key=order)
+    return older, newer
 
 
 @dataclass(frozen=True)
