@@ -314,6 +314,7 @@ def send_back(
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError({"comment": ["Say what should change, so the author knows."]})
+    spec.lock(version)  # in the order sign takes its locks: a race is a Conflict, not a deadlock
     current = _locked(spec, version)
     if current.status != "proposed":
         raise Conflict(
