@@ -26,6 +26,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.http import Http404
 from django.urls import reverse
 
 from alignment import clock
@@ -80,6 +81,16 @@ def waiting_for(proposals, *, signature_model, owner_field: str, user):
     )
 
 
+def older_and_newer(versions, a: int, b: int, *, order: Callable[[Any], Any], missing: str):
+    """Versions `a` and `b` of the queryset `versions`, older first by `order`; 404 with
+    `missing` if either is not there."""
+    found = {version.pk: version for version in versions.filter(pk__in=[a, b])}
+    if a not in found or b not in found:
+        raise Http404(missing)
+    older, newer = sorted([found[a], found[b]], key=order)
+    return older, newer
+
+
 @dataclass(frozen=True)
 class Cosigned:
     """How one kind of co-signed version is stored.
@@ -88,23 +99,35 @@ class Cosigned:
     `revision`, `number`, `based_on`, `proposed_at`, `agreed_at`,
     `superseded_at`, `updated_at` and a `signatures` relation; the signature
     model has `side`, `signed_by`, `signed_at`, `revision` and a foreign key
-    to the version named `owner_field`.
+    to the version, which the services also name the version by (`arg`).
     """
 
     model: type
-    signature_model: type
-    owner_field: str
     lock: Callable[[Any], None]
     in_force: Callable[[Any], Any]
     record: Callable[..., Any]
     rival: Callable[[Any], str]  # "Another MQL version", "Another agreement"
     may_draft: Callable[[Any], None]  # raises PermissionDenied for who may not propose
     check: Callable[[Any], None]  # raises ValidationError if the text is not signable whole
-    arg: str  # the services' keyword for the version: "version", "agreement", "platform"
     # Who may sign is told of a proposal (the key names the document, the URL its page);
     # without a URL name nobody is told.
     notice_key: str = ""
     detail_url: str = ""
+
+    @property
+    def signature_model(self) -> type:
+        """The model the version's `signatures` relation leads to."""
+        return self.model._meta.get_field("signatures").related_model
+
+    @property
+    def owner_field(self) -> str:
+        """The signature's foreign key to the version: "version", "agreement", "platform"."""
+        return self.model._meta.get_field("signatures").field.name
+
+    @property
+    def arg(self) -> str:
+        """The services' keyword for the version: the same word as the signature's key."""
+        return self.owner_field
 
     def notice(self, version) -> str:
         """The key of the "waits for your signature" notices of this proposal."""
@@ -291,6 +314,7 @@ def send_back(
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError({"comment": ["Say what should change, so the author knows."]})
+    spec.lock(version)  # in the order sign takes its locks: a race is a Conflict, not a deadlock
     current = _locked(spec, version)
     if current.status != "proposed":
         raise Conflict(

@@ -74,6 +74,27 @@ def cursor_by(field: str) -> type[CursorPagination]:
     return type(f"CursorBy{field.strip('-').title()}", (CursorPagination,), {"ordering": field})
 
 
+def draft_create(
+    *,
+    payload: type[serializers.Serializer],
+    created: type[serializers.Serializer],
+    start,
+    doc: str,
+    lists: tuple[str, ...] = (),
+    conflict: bool = True,
+):
+    """A use's `create`, with its schema: `payload` in, 201 with the draft as `created`
+    reads it (and 409 where `conflict`); `doc` is its description. The work is the
+    viewset's `start_draft` with `start`, the service, and `lists`."""
+
+    def create(self, request):
+        return self.start_draft(request, payload=payload, start=start, lists=lists)
+
+    create.__doc__ = doc
+    responses = {201: created, 409: CONFLICT} if conflict else {201: created}
+    return extend_schema(request=payload, responses=responses)(create)
+
+
 # Long: a class factory; the list and the three actions it returns are defined in
 # it, each of them short.
 

@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
-from alignment.cosign_api import CONFLICT, cosign_actions, cursor_by
+from alignment.cosign_api import cosign_actions, cursor_by, draft_create
 from alignment.permissions import HasCapability
 from glossary import platform as platform_services
 from glossary import selectors, services
@@ -77,17 +77,14 @@ class DefinitionViewSet(
         stage = self.request.query_params.get("stage")
         return self.with_status(versions.filter(stage__key=stage) if stage else versions)
 
-    @extend_schema(
-        request=GlossaryDraftCreateSerializer, responses={201: GlossaryVersionSerializer}
+    create = draft_create(
+        payload=GlossaryDraftCreateSerializer,
+        created=GlossaryVersionSerializer,
+        conflict=False,
+        start=services.draft_create,
+        lists=("rules",),
+        doc="Start a draft (marketers). Omitted parts are copied from the version in force.",
     )
-    def create(self, request):
-        """Start a draft (marketers). Omitted parts are copied from the version in force."""
-        return self.start_draft(
-            request,
-            payload=GlossaryDraftCreateSerializer,
-            start=services.draft_create,
-            lists=("rules",),
-        )
 
 
 class MessagePlatformViewSet(
@@ -106,14 +103,9 @@ class MessagePlatformViewSet(
     def get_queryset(self):
         return self.with_status(selectors.platform_versions())
 
-    @extend_schema(
-        request=GlossaryPlatformDraftSerializer,
-        responses={201: GlossaryPlatformSerializer, 409: CONFLICT},
+    create = draft_create(
+        payload=GlossaryPlatformDraftSerializer,
+        created=GlossaryPlatformSerializer,
+        start=platform_services.platform_draft_create,
+        doc="Start a draft. Omitted parts are copied from the platform in force.",
     )
-    def create(self, request):
-        """Start a draft. Omitted parts are copied from the platform in force."""
-        return self.start_draft(
-            request,
-            payload=GlossaryPlatformDraftSerializer,
-            start=platform_services.platform_draft_create,
-        )

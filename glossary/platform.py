@@ -22,7 +22,6 @@ from glossary.models import (
     EventKind,
     MessageEvent,
     MessagePlatform,
-    MessageSignature,
     PersonaMessages,
     VersionStatus,
 )
@@ -228,8 +227,6 @@ def _check(platform: MessagePlatform) -> None:
 
 COSIGNED = cosign.Cosigned(
     model=MessagePlatform,
-    signature_model=MessageSignature,
-    owner_field="platform",
     lock=lambda platform: _lock(),
     in_force=lambda platform: _in_force(),
     record=lambda platform, kind, by, now, **data: _event(
@@ -238,7 +235,6 @@ COSIGNED = cosign.Cosigned(
     rival=lambda platform: "Another message platform",
     may_draft=_require,
     check=_check,
-    arg="platform",
 )
 
 # Propose a draft, sign a proposal for one's side, send a proposal back (alignment.cosign).

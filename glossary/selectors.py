@@ -10,9 +10,9 @@ from typing import Any
 
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from alignment.cosign import older_and_newer
 from glossary.models import (
     DefinitionVersion,
     FunnelStage,
@@ -288,16 +288,15 @@ def version_diff(old: DefinitionVersion, new: DefinitionVersion) -> VersionDiff:
 
 
 def versions_for_diff(a: int, b: int) -> tuple[DefinitionVersion, DefinitionVersion]:
-    found = {
-        v.pk: v
-        for v in DefinitionVersion.objects.filter(pk__in=[a, b])
-        .select_related("stage")
-        .prefetch_related("rules", "rejection_reasons")
-    }
-    if a not in found or b not in found:
-        raise Http404("No such version.")
-    older, newer = sorted([found[a], found[b]], key=lambda v: (v.stage_id, v.number))
-    return older, newer
+    return older_and_newer(
+        DefinitionVersion.objects.select_related("stage").prefetch_related(
+            "rules", "rejection_reasons"
+        ),
+        a,
+        b,
+        order=lambda v: (v.stage_id, v.number),
+        missing="No such version.",
+    )
 
 
 # -- the message platform -------------------------------------------------------------

@@ -29,7 +29,6 @@ from glossary.models import (
     FunnelStage,
     RejectionReason,
     ScoringRule,
-    Signature,
     Term,
     VersionEvent,
     VersionStatus,
@@ -281,15 +280,12 @@ def _check(version: DefinitionVersion) -> None:
 
 COSIGNED = cosign.Cosigned(
     model=DefinitionVersion,
-    signature_model=Signature,
-    owner_field="version",
     lock=_lock_stage,
     in_force=_in_force_for_stage,
     record=_record,
     rival=lambda version: f"Another {version.stage.name} version",
     may_draft=lambda user: _require(user, "edit_definitions"),
     check=_check,
-    arg="version",
     notice_key="definition",
     detail_url="glossary:version",
 )

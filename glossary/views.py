@@ -189,6 +189,7 @@ def _editor_context(version, rows, data, errors, summary) -> dict:
     reasons = list(RejectionReason.objects.all())
     return {
         "version": version,
+        "doc": version,
         "rows": rows,
         "data": data,
         "errors": errors,

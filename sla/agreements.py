@@ -33,7 +33,6 @@ from alignment.roles import perm
 from sla.models import (
     Agreement,
     AgreementEvent,
-    AgreementSignature,
     AgreementStatus,
     ClockCalendar,
     FollowUpThrough,
@@ -712,15 +711,12 @@ def _check(agreement: Agreement) -> None:
 
 COSIGNED = cosign.Cosigned(
     model=Agreement,
-    signature_model=AgreementSignature,
-    owner_field="agreement",
     lock=lambda agreement: _lock_agreements(),
     in_force=lambda agreement: _in_force(),
     record=_record,
     rival=lambda agreement: "Another agreement",
     may_draft=_require_drafter,
     check=_check,
-    arg="agreement",
     notice_key="agreement",
     detail_url="sla:agreement_detail",
 )

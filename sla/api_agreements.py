@@ -8,16 +8,15 @@ first" (sla.agreements.Conflict) 409 with a sentence saying what happened.
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import BasePermission
 
 from alignment.cosign_api import (
-    CONFLICT,
     VERSION_FIELDS,
     CosignSignatureSerializer,
     cosign_actions,
     cursor_by,
+    draft_create,
 )
 from alignment.inputs import StrictFieldsMixin
 from sla import agreements
@@ -252,18 +251,13 @@ class AgreementViewSet(
         )
         return self.with_status(versions)
 
-    @extend_schema(
-        request=SlaAgreementDraftSerializer,
-        responses={201: SlaAgreementSerializer, 409: CONFLICT},
+    create = draft_create(
+        payload=SlaAgreementDraftSerializer,
+        created=SlaAgreementSerializer,
+        start=agreements.agreement_draft_create,
+        lists=("goals", "commitments", "pause_conditions"),
+        doc="Start a draft (marketers, managers of either side); omitted parts copy the base.",
     )
-    def create(self, request):
-        """Start a draft (marketers, managers of either side); omitted parts copy the base."""
-        return self.start_draft(
-            request,
-            payload=SlaAgreementDraftSerializer,
-            start=agreements.agreement_draft_create,
-            lists=("goals", "commitments", "pause_conditions"),
-        )
 
 
 class CalendarViewSet(viewsets.ReadOnlyModelViewSet):

@@ -11,6 +11,7 @@ from functools import lru_cache
 from django.db.models import Prefetch, QuerySet
 
 from alignment import clock
+from alignment.cosign import older_and_newer
 from alignment.models import Team, User
 from alignment.roles import perm
 from alignment.working_hours import DAYS
@@ -701,19 +702,13 @@ def agreement_diff(old: Agreement, new: Agreement) -> AgreementDiff:
 
 def agreements_for_diff(a: int, b: int) -> tuple[Agreement, Agreement]:
     """Two versions with their content, older first; 404 if either is missing."""
-    found = {
-        agreement.pk: agreement
-        for agreement in Agreement.objects.filter(pk__in=[a, b])
-        .select_related("created_by")
-        .prefetch_related(
-            "goals",
-            "pause_conditions",
-            Prefetch("commitments", queryset=_agreement_commitments()),
-        )
-    }
-    if a not in found or b not in found:
-        from django.http import Http404
-
-        raise Http404("No such agreement version.")
-    older, newer = sorted([found[a], found[b]], key=lambda agreement: agreement.number)
-    return older, newer
+    versions = Agreement.objects.select_related("created_by").prefetch_related(
+        "goals", "pause_conditions", Prefetch("commitments", queryset=_agreement_commitments())
+    )
+    return older_and_newer(
+        versions,
+        a,
+        b,
+        order=lambda agreement: agreement.number,
+        missing="No such agreement version.",
+    )

@@ -334,6 +334,7 @@ def _editor_context(
     teams = _sales_teams()
     return {
         "agreement": agreement,
+        "doc": agreement,
         "rows": rows,
         "rest": rest,
         "data": data,

@@ -1,13 +1,12 @@
-import threading
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from glossary import services
 from glossary.models import DefinitionVersion, EventKind, ScoringRule, Signature, VersionStatus
 from glossary.selectors import definition_in_force
 from tests.glossary.factories import RULES, StageFactory, agreed, draft, proposal
+from tests.races import run_together
 
 
 def statuses(stage):
@@ -239,28 +238,6 @@ def test_a_draft_copies_the_reasons_and_notes_in_force_unless_given(org, mql):
 # -- real concurrent sessions -----------------------------------------------------
 
 
-def _race(*actions):
-    """Run each action in its own thread (its own connection), released together."""
-    barrier = threading.Barrier(len(actions))
-    outcomes = [None] * len(actions)
-
-    def run(i, action):
-        try:
-            barrier.wait()
-            outcomes[i] = ("ok", action())
-        except Exception as error:  # noqa: BLE001 - the outcome is the point
-            outcomes[i] = ("error", error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(3))
@@ -272,7 +249,7 @@ def test_two_sales_managers_completing_rival_proposals_leave_one_in_force(org, m
     second = services.proposal_sign(
         version=second, by=org["maya"], expected_revision=second.revision
     )
-    outcomes = _race(
+    outcomes = run_together(
         lambda: services.proposal_sign(
             version=first, by=org["sam"], expected_revision=first.revision
         ),
@@ -294,7 +271,7 @@ def test_two_sales_managers_completing_rival_proposals_leave_one_in_force(org, m
 def test_both_managers_signing_at_once_put_the_version_in_force_once(org, mql):
     agreed(mql, org)
     version = proposal(mql, org["leo"], threshold=35)
-    outcomes = _race(
+    outcomes = run_together(
         lambda: services.proposal_sign(
             version=version, by=org["maya"], expected_revision=version.revision
         ),
@@ -315,7 +292,7 @@ def test_a_send_back_racing_a_signature_never_leaves_a_signed_draft(org, mql):
     version = services.proposal_sign(
         version=version, by=org["maya"], expected_revision=version.revision
     )
-    outcomes = _race(
+    outcomes = run_together(
         lambda: services.proposal_sign(
             version=version, by=org["sam"], expected_revision=version.revision
         ),

@@ -8,7 +8,6 @@ import urllib.request
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from alignment import clock
 from leads import ingest, services
@@ -16,30 +15,9 @@ from leads.machine import TransitionNotAllowed
 from leads.models import Lead, LeadEvent
 from leads.validation import clean_lead_input
 from tests.leads.conftest import NOT_QUALIFYING, QUALIFYING
+from tests.races import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(*calls):
-    """Start every call at the same instant, each on its own database connection."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = ("ok", call())
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we test
-            outcomes[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 @pytest.fixture

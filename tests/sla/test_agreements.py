@@ -1,18 +1,18 @@
 """Agreements: drafted by either side, co-signed by a manager of each, never edited in force."""
 
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from alignment.models import Team
 from sla import agreements
 from sla.agreements import Conflict, EventKind
 from sla.models import Agreement, AgreementEvent, AgreementStatus, SalesGoal, TeamCommitment
 from sla.selectors import agreement_in_force, goal_for
+from tests.races import run_together
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 
@@ -618,35 +618,13 @@ def test_a_lead_field_is_matched_before_an_attribute_of_the_same_name(org):
 # -- real concurrent sessions ----------------------------------------------------------------
 
 
-def _race(*actions):
-    """Run each action in its own thread (its own connection), released together."""
-    barrier = threading.Barrier(len(actions))
-    outcomes = [None] * len(actions)
-
-    def run(i, action):
-        try:
-            barrier.wait()
-            outcomes[i] = ("ok", action())
-        except Exception as error:  # noqa: BLE001 - the outcome is the point
-            outcomes[i] = ("error", error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(3))
 def test_both_managers_signing_at_once_put_the_proposal_in_force_once(org, attempt):
     in_force(org)
     version = proposal(org["leo"], summary="Raced")
-    outcomes = _race(
+    outcomes = run_together(
         lambda: agreements.agreement_sign(
             agreement=version, by=org["maya"], expected_revision=version.revision
         ),
@@ -669,7 +647,7 @@ def test_two_rival_proposals_completing_at_once_leave_one_in_force(org, attempt)
     second = proposal(org["nina"], summary="Second")
     agreements.agreement_sign(agreement=first, by=org["maya"], expected_revision=2)
     agreements.agreement_sign(agreement=second, by=org["maya"], expected_revision=2)
-    outcomes = _race(
+    outcomes = run_together(
         lambda: agreements.agreement_sign(agreement=first, by=org["sam"], expected_revision=2),
         lambda: agreements.agreement_sign(agreement=second, by=org["elena"], expected_revision=2),
     )
@@ -691,7 +669,7 @@ def test_the_very_first_two_proposals_completing_at_once_leave_one_in_force(org,
     second = proposal(org["nina"], summary="Second")
     agreements.agreement_sign(agreement=first, by=org["maya"], expected_revision=2)
     agreements.agreement_sign(agreement=second, by=org["maya"], expected_revision=2)
-    outcomes = _race(
+    outcomes = run_together(
         lambda: agreements.agreement_sign(agreement=first, by=org["sam"], expected_revision=2),
         lambda: agreements.agreement_sign(agreement=second, by=org["elena"], expected_revision=2),
     )
@@ -705,7 +683,7 @@ def test_the_very_first_two_proposals_completing_at_once_leave_one_in_force(org,
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_drafts_started_at_once_get_different_numbers(org):
-    outcomes = _race(lambda: draft(org["leo"]), lambda: draft(org["sam"]))
+    outcomes = run_together(lambda: draft(org["leo"]), lambda: draft(org["sam"]))
     assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
     assert sorted(Agreement.objects.values_list("number", flat=True)) == [1, 2]
 
@@ -716,7 +694,7 @@ def test_a_send_back_racing_the_last_signature_never_leaves_a_signed_draft(org):
     in_force(org)
     version = proposal(org["leo"])
     agreements.agreement_sign(agreement=version, by=org["maya"], expected_revision=2)
-    outcomes = _race(
+    outcomes = run_together(
         lambda: agreements.agreement_sign(agreement=version, by=org["sam"], expected_revision=2),
         lambda: agreements.agreement_send_back(
             agreement=version, by=org["elena"], comment="Wait.", expected_revision=2
