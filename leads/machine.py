@@ -49,6 +49,8 @@ from leads.stages import (  # noqa: F401 - the machine's vocabulary, imported fr
 # The "stage" a lead comes from when it is born (an event's blank from_stage).
 NO_STAGE = ""
 UNMERGED = tuple(s for s in Stage.values if s != Stage.MERGED)
+# A won lead holds revenue: the duplicate is merged into it, never it into another.
+MERGEABLE = tuple(s for s in UNMERGED if s != Stage.WON)
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ TRANSITIONS: dict[str, Transition] = {
     Action.UPDATE: Transition(tuple(Stage.values), None),
     # A duplicate folds into another lead (leads.merge): its clocks stop, its events
     # join that lead's history; the lead kept records that it took them in.
-    Action.MERGE: Transition(UNMERGED, (Stage.MERGED,)),
+    Action.MERGE: Transition(MERGEABLE, (Stage.MERGED,)),
     Action.MERGE_IN: Transition(UNMERGED, None),
 }
 BIRTHS = (Action.INGEST, Action.IMPORT_HISTORY)

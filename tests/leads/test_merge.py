@@ -163,3 +163,20 @@ def test_the_inbox_flags_duplicates_with_as_many_queries_however_many(
     html = client.get(reverse("leads:inbox")).content.decode()
     assert f"Duplicate of #{first.pk}" in html
     assert count_queries(lambda: client.get(reverse("leads:inbox"))) == few
+
+
+def test_a_won_lead_is_never_merged_away_but_its_duplicate_merges_into_it(org, pair):
+    first, again = pair
+    # A won lead (its stage set directly: the way it got there is not this test's).
+    Lead.objects.filter(pk=again.pk).update(stage=Stage.WON, amount=1200)
+    refused = api(org["leo"]).post(
+        f"/api/v1/leads/{again.pk}/merge/", {"into": first.pk}, format="json"
+    )
+    assert refused.status_code == 409
+    assert not LeadEvent.objects.filter(kind=Action.MERGE).exists()
+    assert Lead.objects.get(pk=again.pk).stage == Stage.WON
+    kept = api(org["leo"]).post(
+        f"/api/v1/leads/{first.pk}/merge/", {"into": again.pk}, format="json"
+    )
+    assert kept.status_code == 200
+    assert Lead.objects.get(pk=first.pk).merged_into_id == again.pk
