@@ -43,6 +43,7 @@ from django.db.models.fields.json import KeyTextTransform
 from alignment import clock
 from alignment.inputs import query_date
 from alignment.models import Team, User
+from alignment.numbers import count
 from leads.models import Lead, LeadEvent
 from leads.stages import Action
 from sla import selectors
@@ -781,14 +782,14 @@ def difference(draft_figures: dict, base_figures: dict | None, draft, base) -> l
         was = before.get(row["team"], {"breached": 0})
         new, old = row["breached"], was["breached"]
         if new == old:
-            sentences.append(f"{lead}the same number of breaches in {row['name']} ({new}).")
+            sentences.append(f"{lead}the same number of breaches in {row['name']} ({new:,}).")
             continue
         if old:
             change = round(100 * abs(new - old) / old)
             more = f"{change}% {'more' if new > old else 'fewer'} breaches"
         else:
-            more = f"{new} breaches instead of none"
-        words = f"{lead}{more} in {row['name']} ({new} instead of {old})"
+            more = f"{count(new, 'breach')} instead of none"
+        words = f"{lead}{more} in {row['name']} ({new:,} instead of {old:,})"
         if new > old:
             where = _where(draft_figures["when"], base_figures["when"], row["team"])
             if where:
@@ -803,13 +804,15 @@ def _in_all(draft: dict, base: dict) -> str:
     """ "In all: 12 breaches instead of 9, the same number escalated to the arbiter (3)." """
     new, old = draft["breached"], base["breached"]
     breaches = (
-        f"the same number of breaches ({new})" if new == old else f"{new} breaches instead of {old}"
+        f"the same number of breaches ({new:,})"
+        if new == old
+        else f"{count(new, 'breach')} instead of {old:,}"
     )
     new, old = draft["escalated"], base["escalated"]
     escalated = (
-        f"the same number escalated to the arbiter ({new})"
+        f"the same number escalated to the arbiter ({new:,})"
         if new == old
-        else f"{new} escalated to the arbiter instead of {old}"
+        else f"{new:,} escalated to the arbiter instead of {old:,}"
     )
     return f"In all: {breaches}, {escalated}."
 

@@ -261,3 +261,14 @@ def test_an_agreement_on_the_team_calendars_carries_no_such_warning(client, org,
     with time_machine.travel(LATER, tick=False):
         html = client.get(_url(faster, start="2026-11-01", end="2026-11-19")).content.decode()
     assert "whatif-rep-hours" not in html
+
+
+def test_the_plain_words_write_counts_as_the_dashboard_does():
+    from sla.whatif import _in_all
+
+    assert _in_all({"breached": 87206, "escalated": 1}, {"breached": 77928, "escalated": 1}) == (
+        "In all: 87,206 breaches instead of 77,928, the same number escalated to the arbiter (1)."
+    )
+    assert _in_all({"breached": 1, "escalated": 0}, {"breached": 0, "escalated": 2}).startswith(
+        "In all: 1 breach instead of 0,"
+    )
