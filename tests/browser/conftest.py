@@ -63,6 +63,18 @@ def handoff_ready(demo_org):
     return tokens.token_create(user=demo_org["leo"], name="browser test")[1]
 
 
+# What the demo MQL definition qualifies, written on the real data set's columns.
+QUALIFYING_ATTRIBUTES = {
+    "Lead Origin": "Lead Add Form",
+    "Lead Source": "Reference",
+    "TotalVisits": "6",
+    "Total Time Spent on Website": "1500",
+    "What is your current occupation": "Working Professional",
+    "Tags": "Will revert after reading the email",
+    "Last Activity": "SMS Sent",
+}
+
+
 def post_lead(page, live_server, token, external_id, last_name):
     # A lead the demo MQL definition qualifies (written on the real data set's columns).
     response = page.request.post(
@@ -75,15 +87,7 @@ def post_lead(page, live_server, token, external_id, last_name):
             "last_name": last_name,
             "company": "Globex",
             "country": "United States",
-            "attributes": {
-                "Lead Origin": "Lead Add Form",
-                "Lead Source": "Reference",
-                "TotalVisits": "6",
-                "Total Time Spent on Website": "1500",
-                "What is your current occupation": "Working Professional",
-                "Tags": "Will revert after reading the email",
-                "Last Activity": "SMS Sent",
-            },
+            "attributes": QUALIFYING_ATTRIBUTES,
         },
     )
     assert response.status == 201, response.text()

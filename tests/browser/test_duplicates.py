@@ -5,7 +5,7 @@ confirms the merge with both leads side by side, and finds one history."""
 from playwright.sync_api import expect
 
 from leads.models import Lead
-from tests.browser.conftest import leave_settled
+from tests.browser.conftest import QUALIFYING_ATTRIBUTES, leave_settled
 
 
 def post(page, live_server, token, external_id, source):
@@ -20,15 +20,7 @@ def post(page, live_server, token, external_id, source):
             "last_name": "Kim",
             "company": "Globex",
             "country": "United States",
-            "attributes": {
-                "Lead Origin": "Lead Add Form",
-                "Lead Source": "Reference",
-                "TotalVisits": "6",
-                "Total Time Spent on Website": "1500",
-                "What is your current occupation": "Working Professional",
-                "Tags": "Will revert after reading the email",
-                "Last Activity": "SMS Sent",
-            },
+            "attributes": QUALIFYING_ATTRIBUTES,
         },
     )
     assert response.status == 201, response.text()
