@@ -25,7 +25,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, ProtectedError, Q
 from django.http import Http404
 from django.urls import reverse
 
@@ -109,8 +109,9 @@ class Cosigned:
     rival: Callable[[Any], str]  # "Another MQL version", "Another agreement"
     may_draft: Callable[[Any], None]  # raises PermissionDenied for who may not propose
     check: Callable[[Any], None]  # raises ValidationError if the text is not signable whole
-    # Who may sign is told of a proposal (the key names the document, the URL its page);
-    # without a URL name nobody is told.
+    # The version's page (a URL name taking its pk); who may sign is told of a proposal
+    # with a link to it under `notice_key`, which names the document: without a key
+    # nobody is told.
     notice_key: str = ""
     detail_url: str = ""
 
@@ -191,7 +192,7 @@ def propose(spec: Cosigned, *, version, by, expected_revision: int, now: datetim
     )
     current.refresh_from_db()
     spec.record(current, "proposed", by, now)
-    if spec.detail_url:
+    if spec.notice_key:
         notify_proposed(
             what=str(current),
             key=spec.notice(current),
@@ -233,7 +234,7 @@ def sign(
         raise FourEyes(f"You already signed {current}; the other side signs it.") from error
     spec.record(current, "signed", by, now, side=side)
     if len(existing) + 1 < len(SIDES):
-        if spec.detail_url:
+        if spec.notice_key:
             signature_notices_settled(key=spec.notice(current), now=now, recipient=by)
         return current
     _come_into_force(spec, current, in_force, by=by, now=now)
@@ -293,7 +294,7 @@ def _come_into_force(spec: Cosigned, current, in_force, *, by, now: datetime) ->
             f"{spec.rival(current)} came into force at the same moment; this one stays proposed."
         ) from error
     spec.record(current, "agreed", by, now, supersedes=in_force.number if in_force else None)
-    if spec.detail_url:
+    if spec.notice_key:
         signature_notices_settled(key=spec.notice(current), now=now)
 
 
@@ -332,9 +333,42 @@ def send_back(
     return current
 
 
-def services(spec: Cosigned) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    """A use's propose, sign and send back: keyword-only services that name the version by
-    the use's own word (`agreement=`, `platform=`) and take `now` from the clock."""
+@transaction.atomic
+def discard(
+    spec: Cosigned, *, version, by, expected_revision: int, now: datetime | None = None
+) -> None:
+    """Delete a draft nobody signed (drafts only: anything proposed has a history).
+
+    The draft takes its own history with it; the version it was based on (or
+    the one in force) records that a draft was discarded, and by whom.
+    """
+    spec.may_draft(by)
+    now = now or clock.now()
+    current = spec.model.objects.select_for_update().filter(pk=version.pk).first()
+    if current is None or current.status != Status.DRAFT or current.revision != expected_revision:
+        raise stale(current, expected_revision, action="discard")
+    trail = (
+        spec.model.objects.filter(pk=current.based_on_id).first()
+        if current.based_on_id
+        else spec.in_force(current)
+    )
+    try:
+        with transaction.atomic():
+            current.delete()
+    except ProtectedError as error:  # a draft based on this one holds it
+        raise Conflict(
+            f"Another draft was started from {current}; discard that one first."
+        ) from error
+    if trail is not None:
+        spec.record(
+            trail, "draft_discarded", by, now, number=current.number, summary=current.summary
+        )
+
+
+def services(spec: Cosigned) -> tuple[Callable[..., Any], ...]:
+    """A use's propose, sign, send back and discard: keyword-only services that name the
+    version by the use's own word (`agreement=`, `platform=`) and take `now` from the
+    clock."""
 
     def version_of(document: dict) -> Any:
         if set(document) != {spec.arg}:
@@ -366,7 +400,17 @@ def services(spec: Cosigned) -> tuple[Callable[..., Any], Callable[..., Any], Ca
             now=now,
         )
 
-    for service, general in ((propose_version, propose), (sign_version, sign)):
+    def discard_version(*, by, expected_revision: int, now: datetime | None = None, **document):
+        return discard(
+            spec, version=version_of(document), by=by, expected_revision=expected_revision, now=now
+        )
+
+    uses = (
+        (propose_version, propose),
+        (sign_version, sign),
+        (send_back_version, send_back),
+        (discard_version, discard),
+    )
+    for service, general in uses:
         service.__doc__ = general.__doc__
-    send_back_version.__doc__ = send_back.__doc__
-    return propose_version, sign_version, send_back_version
+    return tuple(service for service, _ in uses)

@@ -43,6 +43,7 @@ class EventKind(models.TextChoices):
     SENT_BACK = "sent_back", "Sent back"
     AGREED = "agreed", "Came into force"
     SUPERSEDED = "superseded", "Superseded"
+    DRAFT_DISCARDED = "draft_discarded", "A draft based on it was discarded"
 
 
 class CosignedVersion(models.Model):
@@ -68,6 +69,11 @@ class CosignedVersion(models.Model):
     def is_frozen(self) -> bool:
         """Agreed and superseded versions are history: never edited."""
         return self.status in (Status.AGREED, Status.SUPERSEDED)
+
+    def index_url(self) -> str:
+        """The page that lists this document's versions, where a discarded draft's author
+        goes next."""
+        raise NotImplementedError
 
 
 def one_in_force(*, fields: list[str], name: str) -> models.UniqueConstraint:

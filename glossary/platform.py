@@ -199,22 +199,6 @@ def platform_draft_update(
     return platform
 
 
-@transaction.atomic
-def platform_discard(*, platform: MessagePlatform, by, expected_revision: int) -> None:
-    """Delete a draft nobody signed (drafts only: anything proposed has a history)."""
-    _require(by)
-    found = MessagePlatform.objects.filter(
-        pk=platform.pk, status=VersionStatus.DRAFT, revision=expected_revision
-    )
-    if not found.exists():
-        raise cosign.stale(
-            MessagePlatform.objects.filter(pk=platform.pk).first(),
-            expected_revision,
-            action="discard",
-        )
-    found.delete()
-
-
 def _check(platform: MessagePlatform) -> None:
     errors = {}
     if not platform.value_proposition:
@@ -235,7 +219,9 @@ COSIGNED = cosign.Cosigned(
     rival=lambda platform: "Another message platform",
     may_draft=_require,
     check=_check,
+    detail_url="glossary:platform_version",
 )
 
-# Propose a draft, sign a proposal for one's side, send a proposal back (alignment.cosign).
-platform_propose, platform_sign, platform_send_back = cosign.services(COSIGNED)
+# Propose a draft, sign a proposal for one's side, send a proposal back, discard a draft
+# (alignment.cosign). Nobody is told of a proposal (no `notice_key`).
+platform_propose, platform_sign, platform_send_back, platform_discard = cosign.services(COSIGNED)

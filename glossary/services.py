@@ -243,19 +243,6 @@ def draft_update(
     return version
 
 
-@transaction.atomic
-def draft_discard(*, version: DefinitionVersion, by, expected_revision: int) -> None:
-    """Delete a draft nobody signed (drafts only: anything proposed has a history)."""
-    _require(by, "edit_definitions")
-    deleted = DefinitionVersion.objects.filter(
-        pk=version.pk, status=VersionStatus.DRAFT, revision=expected_revision
-    )
-    if not deleted.exists():
-        current = DefinitionVersion.objects.filter(pk=version.pk).first()
-        raise cosign.stale(current, expected_revision, action="discard")
-    deleted.delete()
-
-
 def _lock_stage(version: DefinitionVersion) -> None:
     FunnelStage.objects.select_for_update().get(pk=version.stage_id)
 
@@ -290,8 +277,9 @@ COSIGNED = cosign.Cosigned(
     detail_url="glossary:version",
 )
 
-# Propose a draft, sign a proposal for one's side, send a proposal back (alignment.cosign).
-draft_propose, proposal_sign, proposal_send_back = cosign.services(COSIGNED)
+# Propose a draft, sign a proposal for one's side, send a proposal back, discard a draft
+# (alignment.cosign).
+draft_propose, proposal_sign, proposal_send_back, draft_discard = cosign.services(COSIGNED)
 
 
 # -- terms -----------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max, ProtectedError
+from django.db.models import F, Max
 
 from alignment import clock, cosign
 from alignment.cosign import Conflict, signing_sides
@@ -652,47 +652,6 @@ def agreement_draft_update(
     return agreement
 
 
-@transaction.atomic
-def agreement_discard(
-    *, agreement: Agreement, by, expected_revision: int, now: datetime | None = None
-) -> None:
-    """Delete a draft nobody signed (drafts only: anything proposed has a history).
-
-    The draft takes its own history with it; the version it was based on (or
-    the one in force) records that a draft was discarded, and by whom.
-    """
-    _require_drafter(by)
-    now = now or clock.now()
-    current = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
-    if (
-        current is None
-        or current.status != AgreementStatus.DRAFT
-        or current.revision != expected_revision
-    ):
-        raise cosign.stale(current, expected_revision, action="discard")
-    trail = (
-        Agreement.objects.filter(pk=current.based_on_id).first()
-        if current.based_on_id
-        else _in_force()
-    )
-    try:
-        with transaction.atomic():
-            current.delete()
-    except ProtectedError as error:
-        raise Conflict(
-            f"Another draft was started from {current}; discard that one first."
-        ) from error
-    if trail is not None:
-        _event(
-            agreement=trail,
-            kind=EventKind.DRAFT_DISCARDED,
-            by=by,
-            now=now,
-            number=current.number,
-            summary=current.summary,
-        )
-
-
 def _record(agreement: Agreement, kind: str, by, now: datetime, **data: Any) -> None:
     _event(agreement=agreement, kind=kind, by=by, now=now, **data)
 
@@ -721,5 +680,8 @@ COSIGNED = cosign.Cosigned(
     detail_url="sla:agreement_detail",
 )
 
-# Propose a draft, sign a proposal for one's side, send a proposal back (alignment.cosign).
-agreement_propose, agreement_sign, agreement_send_back = cosign.services(COSIGNED)
+# Propose a draft, sign a proposal for one's side, send a proposal back, discard a draft
+# (alignment.cosign).
+agreement_propose, agreement_sign, agreement_send_back, agreement_discard = cosign.services(
+    COSIGNED
+)

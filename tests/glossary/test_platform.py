@@ -140,6 +140,19 @@ def test_the_pages_draft_edit_propose_and_sign_it(org, client):
     assert "Train your team in weeks." in page
 
 
+def test_a_discarded_draft_is_recorded_on_the_platform_it_was_based_on(org, client):
+    first = in_force(org)
+    draft = platform.platform_draft_create(by=org["leo"], summary="Sharper")
+    client.force_login(org["leo"])
+    url = reverse("glossary:platform_discard", args=[draft.pk])
+    assert "cannot be undone" in client.get(url).content.decode()
+    response = client.post(url, {"revision": draft.revision})
+    assert response["Location"] == reverse("glossary:platform")
+    assert list(MessagePlatform.objects.values_list("number", flat=True)) == [1]
+    trail = first.events.get(kind="draft_discarded")
+    assert (trail.actor, trail.data) == (org["leo"], {"number": 2, "summary": "Sharper"})
+
+
 def test_an_agreed_platform_and_its_personas_are_frozen_in_the_database(org):
     agreed = in_force(org)
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -218,6 +218,21 @@ def test_discarding_a_draft_deletes_it_and_only_drafts_can_be_discarded(org, mql
         services.draft_discard(version=in_force, by=org["leo"], expected_revision=in_force.revision)
 
 
+def test_a_discarded_draft_is_recorded_on_the_version_it_was_based_on(org, mql):
+    first = agreed(mql, org)
+    version = draft(mql, org["leo"], summary="Stricter")
+    services.draft_discard(version=version, by=org["leo"], expected_revision=version.revision)
+    assert statuses(mql) == {1: "agreed"}
+    trail = first.events.get(kind=EventKind.DRAFT_DISCARDED)
+    assert (trail.actor, trail.data) == (org["leo"], {"number": 2, "summary": "Stricter"})
+
+
+def test_a_discarded_first_draft_leaves_no_trail(org, mql):
+    version = draft(mql, org["leo"])
+    services.draft_discard(version=version, by=org["leo"], expected_revision=version.revision)
+    assert not DefinitionVersion.objects.exists()
+
+
 def test_a_stage_without_definitions_refuses_drafts(org):
     stage = StageFactory(key="won", is_qualifying=False)
     with pytest.raises(ValidationError):

@@ -225,6 +225,18 @@ def test_discarding_asks_first(client, org, mql):
     assert not DefinitionVersion.objects.exists()
 
 
+def test_a_discarded_draft_shows_in_the_history_of_the_version_in_force(client, org, mql):
+    first = agreed(mql, org)
+    version = draft(mql, org["leo"], summary="Stricter")
+    client.force_login(org["leo"])
+    response = client.post(
+        reverse("glossary:version_discard", args=[version.pk]), {"revision": version.revision}
+    )
+    assert response["Location"] == reverse("glossary:stage", args=["mql"])
+    page = client.get(reverse("glossary:version", args=[first.pk])).content.decode()
+    assert "A draft based on it was discarded</strong> by Leo Fischer: v2 (Stricter)" in page
+
+
 def test_example_attributes_score_against_the_draft_and_the_version_in_force(client, org, mql):
     agreed(mql, org)
     version = draft(mql, org["leo"], threshold=50)
