@@ -1,9 +1,10 @@
 """The browser's side of co-signing, written once: propose, discard, sign, send back.
 
 Each use describes its pages with `Pages` (its alignment.cosign spec, how to load
-a version with what its pages show, the detail context, the diff, how a draft is
-discarded; its URL and template names follow from the app and the noun) and
-routes the four actions with `action_urls`, behind its own drafter decorator.
+a version with what its pages show, the detail context, the diff; its URL and
+template names follow from the spec, where a discarded draft leads from the
+version) and routes its detail page and the four actions with `action_urls`, behind its own
+drafter decorator.
 Every refusal is answered the same way for every kind of document: a 409 with
 what happened, a 400 with what to mend, a 403 for the wrong person
 (alignment.cosign decides who may sign).
@@ -33,18 +34,17 @@ ACTIONS = ("propose", "discard", "sign", "send_back")
 
 @dataclass(frozen=True)
 class Pages:
-    """A use's pages. Its names follow from the spec's app and noun ("sla", "agreement"):
-    the templates `<app>/<detail>.html`, `<app>/<noun>_sign.html`, `<app>/<noun>_discard.html`,
-    the URL names `<app>:<detail>`, `<app>:<noun>_edit` and `<app>:<noun>_<action>`."""
+    """A use's pages: what is particular to its documents. The rest follows from the spec:
+    its app and noun ("sla", "agreement") and its detail page's URL name
+    ("sla:agreement_detail") name the templates `<app>/<detail>.html`,
+    `<app>/<noun>_sign.html`, `<app>/<noun>_discard.html` and the URL names
+    `<app>:<noun>_edit`, `<app>:<noun>_<action>` and `<app>:signatures`; a discarded
+    draft's author goes to the version's `index_url()`."""
 
     spec: cosign.Cosigned
-    detail: str  # the detail page's URL and template name: "version", "agreement_detail"
     load: Callable[[int], Any]  # the version with what its pages show (404 if none)
     context: Callable[[HttpRequest, Any], dict]  # the detail page's context
     diff: Callable[[Any, Any], Any]  # what changes from an older version to a newer one
-    discard: Callable[..., Any]  # the service, taking the version by the spec's keyword
-    signatures_url: str  # where a manager goes back to after sending back
-    after_discard: Callable[[Any], Any]  # where a discarded draft's author goes next
 
     @property
     def app(self) -> str:
@@ -56,10 +56,20 @@ class Pages:
         return self.spec.arg
 
     @property
+    def detail(self) -> str:
+        """The detail page's URL name in its app, and its template's: "version"."""
+        return self.spec.detail_url.partition(":")[2]
+
+    @property
+    def signatures_url(self) -> str:
+        """Where a manager goes back to after sending back: what waits to be signed."""
+        return f"{self.app}:signatures"
+
+    @property
     def urls(self) -> dict[str, str]:
         """The URL names of the detail page, the editor and the four actions."""
         names = {action: f"{self.app}:{self.noun}_{action}" for action in ("edit", *ACTIONS)}
-        return names | {"detail": f"{self.app}:{self.detail}"}
+        return names | {"detail": self.spec.detail_url}
 
     @property
     def templates(self) -> dict[str, str]:
@@ -89,6 +99,14 @@ def render_detail(request: HttpRequest, pages: Pages, pk: int, *, status: int) -
     return render(request, pages.templates["detail"], pages.context(request, found), status=status)
 
 
+def not_a_draft(request: HttpRequest, pages: Pages, found) -> HttpResponse:
+    """An editor asked for a version that is no longer a draft: back to its page, saying why."""
+    messages.error(
+        request, f"{found} is {found.get_status_display().lower()}: only drafts can be edited."
+    )
+    return redirect(pages.urls["detail"], pk=found.pk)
+
+
 def propose(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     found = pages.load(pk)
     try:
@@ -111,14 +129,14 @@ def discard(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     found = pages.load(pk)
     if request.method == "POST":
         try:
-            pages.discard(
-                **{pages.noun: found}, by=request.user, expected_revision=_revision(request)
+            cosign.discard(
+                pages.spec, version=found, by=request.user, expected_revision=_revision(request)
             )
         except Conflict as conflict:
             messages.error(request, str(conflict))
             return render_detail(request, pages, found.pk, status=409)
         messages.success(request, f"Draft {found} discarded.")
-        return redirect(pages.after_discard(found))
+        return redirect(found.index_url())
     if not found.is_editable:
         messages.error(request, f"{found} is not a draft; it cannot be discarded.")
         return redirect(pages.urls["detail"], pk=found.pk)
@@ -222,9 +240,22 @@ def action_views(pages: Pages, *, drafter: Callable) -> tuple[Callable, ...]:
 
 
 def action_urls(pages: Pages, *, prefix: str, drafter: Callable) -> list[URLPattern]:
-    """The four actions' routes under `<prefix>/<pk>/`, named `<noun>_<action>`."""
+    """The routes of the detail page, `<prefix>/<pk>/` named by the spec's `detail_url`, and
+    of the four actions under it, named `<noun>_<action>`."""
+
+    @login_required
+    def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+        return render_detail(request, pages, pk, status=200)
+
     views = dict(zip(ACTIONS, action_views(pages, drafter=drafter), strict=True))
     return [
-        path(f"{prefix}/<int:pk>/{action.replace('_', '-')}/", view, name=f"{pages.noun}_{action}")
-        for action, view in views.items()
+        path(f"{prefix}/<int:pk>/", detail_view, name=pages.detail),
+        *(
+            path(
+                f"{prefix}/<int:pk>/{action.replace('_', '-')}/",
+                view,
+                name=f"{pages.noun}_{action}",
+            )
+            for action, view in views.items()
+        ),
     ]

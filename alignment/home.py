@@ -46,9 +46,9 @@ HOME_CARDS: dict[str, list[tuple[str, str, str, str, str | None]]] = {
         (
             "Agreements to sign",
             "Service-level agreement versions waiting for sales.",
-            "sla:agreement_signatures",
+            "sla:signatures",
             "Review and sign",
-            "sla:agreement_signatures_panel",
+            "sla:signatures_panel",
         ),
         (
             "Breaches and stale leads",
@@ -94,9 +94,9 @@ HOME_CARDS: dict[str, list[tuple[str, str, str, str, str | None]]] = {
         (
             "Agreements to sign",
             "Service-level agreement versions waiting for marketing.",
-            "sla:agreement_signatures",
+            "sla:signatures",
             "Review and sign",
-            "sla:agreement_signatures_panel",
+            "sla:signatures_panel",
         ),
         (
             "This month's commitment",

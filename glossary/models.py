@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 
 from alignment.documents import (  # noqa: F401 - EventKind is read from here too
     CosignedEvent,
@@ -132,6 +133,9 @@ class DefinitionVersion(CosignedVersion):
     def __str__(self) -> str:
         return f"{self.stage.name} v{self.number}"
 
+    def index_url(self) -> str:
+        return reverse("glossary:stage", args=[self.stage.key])
+
 
 class Operator(models.TextChoices):
     EQUALS = "equals", "equals"
@@ -217,6 +221,9 @@ class MessagePlatform(CosignedVersion):
 
     def __str__(self) -> str:
         return f"Message platform v{self.number}"
+
+    def index_url(self) -> str:
+        return reverse("glossary:platform")
 
 
 class PersonaMessages(models.Model):

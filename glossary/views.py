@@ -179,10 +179,12 @@ def _version_context(request: HttpRequest, version: DefinitionVersion) -> dict:
     }
 
 
-@login_required
-def version(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.version_detail(pk)
-    return render(request, "glossary/version.html", _version_context(request, found))
+PAGES = cosign_views.Pages(
+    spec=services.COSIGNED,
+    load=selectors.version_detail,
+    context=_version_context,
+    diff=selectors.version_diff,
+)
 
 
 def _editor_context(version, rows, data, errors, summary) -> dict:
@@ -206,11 +208,7 @@ def _editor_context(version, rows, data, errors, summary) -> dict:
 def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
     found = selectors.version_detail(pk)
     if not found.is_editable:
-        messages.error(
-            request,
-            f"{found} is {found.get_status_display().lower()}: only drafts can be edited.",
-        )
-        return redirect("glossary:version", pk=found.pk)
+        return cosign_views.not_a_draft(request, PAGES, found)
     data = {
         "summary": found.summary,
         "good_lead": found.good_lead,
@@ -290,18 +288,6 @@ def rule_row(request: HttpRequest) -> HttpResponse:
             "kinds": editor.KIND_CHOICES,
         },
     )
-
-
-PAGES = cosign_views.Pages(
-    spec=services.COSIGNED,
-    detail="version",
-    load=selectors.version_detail,
-    context=_version_context,
-    diff=selectors.version_diff,
-    discard=services.draft_discard,
-    signatures_url="glossary:signatures",
-    after_discard=lambda version: reverse("glossary:stage", args=[version.stage.key]),
-)
 
 
 def _parse_example(text: str) -> tuple[dict[str, str], dict[str, str], list[str]]:

@@ -8,7 +8,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from alignment import cosign_views
@@ -59,12 +58,6 @@ def platform_new(request: HttpRequest) -> HttpResponse:
     return redirect("glossary:platform_edit", pk=draft.pk)
 
 
-@login_required
-def platform_version(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.platform_detail(pk)
-    return render(request, "glossary/platform_version.html", _context(request, found))
-
-
 def _rows_from_post(data: QueryDict) -> list[dict[str, str]]:
     rows = []
     for i in range(services.MAX_PERSONAS):
@@ -78,8 +71,7 @@ def _rows_from_post(data: QueryDict) -> list[dict[str, str]]:
 def platform_edit(request: HttpRequest, pk: int) -> HttpResponse:
     found = selectors.platform_detail(pk)
     if not found.is_editable:
-        messages.error(request, f"{found} is {found.get_status_display().lower()}: not a draft.")
-        return redirect("glossary:platform_version", pk=found.pk)
+        return cosign_views.not_a_draft(request, PAGES, found)
     data = {
         "summary": found.summary,
         "value_proposition": found.value_proposition,
@@ -137,11 +129,7 @@ def platform_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 PAGES = cosign_views.Pages(
     spec=services.COSIGNED,
-    detail="platform_version",
     load=selectors.platform_detail,
     context=_context,
     diff=selectors.platform_diff,
-    discard=services.platform_discard,
-    signatures_url="glossary:signatures",
-    after_discard=lambda platform: reverse("glossary:platform"),
 )

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 
 from alignment.documents import (
@@ -241,6 +242,9 @@ class Agreement(CosignedVersion):
 
     def __str__(self) -> str:
         return f"Agreement v{self.number}"
+
+    def index_url(self) -> str:
+        return reverse("sla:agreements")
 
 
 class FollowUpThrough(models.TextChoices):

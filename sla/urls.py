@@ -30,11 +30,11 @@ urlpatterns = [
     path("agreements/new/", agreements.agreement_new, name="agreement_new"),
     path("agreements/compare/", agreements.agreement_diff, name="agreement_diff"),
     path("agreements/history/", agreements.agreement_history, name="agreement_history"),
-    path("agreements/signatures/", agreements.agreement_signatures, name="agreement_signatures"),
+    path("agreements/signatures/", agreements.agreement_signatures, name="signatures"),
     path(
         "agreements/signatures/panel/",
         agreements.agreement_signatures_panel,
-        name="agreement_signatures_panel",
+        name="signatures_panel",
     ),
     path("agreements/goal-row/", agreements.agreement_goal_row, name="agreement_goal_row"),
     path(
@@ -42,7 +42,6 @@ urlpatterns = [
         cosign_views.row_removed,
         name="agreement_goal_row_removed",
     ),
-    path("agreements/<int:pk>/", agreements.agreement_detail, name="agreement_detail"),
     path("agreements/<int:pk>/edit/", agreements.agreement_edit, name="agreement_edit"),
     path("agreements/<int:pk>/whatif/", views_whatif.agreement_whatif, name="agreement_whatif"),
     *cosign_views.action_urls(

@@ -19,7 +19,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from alignment import cosign_views
@@ -309,10 +308,12 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
     }
 
 
-@login_required
-def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    found = selectors.agreement_detail(pk)
-    return render(request, "sla/agreement_detail.html", _detail_context(request, found))
+PAGES = cosign_views.Pages(
+    spec=agreements.COSIGNED,
+    load=selectors.agreement_detail,
+    context=_detail_context,
+    diff=selectors.agreement_diff,
+)
 
 
 @require_POST
@@ -354,11 +355,7 @@ def _editor_context(
 def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     found = selectors.agreement_detail(pk)
     if not found.is_editable:
-        messages.error(
-            request,
-            f"{found} is {found.get_status_display().lower()}: only drafts can be edited.",
-        )
-        return redirect("sla:agreement_detail", pk=found.pk)
+        return cosign_views.not_a_draft(request, PAGES, found)
     data = {name: getattr(found, name) for name in TERMS}
     data["escalation_hours"] = _text(found.escalation_hours)
     data["assign_hours"] = _text(found.assign_hours)
@@ -436,18 +433,6 @@ def agreement_goal_row(request: HttpRequest) -> HttpResponse:
             "followup_through_choices": FollowUpThrough.choices,
         },
     )
-
-
-PAGES = cosign_views.Pages(
-    spec=agreements.COSIGNED,
-    detail="agreement_detail",
-    load=selectors.agreement_detail,
-    context=_detail_context,
-    diff=selectors.agreement_diff,
-    discard=agreements.agreement_discard,
-    signatures_url="sla:agreement_signatures",
-    after_discard=lambda agreement: reverse("sla:agreements"),
-)
 
 
 @login_required

@@ -476,8 +476,8 @@ SLA = {
     "sla:agreement_new": row(GET=NOT_OFFERED, POST=only(*AGREEMENT_DRAFTERS)),
     "sla:agreement_diff": row(GET=EVERYONE, POST=NOT_OFFERED | {"anonymous": SIGN_IN}),
     "sla:agreement_history": row(GET=EVERYONE, POST=EVERYONE),
-    "sla:agreement_signatures": row(GET=only(*MANAGERS), POST=only(*MANAGERS)),
-    "sla:agreement_signatures_panel": row(GET=EVERYONE, POST=EVERYONE),
+    "sla:signatures": row(GET=only(*MANAGERS), POST=only(*MANAGERS)),
+    "sla:signatures_panel": row(GET=EVERYONE, POST=EVERYONE),
     "sla:agreement_goal_row": row(
         GET=only(*AGREEMENT_DRAFTERS),
         POST=only(*AGREEMENT_DRAFTERS, **dict.fromkeys(AGREEMENT_DRAFTERS, "405")),

@@ -73,7 +73,7 @@ def test_a_rep_gets_403_on_every_edit_and_sign_page(client, org, name, method):
 def test_a_rep_may_not_start_a_draft_nor_open_the_signature_list(client, org):
     client.force_login(org["ravi"])
     assert client.post(reverse("sla:agreement_new")).status_code == 403
-    assert client.get(reverse("sla:agreement_signatures")).status_code == 403
+    assert client.get(reverse("sla:signatures")).status_code == 403
     assert client.get(reverse("sla:agreement_goal_row")).status_code == 403
     assert not Agreement.objects.exists()
 
@@ -257,7 +257,7 @@ def test_propose_sign_and_sign_through_the_pages(client, org):
     version.refresh_from_db()
     assert version.status == AgreementStatus.PROPOSED
     client.force_login(org["maya"])
-    assert client.get(reverse("sla:agreement_signatures")).content.decode().count("Review and sign")
+    assert client.get(reverse("sla:signatures")).content.decode().count("Review and sign")
     sign_page = client.get(reverse("sla:agreement_sign", args=[version.pk])).content.decode()
     assert "What changes" in sign_page
     assert "Sign for marketing" in sign_page
@@ -376,13 +376,13 @@ def test_history_lists_every_event_with_its_actor(client, org):
 def test_the_signatures_panel_counts_what_waits_for_this_manager(client, org):
     version = proposal(org["leo"], summary="Waiting")
     client.force_login(org["sam"])
-    panel = client.get(reverse("sla:agreement_signatures_panel"), **HTMX).content.decode()
+    panel = client.get(reverse("sla:signatures_panel"), **HTMX).content.decode()
     assert "<strong>1</strong> agreement waiting for you" in panel
     agreements.agreement_sign(agreement=version, by=org["sam"], expected_revision=2)
-    panel = client.get(reverse("sla:agreement_signatures_panel"), **HTMX).content.decode()
+    panel = client.get(reverse("sla:signatures_panel"), **HTMX).content.decode()
     assert "No agreement waits for your signature." in panel
     client.force_login(org["ravi"])
-    panel = client.get(reverse("sla:agreement_signatures_panel"), **HTMX).content.decode()
+    panel = client.get(reverse("sla:signatures_panel"), **HTMX).content.decode()
     assert "No agreement waits" in panel
 
 
