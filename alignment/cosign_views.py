@@ -107,6 +107,12 @@ def not_a_draft(request: HttpRequest, pages: Pages, found) -> HttpResponse:
     return redirect(pages.urls["detail"], pk=found.pk)
 
 
+def saved(request: HttpRequest, pages: Pages, found) -> HttpResponse:
+    """An editor saved its draft: back to the draft's page, saying so."""
+    messages.success(request, f"Saved {found}.")
+    return redirect(pages.urls["detail"], pk=found.pk)
+
+
 def propose(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
     found = pages.load(pk)
     try:
@@ -205,6 +211,26 @@ def send_back(request: HttpRequest, pages: Pages, pk: int) -> HttpResponse:
         return render_detail(request, pages, found.pk, status=409)
     messages.success(request, f"{found} went back to draft with your comment.")
     return redirect(pages.signatures_url)
+
+
+def no_diff(
+    request: HttpRequest, template: str, problem: str = "Choose two different versions to compare."
+) -> HttpResponse:
+    """A compare page without a comparison: 400, saying what to choose instead."""
+    return render(request, template, {"diff": None, "problem": problem}, status=400)
+
+
+def signatures_panel(waiting: Callable[[Any], Any], template: str) -> Callable:
+    """The home page's panel of what waits for the person's signature (`waiting(user)`):
+    how many, and the first three, from the `signatures-panel` partial of `template`."""
+
+    @login_required
+    def panel(request: HttpRequest) -> HttpResponse:
+        proposals = waiting(request.user)
+        context = {"count": proposals.count(), "first": list(proposals[:3])}
+        return render(request, f"{template}#signatures-panel", context)
+
+    return panel
 
 
 @login_required

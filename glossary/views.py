@@ -264,8 +264,7 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, str(conflict))
                 status = 409
             else:
-                messages.success(request, f"Saved {found}.")
-                return redirect("glossary:version", pk=found.pk)
+                return cosign_views.saved(request, PAGES, found)
     if not rows:
         rows = [editor.RuleRow(key=editor.new_key())]
     return render(
@@ -338,19 +337,11 @@ def diff(request: HttpRequest) -> HttpResponse:
     if a is None and b is None and len(ticked) == 2:
         a, b = ticked
     if a is None or b is None or a == b:
-        return render(
-            request,
-            "glossary/diff.html",
-            {"diff": None, "problem": "Choose two different versions to compare."},
-            status=400,
-        )
+        return cosign_views.no_diff(request, "glossary/diff.html")
     older, newer = selectors.versions_for_diff(a, b)
     if older.stage_id != newer.stage_id:
-        return render(
-            request,
-            "glossary/diff.html",
-            {"diff": None, "problem": "Those versions define different stages."},
-            status=400,
+        return cosign_views.no_diff(
+            request, "glossary/diff.html", "Those versions define different stages."
         )
     return render(request, "glossary/diff.html", {"diff": selectors.version_diff(older, newer)})
 
@@ -363,11 +354,6 @@ def signatures(request: HttpRequest) -> HttpResponse:
     return render(request, "glossary/signatures.html", {"proposals": page, "platforms": platforms})
 
 
-@login_required
-def signatures_panel(request: HttpRequest) -> HttpResponse:
-    proposals = selectors.waiting_for_signature(request.user)
-    return render(
-        request,
-        "glossary/signatures.html#signatures-panel",
-        {"count": proposals.count(), "first": list(proposals[:3])},
-    )
+signatures_panel = cosign_views.signatures_panel(
+    selectors.waiting_for_signature, "glossary/signatures.html"
+)

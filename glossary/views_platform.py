@@ -109,8 +109,7 @@ def platform_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(conflict))
             status = 409
         else:
-            messages.success(request, f"Saved {found}.")
-            return redirect("glossary:platform_version", pk=found.pk)
+            return cosign_views.saved(request, PAGES, found)
         summary = [f"{k}: {m}" for k, ms in errors.items() for m in ms]
     rows = [*data["personas"], dict.fromkeys(EDITOR_ROWS, "")]
     return render(

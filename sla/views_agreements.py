@@ -410,8 +410,7 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, str(conflict))
                 status = 409
             else:
-                messages.success(request, f"Saved {found}.")
-                return redirect("sla:agreement_detail", pk=found.pk)
+                return cosign_views.saved(request, PAGES, found)
     return render(
         request,
         "sla/agreement_edit.html",
@@ -440,12 +439,7 @@ def agreement_goal_row(request: HttpRequest) -> HttpResponse:
 def agreement_diff(request: HttpRequest) -> HttpResponse:
     a, b = _int(request.GET.get("a")), _int(request.GET.get("b"))
     if a is None or b is None or a == b:
-        return render(
-            request,
-            "sla/agreement_diff.html",
-            {"diff": None, "problem": "Choose two different versions to compare."},
-            status=400,
-        )
+        return cosign_views.no_diff(request, "sla/agreement_diff.html")
     older, newer = selectors.agreements_for_diff(a, b)
     return render(
         request, "sla/agreement_diff.html", {"diff": selectors.agreement_diff(older, newer)}
@@ -468,11 +462,6 @@ def agreement_signatures(request: HttpRequest) -> HttpResponse:
     return render(request, "sla/agreement_signatures.html", {"proposals": page})
 
 
-@login_required
-def agreement_signatures_panel(request: HttpRequest) -> HttpResponse:
-    proposals = selectors.agreements_waiting_for_signature(request.user)
-    return render(
-        request,
-        "sla/agreement_signatures.html#signatures-panel",
-        {"count": proposals.count(), "first": list(proposals[:3])},
-    )
+agreement_signatures_panel = cosign_views.signatures_panel(
+    selectors.agreements_waiting_for_signature, "sla/agreement_signatures.html"
+)
