@@ -104,7 +104,7 @@ class CosignedSignature(models.Model):
 
 class CosignedEvent(models.Model):
     """History of a version: who did what, when, and why; the version's foreign key is
-    the use's own (sla's agreements keep an older shape of their own)."""
+    the use's own."""
 
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     actor = models.ForeignKey(

@@ -67,13 +67,20 @@ def install_trigger(
     lead: str | None,
     payload: dict[str, str],
     joins: str = "",
+    at: str = "n.occurred_at",
 ) -> None:
     """Write an event table's INSERTs to the outbox. `payload`: JSON key -> SQL
     expression over the new row `n` (and the aliases of `joins`); `lead`: the
-    expression of the event's lead id (ordering per lead), or None."""
+    expression of the event's lead id (ordering per lead), or None; `at`: the
+    expression of when the event happened."""
     build = _postgresql if schema_editor.connection.vendor == "postgresql" else _sqlite
     sql = build(
-        table=table, prefix=prefix, lead=lead or "NULL::bigint", payload=payload, joins=joins
+        table=table,
+        prefix=prefix,
+        lead=lead or "NULL::bigint",
+        payload=payload,
+        joins=joins,
+        at=at,
     )
     schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_outbox" + _on(schema_editor, table))
     schema_editor.execute(sql, params=None)
@@ -89,7 +96,7 @@ def _on(schema_editor, table: str) -> str:
     return f" ON {table}" if schema_editor.connection.vendor == "postgresql" else ""
 
 
-def _postgresql(*, table, prefix, lead, payload, joins) -> str:
+def _postgresql(*, table, prefix, lead, payload, joins, at) -> str:
     name = f"{table}_outbox"
     pairs = ", ".join(f"'{key}', {expr}" for key, expr in payload.items())
     subscribed = "e.is_active AND jsonb_exists(e.event_types, {})"
@@ -100,7 +107,7 @@ BEGIN
         RETURN NULL;
     END IF;
     WITH src AS (
-        SELECT '{prefix}.' || n.kind AS event_type, {lead} AS lead_id, n.occurred_at,
+        SELECT '{prefix}.' || n.kind AS event_type, {lead} AS lead_id, {at} AS occurred_at,
                jsonb_build_object({pairs}) AS payload, n.id AS source_id
         FROM new_rows n {joins}
     ), written AS (
@@ -125,7 +132,7 @@ CREATE TRIGGER {name} AFTER INSERT ON {table}
 """  # noqa: S608 - names and expressions from the migrations, no input
 
 
-def _sqlite(*, table, prefix, lead, payload, joins) -> str:
+def _sqlite(*, table, prefix, lead, payload, joins, at) -> str:
     name = f"{table}_outbox"
     lead = lead.removesuffix("::bigint")
     pairs = ", ".join(
@@ -140,7 +147,7 @@ CREATE TRIGGER {name} AFTER INSERT ON {table}
 WHEN EXISTS (SELECT 1 FROM {ENDPOINTS} e WHERE {subscribed.format(f"'{prefix}.' || NEW.kind")})
 BEGIN
     INSERT INTO alignment_outboxevent (event_type, lead_id, occurred_at, payload)
-    SELECT '{prefix}.' || n.kind, {lead}, n.occurred_at, json_object({pairs})
+    SELECT '{prefix}.' || n.kind, {lead}, {at}, json_object({pairs})
     FROM {table} n {joins} WHERE n.id = NEW.id;
     INSERT INTO alignment_webhookdelivery (endpoint_id, event_id, lead_key, state, attempts,
                                            last_error)

@@ -28,6 +28,7 @@ from django.db.models import F, Max
 
 from alignment import clock, cosign
 from alignment.cosign import Conflict, signing_sides
+from alignment.documents import EventKind
 from alignment.models import Side, Team
 from alignment.roles import perm
 from sla.models import (
@@ -44,6 +45,7 @@ from sla.models import (
 __all__ = [
     "AGREEMENT_FIELDS",
     "Conflict",
+    "EVENT_LABELS",
     "EventKind",
     "GOAL_FIELDS",
     "PAUSE_CONDITION_FIELDS",
@@ -60,26 +62,12 @@ __all__ = [
 ]
 
 
-class EventKind:
-    CREATED = "created"
-    EDITED = "edited"
-    PROPOSED = "proposed"
-    SIGNED = "signed"
-    SENT_BACK = "sent_back"
-    AGREED = "agreed"
-    SUPERSEDED = "superseded"
-    DRAFT_DISCARDED = "draft_discarded"
-
-    LABELS = {
-        CREATED: "Drafted",
-        EDITED: "Edited",
-        PROPOSED: "Proposed for signature",
-        SIGNED: "Signed",
-        SENT_BACK: "Sent back to draft",
-        AGREED: "In force",
-        SUPERSEDED: "Superseded",
-        DRAFT_DISCARDED: "A draft based on it was discarded",
-    }
+# An agreement's events are of the kinds every co-signed document's are; its pages and
+# its webhooks' documentation keep two older words for them.
+EVENT_LABELS = dict(EventKind.choices) | {
+    EventKind.SENT_BACK: "Sent back to draft",
+    EventKind.AGREED: "In force",
+}
 
 
 # The agreement's own terms (besides goals and commitments), with their defaults.
@@ -539,9 +527,11 @@ def _write_content(
     )
 
 
-def _event(*, agreement: Agreement, kind: str, by, now: datetime, **data: Any) -> AgreementEvent:
+def _event(
+    *, agreement: Agreement, kind: str, by, now: datetime, comment: str = "", **data: Any
+) -> AgreementEvent:
     return AgreementEvent.objects.create(
-        agreement=agreement, kind=kind, actor=by, occurred_at=now, data=data
+        agreement=agreement, kind=kind, actor=by, at=now, comment=comment, data=data
     )
 
 

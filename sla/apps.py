@@ -25,7 +25,7 @@ class SlaConfig(AppConfig):
 def _register_outbox_events() -> None:
     """What clock and agreement events look like to a webhook (migration 0011's triggers)."""
     from alignment import outbox
-    from sla.agreements import EventKind
+    from sla.agreements import EVENT_LABELS
     from sla.models import ClockEventKind
 
     outbox.register_family(
@@ -54,7 +54,7 @@ def _register_outbox_events() -> None:
             prefix="agreement",
             description="A version of the service-level agreement was drafted, proposed, "
             "signed, sent back or put in force.",
-            kinds=dict(EventKind.LABELS),
+            kinds=EVENT_LABELS,
             example={
                 "event": 77,
                 "agreement": 5,

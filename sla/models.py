@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alignment.documents import (
+    CosignedEvent,
     CosignedSignature,
     CosignedVersion,
     Status,
@@ -378,22 +379,10 @@ class AgreementSignature(CosignedSignature):
         return str(self.agreement)
 
 
-class AgreementEvent(models.Model):
+class AgreementEvent(CosignedEvent):
     """Append-only history of an agreement: drafted, proposed, signed, sent back, agreed..."""
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20)
-    actor = models.ForeignKey(
-        "alignment.User", null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    occurred_at = models.DateTimeField()
-    data = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["occurred_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.agreement_id}"
 
 
 # --- clocks ----------------------------------------------------------------------

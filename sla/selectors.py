@@ -410,9 +410,7 @@ def agreements_waiting_for_signature(user) -> QuerySet[Agreement]:
 
 def agreement_events() -> QuerySet[AgreementEvent]:
     """Every version's history, newest first."""
-    return AgreementEvent.objects.select_related("agreement", "actor").order_by(
-        "-occurred_at", "-id"
-    )
+    return AgreementEvent.objects.select_related("agreement", "actor").order_by("-at", "-id")
 
 
 # What an agreement says, in sentences (pages, diffs and notifications share them).

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from alignment import cosign_views
 from alignment.models import Side, Team
 from sla import agreements, selectors
-from sla.agreements import Conflict, EventKind
+from sla.agreements import EVENT_LABELS, Conflict
 from sla.models import Agreement, AgreementStatus, ClockCalendar, FollowUpThrough
 
 VERSIONS_PER_PAGE = 20
@@ -280,7 +280,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 
 def _labelled(events):
     for event in events:
-        event.label = EventKind.LABELS.get(event.kind, event.kind.replace("_", " ").capitalize())
+        event.label = EVENT_LABELS.get(event.kind, event.kind.replace("_", " ").capitalize())
     return events
 
 

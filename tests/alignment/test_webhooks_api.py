@@ -125,19 +125,44 @@ def test_the_event_types_are_listed_and_each_has_a_webhook_in_the_schema(org):
         assert event_type in schema["components"]["schemas"][ref]["properties"]["type"]["enum"]
 
 
-def test_an_agreement_event_goes_out_with_no_lead(org):
+def wiki_hears(org, *event_types: str) -> None:
     webhooks.endpoint_create(
         by=org["admin"],
         name="Wiki",
         url="https://wiki.example.test/",
-        event_types=["agreement.created"],
+        event_types=list(event_types),
     )
+
+
+def test_an_agreement_event_goes_out_with_no_lead(org):
+    wiki_hears(org, "agreement.created")
     in_force(org, [{"label": "Everyone", "accept_hours": 8, "first_touch_hours": 16}])
     agreements.agreement_draft_create(by=org["maya"], summary="Next quarter")
     (event,) = OutboxEvent.objects.all()
     assert event.event_type == "agreement.created"
     assert event.lead_id is None
     assert WebhookDelivery.objects.get().lead_key == 0
+
+
+def test_a_sent_back_agreement_goes_out_with_its_comment_in_data(org):
+    wiki_hears(org, "agreement.sent_back")
+    draft = agreements.agreement_draft_create(
+        by=org["maya"], goals=[{"label": "Everyone", "accept_hours": 8, "first_touch_hours": 16}]
+    )
+    proposal = agreements.agreement_propose(agreement=draft, by=org["maya"], expected_revision=1)
+    agreements.agreement_send_back(agreement=proposal, by=org["sam"], comment="EMEA needs 12h")
+    (event,) = OutboxEvent.objects.all()
+    sent_back = proposal.events.get(kind="sent_back")
+    assert event.payload == {
+        "event": sent_back.pk,
+        "agreement": proposal.pk,
+        "kind": "sent_back",
+        "actor": org["sam"].pk,
+        "occurred_at": event.payload["occurred_at"],
+        "data": {"comment": "EMEA needs 12h", "lapsed_signatures": []},
+    }
+    assert event.occurred_at == sent_back.at
+    assert event.payload["occurred_at"].startswith(sent_back.at.isoformat()[:19])
 
 
 # --- the pages ----------------------------------------------------------------------------

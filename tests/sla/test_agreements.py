@@ -160,10 +160,10 @@ def test_sending_back_returns_a_proposal_to_draft_and_lapses_signatures(org):
     assert version.status == AgreementStatus.DRAFT
     assert not version.signatures.exists()
     event = version.events.get(kind=EventKind.SENT_BACK)
-    assert event.data == {
-        "comment": "Eight hours is too short for EMEA.",
-        "lapsed_signatures": ["marketing"],
-    }
+    assert (event.comment, event.data) == (
+        "Eight hours is too short for EMEA.",
+        {"lapsed_signatures": ["marketing"]},
+    )
 
 
 def test_discarding_a_draft_deletes_it_and_leaves_a_trail_on_the_version_in_force(org):
