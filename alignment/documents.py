@@ -99,7 +99,9 @@ class CosignedSignature(models.Model):
         return f"{self.get_side_display()} signature on {self.version_label()}"
 
     def version_label(self) -> str:
-        raise NotImplementedError
+        """The version signed: the foreign key besides the signer's."""
+        owner = next(f for f in self._meta.fields if f.many_to_one and f.name != "signed_by")
+        return str(getattr(self, owner.name))
 
 
 class CosignedEvent(models.Model):

@@ -182,9 +182,6 @@ class Signature(CosignedSignature):
     class Meta(CosignedSignature.Meta):
         constraints = signature_constraints(owner="version", prefix="glossary")
 
-    def version_label(self) -> str:
-        return str(self.version_id)
-
 
 class VersionEvent(CosignedEvent):
     """Append-only history of a version: who did what, when, and why."""
@@ -262,9 +259,6 @@ class MessageSignature(CosignedSignature):
 
     class Meta(CosignedSignature.Meta):
         constraints = signature_constraints(owner="platform", prefix="glossary_message")
-
-    def version_label(self) -> str:
-        return str(self.platform_id)
 
 
 class MessageEvent(CosignedEvent):

@@ -375,9 +375,6 @@ class AgreementSignature(CosignedSignature):
     class Meta(CosignedSignature.Meta):
         constraints = signature_constraints(owner="agreement", prefix="sla")
 
-    def version_label(self) -> str:
-        return str(self.agreement)
-
 
 class AgreementEvent(CosignedEvent):
     """Append-only history of an agreement: drafted, proposed, signed, sent back, agreed..."""
