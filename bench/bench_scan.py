@@ -249,7 +249,10 @@ def _analyze() -> None:
 
 
 def _rearm(clock_ids: list[int]) -> None:
-    """Running and due again, as before the scan; what the scan wrote about them deleted."""
+    """Running and due again, as before the scan: their leads show the deadline again and
+    are not stale; what the scan wrote about them deleted, with the keys that would make
+    a second run's notifications duplicates (TRUNCATE empties those too), so that every
+    run does the same work as the first."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -258,8 +261,13 @@ def _rearm(clock_ids: list[int]) -> None:
             "escalation_due_at = NULL WHERE id = ANY(%s)",
             [clock_ids],
         )
+        cursor.execute(
+            "UPDATE leads_lead l SET action_due_at = c.due_at, action_warn_at = c.warn_at, "
+            "stale_since = NULL FROM sla_clock c WHERE c.lead_id = l.id AND c.id = ANY(%s)",
+            [clock_ids],
+        )
         cursor.execute("DELETE FROM sla_clockevent WHERE clock_id = ANY(%s)", [clock_ids])
-        cursor.execute("DELETE FROM alignment_notification")
+        cursor.execute("TRUNCATE alignment_notification")
         _vacuum(cursor)
 
 
@@ -292,7 +300,7 @@ def _repause(clock_ids: list[int]) -> None:
             [clock_ids],
         )
         cursor.execute("DELETE FROM sla_clockevent WHERE clock_id = ANY(%s)", [clock_ids])
-        cursor.execute("DELETE FROM alignment_notification")
+        cursor.execute("TRUNCATE alignment_notification")
         _vacuum(cursor)
 
 
@@ -409,7 +417,7 @@ def _scan_cost(world: dict) -> dict[str, float]:
     _rearm(due)
     scan(now=clock.now())
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM alignment_notification")
+        cursor.execute("TRUNCATE alignment_notification")
     ratio, growth = large / bare, large / small
     print(f"  scan / bare UPDATE: {ratio:.2f}x (aim: at most 5)")
     print(
