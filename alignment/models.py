@@ -169,7 +169,10 @@ class Notification(models.Model):
     """One per event per person: `key` names the event, and (recipient, key) is
     unique, so a task that runs twice cannot notify twice."""
 
-    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    # No index of its own: notification_recent_idx leads with it.
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     key = models.CharField(max_length=200)
     kind = models.CharField(max_length=50)
     title = models.CharField(max_length=200)

@@ -133,20 +133,38 @@ class Lead(models.Model):
     country = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=50, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    # Foreign keys without an index of their own where another index leads with the
+    # column (campaign, owner, team), or with one that leaves out the rows without it
+    # (Meta.indexes): every index is written again when the scan moves a lead's deadline.
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,
     )
 
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,
     )
     # Set at ingest: the earliest lead with the same email (any source), if any.
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     # Set by a merge (leads.merge): the lead whose history this one's events joined.
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_leads",
+        db_index=False,
     )
 
     score = models.IntegerField(null=True, blank=True)
@@ -167,9 +185,15 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="owned_leads",
+        db_index=False,
     )
     team = models.ForeignKey(
-        "alignment.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        "alignment.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,
     )
     rejection_reason = models.ForeignKey(
         "glossary.RejectionReason",
@@ -177,6 +201,7 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     rejection_note = models.TextField(blank=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -276,11 +301,19 @@ class Lead(models.Model):
             models.Index(
                 fields=["source"], name="lead_live_source_idx", condition=Q(is_history=False)
             ),
+            # The foreign keys most leads leave empty: only the leads that have one.
+            *(
+                models.Index(
+                    fields=[name],
+                    name=f"lead_{name}_idx",
+                    condition=Q(**{name + "__isnull": False}),
+                )
+                for name in ("account", "duplicate_of", "merged_into", "rejection_reason")
+            ),
         ]
 
     def __str__(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or self.email or self.company or f"{self.source}:{self.external_id or self.pk}"
+        return lead_label(*(getattr(self, name) for name in LABEL_FIELDS))
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -295,6 +328,16 @@ class Lead(models.Model):
     @property
     def display_name(self) -> str:
         return str(self)
+
+
+# What a lead is called (its __str__), from these fields: for code that reads them
+# without building a Lead (the SLA scan names a thousand leads a batch).
+LABEL_FIELDS = ("first_name", "last_name", "email", "company", "source", "external_id", "pk")
+
+
+def lead_label(first_name, last_name, email, company, source, external_id, pk) -> str:
+    name = f"{first_name} {last_name}".strip()
+    return name or email or company or f"{source}:{external_id or pk}"
 
 
 class LeadEvent(models.Model):

@@ -511,12 +511,21 @@ class ClockEvent(models.Model):
     """What happened to a clock, at the time it really happened (a breach at its due time)."""
 
     clock = models.ForeignKey(Clock, on_delete=models.PROTECT, related_name="events")
-    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    # Indexed by sla_clockevent_lead, which leads with it.
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=ClockEventKind.choices)
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField()
+    # The scan's events have none: indexed only where there is one.
     actor = models.ForeignKey(
-        "alignment.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "alignment.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     data = models.JSONField(default=dict, blank=True)
 
@@ -525,6 +534,9 @@ class ClockEvent(models.Model):
         indexes = [
             models.Index(fields=["kind", "occurred_at"], name="sla_clockevent_kind"),
             models.Index(fields=["lead", "occurred_at"], name="sla_clockevent_lead"),
+            models.Index(
+                fields=["actor"], name="sla_clockevent_actor", condition=Q(actor__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -680,6 +692,8 @@ class ArbiterCase(models.Model):
                 fields=["opened_at"], name="sla_case_open", condition=Q(decided_at__isnull=True)
             ),
             models.Index(fields=["decided_at"], name="sla_case_decided"),
+            # The decisions panel: the cases opened in its period, decided or not.
+            models.Index(fields=["opened_at"], name="sla_case_opened"),
         ]
         constraints = [
             models.CheckConstraint(
