@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import (
@@ -57,7 +57,7 @@ from alignment.bulk import insert_rows, update_rows
 from alignment.models import Team, User
 from alignment.notifications import Notice, notify_many, queue_delivery
 from alignment.roles import ROLE_NAMES, Role
-from leads.models import Lead
+from leads.models import LABEL_FIELDS, Lead, lead_label
 from sla import rollups, selectors
 from sla.calendars import CalendarSpec, add_business_time, business_time_between
 from sla.clocks import sync_leads
@@ -189,7 +189,7 @@ def _breach_notices(row: dict, batch: _Batch) -> list[Notice]:
     ]
 
 
-def _warning_title(row: dict, lead: Lead) -> str:
+def _warning_title(row: dict, lead: _LockedLead) -> str:
     agreed, made = lead.attempts_agreed, lead.touch_count
     if row["kind"] == ClockKind.FOLLOW_UP and agreed and made < agreed:
         # The agreed attempts fall behind: flagged to the rep before anything breaches.
@@ -514,21 +514,11 @@ def _batch(
     """One batch, inside the caller's transaction: lock, claim, record, notify."""
     by_id = {c["id"]: c for c in candidates}
     leads = {
-        lead.pk: lead
-        for lead in Lead.objects.select_for_update(skip_locked=True)
+        row[-1]: _LockedLead(lead_label(*row[2:]), touch_count=row[0], attempts_agreed=row[1])
+        for row in Lead.objects.select_for_update(skip_locked=True)
         .filter(pk__in={c["lead_id"] for c in candidates})
         .order_by("pk")
-        .only(
-            "pk",
-            "first_name",
-            "last_name",
-            "email",
-            "company",
-            "source",
-            "external_id",
-            "touch_count",
-            "attempts_agreed",
-        )
+        .values_list("touch_count", "attempts_agreed", *LABEL_FIELDS)
     }
     on_batch("locked", step.name, list(by_id))
     mine = [c for c in candidates if c["lead_id"] in leads]
@@ -809,10 +799,21 @@ class _Context:
         return self._arbiters
 
 
+class _LockedLead(NamedTuple):
+    """What the notices say of a lead the batch locked (read with the lock, no model)."""
+
+    label: str
+    touch_count: int
+    attempts_agreed: int | None
+
+    def __str__(self) -> str:
+        return self.label
+
+
 @dataclass
 class _Batch:
     ctx: _Context
-    leads: dict[int, Lead]
+    leads: dict[int, _LockedLead]
 
-    def lead(self, row: dict) -> Lead:
+    def lead(self, row: dict) -> _LockedLead:
         return self.leads[row["lead_id"]]
