@@ -198,6 +198,66 @@ def unconvert(schema_editor, table: str) -> None:
 # --- notifications once per (recipient, key) ------------------------------------------
 
 
+# Set (transaction-local) by alignment.notifications while it inserts rows whose keys it
+# has just claimed itself, all at once: the trigger then lets them through untouched.
+KEYS_CLAIMED = "alignment.notification_keys_claimed"
+
+
+def _once_function(*, claims: bool) -> str:
+    """The BEFORE INSERT trigger's function; with `claims`, a row whose key the inserting
+    code claimed already (KEYS_CLAIMED on) passes without a second claim."""
+    claimed = (
+        f"""
+    IF current_setting('{KEYS_CLAIMED}', true) = 'on' THEN
+        RETURN NEW;  -- its key claimed by the same statement's caller, set-based
+    END IF;"""
+        if claims
+        else ""
+    )
+    return f"""
+CREATE OR REPLACE FUNCTION alignment_notification_once() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN{claimed}
+    INSERT INTO {KEY_TABLE} (recipient_id, key) VALUES (NEW.recipient_id, NEW.key)
+        ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN NULL;  -- notified already: skipped, as ON CONFLICT DO NOTHING did
+    END IF;
+    RETURN NEW;
+END;
+$$;"""
+
+
+def notification_key_claims(schema_editor, *, claims: bool = True) -> None:
+    """Let the next INSERT of rows whose keys were claimed set-based through the trigger
+    (or not): a statement trigger turns KEYS_CLAIMED off again once that INSERT is done,
+    so no later insert of the transaction passes unclaimed."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(_once_function(claims=claims), params=None)
+    if claims:
+        schema_editor.execute(
+            f"""
+CREATE OR REPLACE FUNCTION alignment_notification_claims_done() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('{KEYS_CLAIMED}', 'off', true);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER alignment_notification_claims_done AFTER INSERT ON alignment_notification
+    FOR EACH STATEMENT EXECUTE FUNCTION alignment_notification_claims_done();
+""",
+            params=None,
+        )
+    else:
+        schema_editor.execute(
+            "DROP TRIGGER IF EXISTS alignment_notification_claims_done ON alignment_notification;"
+            "DROP FUNCTION IF EXISTS alignment_notification_claims_done();",
+            params=None,
+        )
+
+
 def notification_key_install(schema_editor) -> None:
     """(recipient, key) unique across all months: a plain table of the keys seen,
     filled by a BEFORE INSERT trigger that skips a row whose key is there."""
@@ -211,17 +271,7 @@ CREATE TABLE {KEY_TABLE} (
     PRIMARY KEY (recipient_id, key)
 );
 INSERT INTO {KEY_TABLE} SELECT recipient_id, key FROM alignment_notification;
-CREATE OR REPLACE FUNCTION alignment_notification_once() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO {KEY_TABLE} (recipient_id, key) VALUES (NEW.recipient_id, NEW.key)
-        ON CONFLICT DO NOTHING;
-    IF NOT FOUND THEN
-        RETURN NULL;  -- notified already: skipped, as ON CONFLICT DO NOTHING did
-    END IF;
-    RETURN NEW;
-END;
-$$;
+{_once_function(claims=False)}
 CREATE TRIGGER alignment_notification_once BEFORE INSERT ON alignment_notification
     FOR EACH ROW EXECUTE FUNCTION alignment_notification_once();
 -- Emptying the notifications (Django's flush) empties their keys.
