@@ -10,7 +10,9 @@ class AlignmentConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate, pre_migrate
 
-        from alignment import dbguards
+        from alignment import dbguards, lookups
+
+        lookups.register()  # field__any=[…] (alignment.lookups)
 
         # SQLite's append-only and frozen triggers ask this function (alignment.dbguards).
         connection_created.connect(dbguards.connect, dispatch_uid="alignment_dbguards")

@@ -51,7 +51,7 @@ def by_email(emails: set[str]):
     return (
         Lead.objects.exclude(email="")
         .alias(email_key=Lower("email"))
-        .filter(email_key__in=sorted(emails))
+        .filter(email_key__any=sorted(emails))
         .exclude(stage=Stage.MERGED)
         .order_by("pk")
     )
