@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -107,23 +108,61 @@ def refuse_unsafe_json(data: Any) -> Any:
     return data
 
 
+# The only ways a parsed JSON text holds a NUL or a lone surrogate: the escapes
+# \u0000 and \ud800-\udfff (a raw control character in a string is a parse error,
+# and decoded UTF-8 holds no surrogate). A text without them needs no walk for those.
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89abAB]|[dD][c-fC-F])")
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Does any object or array sit more than `limit` levels down? Containers only."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        items = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+    return False
+
+
 class SafeJSONParser(JSONParser):
     """DRF's JSON parser, refusing what the database or the renderer could not take."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        out_of_range = []
+
+        def parse_number(parse):
+            def parsed(text):
+                value = parse(text)
+                if isinstance(value, _OutOfRange):
+                    out_of_range.append(value)
+                return value
+
+            return parsed
+
         try:
-            data = json.load(
-                codecs.getreader(encoding)(stream),
+            text = codecs.getreader(encoding)(stream).read()
+            data = json.loads(
+                text,
                 parse_constant=strict_constant,
-                parse_float=_parse_float,
-                parse_int=_parse_int,
+                parse_float=parse_number(_parse_float),
+                parse_int=parse_number(_parse_int),
             )
         except RecursionError:
             raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.") from None
         except ValueError as exc:  # includes bytes that are not UTF-8
             raise ParseError(f"JSON parse error - {exc}") from None
-        return refuse_unsafe_json(data)
+        if (
+            out_of_range
+            or _SUSPECT_ESCAPE.search(text)
+            or isinstance(data, dict | list)
+            and _deeper_than(data, MAX_JSON_DEPTH - 1)
+        ):
+            # Something to report: the full walk names the path of each value.
+            return refuse_unsafe_json(data)
+        return data
 
 
 class StrictFieldsMixin:
