@@ -70,7 +70,10 @@ def facts(lead: Lead) -> dict[str, Any]:
 
 
 def _rows(f: dict[str, Any], *, disputes: int = 0) -> list[Row]:
-    """The rows a lead with these facts counts in (detail rows)."""
+    """The rows a lead with these facts counts in (detail rows): none once it is merged
+    into another (the kept lead counts for both, as the live leads do)."""
+    if f["stage"] == Stage.MERGED:
+        return []
     dims = {
         "team_id": f["team_id"] or 0,
         "owner_id": f["owner_id"] or 0,
@@ -374,10 +377,13 @@ def _rebuild_sql(basis: str, spec: dict[str, Any], detail: bool) -> str:
     flag = "TRUE" if detail else "FALSE"
     if connection.vendor != "postgresql":
         flag = "1" if detail else "0"
+    where = spec["where"]
+    if basis != RollupBasis.REJECTION:  # a merged lead counts nowhere (_rows); its events do
+        where += f" AND l.stage <> '{Stage.MERGED.value}'"
     return (
         f"INSERT INTO {table} ({', '.join(KEY)}, {', '.join(COUNTS)}) "  # noqa: S608 - fixed names
         f"SELECT '{basis}', {spec['day']}, {flag}, {', '.join(dims[k] for k in KEY[3:])}, {counts} "
-        f"FROM {spec.get('from', Lead._meta.db_table + ' l')} WHERE {spec['where']} "
+        f"FROM {spec.get('from', Lead._meta.db_table + ' l')} WHERE {where} "
         f"GROUP BY {', '.join([spec['day'], *grouped])}"
     )
 
