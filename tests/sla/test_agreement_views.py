@@ -398,6 +398,10 @@ def test_the_list_page_costs_the_same_for_three_versions_or_thirty(client, org, 
     many = count_queries(lambda: client.get(url))
     assert many == few
     assert many <= 16
+    # Thirty versions: two pages, the older reachable from the first.
+    first = client.get(url).content.decode()
+    assert "Page 1 of 2" in first and 'href="?page=2" rel="next"' in first
+    assert "Page 2 of 2" in client.get(url, {"page": 2}).content.decode()
 
 
 def test_the_detail_page_costs_a_fixed_number_of_queries(client, org, count_queries):
