@@ -438,15 +438,24 @@ def _scan_cost(world: dict) -> dict[str, float]:
         """Every row a breach writes, in the fewest set-based statements and no Python:
         the clocks, their events, their leads' deadlines (none left) and staleness, and
         two notifications each (rep and manager), their keys claimed first."""
-        times = []
+        times, parts = [], []
         for _ in range(RUNS):
             _rearm(due)
             started = time.perf_counter()
+            spent = []
             with transaction.atomic(), connection.cursor() as cursor:
                 for sql in BARE_BREACH:
+                    began = time.perf_counter()
                     cursor.execute(sql, {"due": due, "manager": world["manager"]})
+                    spent.append(time.perf_counter() - began)
             times.append(time.perf_counter() - started)
-        return _median(f"bare set-based writes of the same {DUE:,} breaches", times)
+            parts.append(spent + [times[-1] - sum(spent)])
+        median = _median(f"bare set-based writes of the same {DUE:,} breaches", times)
+        names = ("clocks", "events", "leads", "keys", "switch", "notifications", "commit")
+        shares = [statistics.median(p[n] for p in parts) * 1000 for n in range(len(names))]
+        each = (f"{n} {ms:,.0f} ms" for n, ms in zip(names, shares, strict=True))
+        print("    of which " + ", ".join(each))
+        return median
 
     print(f"(a) one scan of {DUE:,} due clocks; median of {RUNS}")
     add_open(SMALL_OPEN)
