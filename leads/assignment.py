@@ -35,7 +35,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from alignment import clock, working_hours
 from alignment.bulk import update_rows
@@ -82,8 +83,17 @@ def _with_new_leads(reps: QuerySet[User]) -> QuerySet[User]:
     off = TimeOff.objects.filter(
         person=OuterRef("pk"), first_day__lte=today, last_day__gte=today
     ).order_by("-last_day")
+    # Counted per rep from the index on (owner, stage): what the rep holds new, not every
+    # lead they ever held (a join of all their leads grew with the database).
+    new = (
+        Lead.objects.filter(owner=OuterRef("pk"), stage=Stage.MQL)
+        .order_by()
+        .values("owner")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return reps.annotate(
-        new_leads=Count("owned_leads", filter=Q(owned_leads__stage=Stage.MQL), distinct=True),
+        new_leads=Coalesce(Subquery(new), 0),
         off_until=Subquery(off.values("last_day")[:1]),
     )
 
