@@ -353,8 +353,9 @@ BARE_BREACH = (
     "INSERT INTO sla_clockevent (clock_id, lead_id, kind, occurred_at, recorded_at, data) "
     "SELECT id, lead_id, 'sla_breached', due_at, now(), '{}'::jsonb FROM sla_clock "
     "WHERE id = ANY(%(due)s)",
-    "UPDATE leads_lead l SET action_due_at = NULL, action_warn_at = NULL, "
-    "stale_since = c.due_at FROM sla_clock c WHERE c.lead_id = l.id AND c.id = ANY(%(due)s)",
+    # A lead keeps the deadline it missed (sla.clocks.sync_leads): staleness alone.
+    "UPDATE leads_lead l SET stale_since = c.due_at "
+    "FROM sla_clock c WHERE c.lead_id = l.id AND c.id = ANY(%(due)s)",
     "INSERT INTO alignment_notificationkey (recipient_id, key) "
     "SELECT r, 'clock:' || c.id || ':breached' FROM sla_clock c, "
     "LATERAL (VALUES (c.owner_id), (%(manager)s)) AS who(r) WHERE c.id = ANY(%(due)s)",
@@ -436,7 +437,7 @@ def _scan_cost(world: dict) -> dict[str, float]:
 
     def bare_breaches() -> float:
         """Every row a breach writes, in the fewest set-based statements and no Python:
-        the clocks, their events, their leads' deadlines (none left) and staleness, and
+        the clocks, their events, their leads' staleness (each keeps the deadline it missed), and
         two notifications each (rep and manager), their keys claimed first."""
         times, parts = [], []
         for _ in range(RUNS):

@@ -264,6 +264,9 @@ def _pausable(lead: Lead, case_id: int | None) -> str | None:
         return "This lead is paused already; a touch ends the pause."
     if lead.action_due_at is None:
         return "Nothing is due on this lead now: there is no deadline to pause."
+    if lead.stale_since is not None:
+        # A pause holds deadlines still to come; one already missed stays missed.
+        return "This lead missed its deadline: act on it first; a pause cannot hide a breach."
     return None
 
 

@@ -213,6 +213,9 @@ class Lead(models.Model):
     version = models.PositiveIntegerField(default=1)
 
     # Kept by the SLA app through leads.services (leads knows no clocks).
+    # The earliest deadline not met yet (running, or breached and not resolved): a
+    # breach leaves it as it is and sets `stale_since`, which no index holds, so the
+    # scan's update of a breached lead is in place (HOT) and touches none of its indexes.
     action_due_at = models.DateTimeField(null=True, blank=True)
     action_warn_at = models.DateTimeField(null=True, blank=True)
     stale_since = models.DateTimeField(null=True, blank=True)
@@ -275,14 +278,9 @@ class Lead(models.Model):
                 name="lead_came_back_idx",
                 condition=Q(rejected_at__isnull=False),
             ),
-            # The dashboard's stale and stuck lists, each in its exact order (oldest
-            # first): no sort, and their LIMIT stops the scan.
-            models.Index(
-                fields=["stale_since", "id"],
-                name="lead_stale_order_idx",
-                include=["team", "owner"],  # the count of a team's or rep's: index-only
-                condition=Q(stale_since__isnull=False),
-            ),
+            # The dashboard's stuck list, in its exact order (oldest first): no sort,
+            # and its LIMIT stops the scan. (Its stale list reads the clocks' open
+            # breaches: `stale_since` is in no index, see the field.)
             models.Index(
                 fields=["updated_at"],
                 name="lead_stuck_idx",

@@ -605,8 +605,14 @@ def _is_away(user_id: int) -> bool:
 
 
 def sync_leads(lead_ids: Iterable[int], *, unpaused: bool = False) -> None:
-    """Put each lead's nearest deadline and staleness on the lead (two queries in all);
-    `unpaused`: in the same statement, the leads no longer show an agreed pause."""
+    """Put each lead's nearest unmet deadline and staleness on the lead (two queries in
+    all); `unpaused`: in the same statement, the leads no longer show an agreed pause.
+
+    The deadline shown is the earliest of its running clocks and of its breached clocks
+    not yet resolved (an overdue lead keeps the deadline it missed, so the inbox's
+    "due soonest" puts it first). So a breach never moves it: a breach only sets
+    `stale_since`, which no index holds, and PostgreSQL updates the lead in place (a
+    HOT update) instead of writing a new entry in each of the lead's indexes."""
     lead_ids = list(set(lead_ids))
     if not lead_ids:
         return
@@ -616,10 +622,9 @@ def sync_leads(lead_ids: Iterable[int], *, unpaused: bool = False) -> None:
         Q(state=ClockState.RUNNING) | Q(state=ClockState.BREACHED, resolved_at__isnull=True),
         lead_id__in=lead_ids,
     ).values_list("lead_id", "state", "due_at", "warn_at", "breached_at"):
-        if state == ClockState.RUNNING:
-            if lead_id not in due or due_at < due[lead_id][0]:
-                due[lead_id] = (due_at, warn_at)
-        elif lead_id not in stale or breached_at < stale[lead_id]:
+        if lead_id not in due or due_at < due[lead_id][0]:
+            due[lead_id] = (due_at, warn_at)
+        if state == ClockState.BREACHED and (lead_id not in stale or breached_at < stale[lead_id]):
             stale[lead_id] = breached_at
     leads_set_deadlines(
         rows=[

@@ -210,6 +210,37 @@ def breaches(filters: ReportFilters, teams: list[Team]) -> Report:
 # --- open breaches and stale leads, now -------------------------------------------------
 
 
+def _stale_leads(breached, now: datetime) -> tuple[Table, list[Lead]]:
+    """The stale leads, oldest first: a lead is stale since its oldest open breach, the
+    first of its clocks in the open breaches' order (the same index; a lead has at most
+    one clock per kind, so that many rows per lead are enough)."""
+    stale_since: dict[int, datetime] = {}
+    stale_rows: list[Lead] = []
+    for c in breached.select_related("lead__owner", "lead__team").order_by("breached_at", "id")[
+        : OPEN_LIST_LIMIT * len(ClockKind)
+    ]:
+        if c.lead_id not in stale_since and len(stale_rows) < OPEN_LIST_LIMIT:
+            stale_since[c.lead_id] = c.breached_at
+            stale_rows.append(c.lead)
+    stale_table = Table(
+        "stale_leads",
+        "Stale leads, oldest first",
+        ["Lead", "Stage", "Rep", "Team", "Stale since", "Days stale"],
+        [
+            [
+                str(lead),
+                lead.get_stage_display(),
+                str(lead.owner) if lead.owner_id else "Unassigned",
+                lead.team.name if lead.team_id else "",
+                stale_since[lead.pk],
+                (now - stale_since[lead.pk]).days,
+            ]
+            for lead in stale_rows
+        ],
+    )
+    return stale_table, stale_rows
+
+
 def open_now(filters: ReportFilters, *, now: datetime | None = None) -> Report:
     """Open breaches and stale leads, oldest first, with their counts (4 queries)."""
     now = now or clock.now()
@@ -237,29 +268,13 @@ def open_now(filters: ReportFilters, *, now: datetime | None = None) -> Report:
         ],
     )
     open_ids = [c.lead_id for c in breach_rows]
-    stale = Lead.objects.filter(filters.leads(explicit_teams=True), stale_since__isnull=False)
-    stale_rows = stale.select_related("owner", "team").order_by("stale_since", "id")[
-        :OPEN_LIST_LIMIT
-    ]
-    stale_table = Table(
-        "stale_leads",
-        "Stale leads, oldest first",
-        ["Lead", "Stage", "Rep", "Team", "Stale since", "Days stale"],
-        [
-            [
-                str(lead),
-                lead.get_stage_display(),
-                str(lead.owner) if lead.owner_id else "Unassigned",
-                lead.team.name if lead.team_id else "",
-                lead.stale_since,
-                (now - lead.stale_since).days,
-            ]
-            for lead in stale_rows
-        ],
-    )
+    stale_table, stale_rows = _stale_leads(breached, now)
     return Report(
         "open",
-        {"open_breaches": breached.count(), "stale_leads": stale.count()},
+        {
+            "open_breaches": breached.count(),
+            "stale_leads": breached.values("lead_id").distinct().count(),
+        },
         [open_table, stale_table],
         extra={
             "breach_lead_ids": open_ids,

@@ -483,7 +483,7 @@ class Clock(models.Model):
             models.Index(
                 fields=["breached_at", "id"],
                 name="sla_clock_open_breach_order",
-                include=["team", "owner"],
+                include=["team", "owner", "lead"],  # the stale leads' count: index-only
                 condition=Q(state="breached", resolved_at__isnull=True),
             ),
             models.Index(fields=["owner", "state"], name="sla_clock_owner_state"),

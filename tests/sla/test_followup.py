@@ -413,3 +413,30 @@ def test_a_deadline_already_passed_cannot_be_paused_away(org, cadence, territori
         pause(lead)
     assert not Pause.objects.exists()
     assert follow_up(lead).state == "running"  # the scan breaches it at its true time
+
+
+def test_a_lead_that_missed_its_deadline_keeps_it_shown_and_cannot_be_paused(
+    org, cadence, territories, at_monday
+):
+    lead = accepted(org, "P-9")
+    touching = Clock.objects.get(lead=lead, kind="first_touch")
+    at_monday.move_to(touching.due_at + dt.timedelta(minutes=5))
+    assert scan().breached == 1
+    lead.refresh_from_db()
+    # Still shown, overdue: the deadline it missed, not "no deadline".
+    assert (lead.action_due_at, lead.stale_since) == (touching.due_at, touching.due_at)
+
+    condition = PauseCondition.objects.first().pk
+    with pytest.raises(TransitionNotAllowed, match="missed its deadline"):
+        pauses.lead_pause(lead=lead, by=lead.owner, condition=condition, note="x", now=clock.now())
+    assert not Pause.objects.exists()
+    assert not LeadEvent.objects.filter(kind="paused").exists()
+    api = APIClient()
+    api.force_authenticate(lead.owner)
+    answer = api.post(
+        f"/api/v1/sla/leads/{lead.pk}/pause/",
+        {"condition": condition, "note": "Later."},
+        format="json",
+    )
+    assert answer.status_code == 409
+    assert "missed its deadline" in answer.json()["detail"]

@@ -14,12 +14,13 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from alignment import clock
 from alignment.models import Notification
 from leads import services as lead_services
 from leads.models import Lead
+from leads.selectors import team_inbox
 from sla import scan as scan_module
 from sla.models import ArbiterCase, Clock, ClockEvent, ScanHold
 from sla.scan import BREACH, WARNING, run_step, scan
@@ -64,6 +65,7 @@ def test_warning_then_breach_then_escalation_each_once(org, agreement, territori
     assert breach.data == {"noticed_late_by_seconds": 16 * 60}
     lead.refresh_from_db()
     assert lead.stale_since == c.breached_at
+    assert lead.action_due_at == c.due_at  # the deadline it missed, still shown
     assert kinds(Notification.objects.filter(kind="sla_breached")) == sorted(
         [("sla_breached", rep.username), ("sla_breached", "sam")]
     )
@@ -363,3 +365,48 @@ def test_the_scan_and_email_delivery_work_the_same_on_sqlite(tmp_path):
     assert "failed" not in summary, summary
     assert "PostgreSQL is not in use (SQLite)" in output
     assert "skipped" in summary  # the PostgreSQL-only ones
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's HOT updates")
+@pytest.mark.django_db(transaction=True)
+def test_a_breach_updates_its_leads_in_place_touching_none_of_their_indexes(
+    org, agreement, territories, at_monday
+):
+    hand_off_many(org, "H", 30)
+    at_monday.shift(dt.timedelta(hours=2))
+    with connection.cursor() as cursor:
+        # What the hand-off left behind is cleared, as autovacuum would between the two.
+        cursor.execute("VACUUM leads_lead")
+
+    def in_place() -> tuple[int, int]:
+        with connection.cursor() as cursor:  # this transaction's own counts
+            cursor.execute(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'leads_lead'"
+            )
+            return cursor.fetchone()
+
+    with transaction.atomic():
+        before = in_place()
+        assert scan().breached == 30
+        updated, hot = (after - was for after, was in zip(in_place(), before, strict=True))
+    # Each lead's deadline stays (the one it missed); only `stale_since`, in no index, is
+    # set: PostgreSQL writes no index entry for it (a HOT update).
+    assert updated == hot >= 30
+    assert Lead.objects.filter(stale_since=MONDAY_DUE, action_due_at=MONDAY_DUE).count() == 30
+
+
+def test_an_overdue_lead_comes_first_in_its_teams_inbox_not_last(
+    org, agreement, territories, at_monday
+):
+    missed = hand_off(org, "O-1")  # due 11:00
+    at_monday.shift(dt.timedelta(minutes=30))
+    waiting = hand_off(org, "O-2")  # due 11:30
+    at_monday.move_to(MONDAY_DUE + dt.timedelta(minutes=10))
+    assert scan().breached == 1
+
+    order = list(team_inbox(missed.team_id).values_list("pk", "stale_since", "action_due_at"))
+    assert order == [
+        (missed.pk, MONDAY_DUE, MONDAY_DUE),  # stale, shown with the deadline it missed
+        (waiting.pk, None, MONDAY_DUE + dt.timedelta(minutes=30)),
+    ]
