@@ -63,7 +63,8 @@ BEAT_SECONDS = 15
 BURST = 1_000
 # BENCH_SCAN_ONLY=cost: part (a) alone, for figures in minutes (with a smaller
 # BENCH_SCAN_LARGE_OPEN). BENCH_SCAN_PROFILE=1: where the last scan of (a) spent its
-# time, statement by statement, against the Python between them.
+# time, statement by statement, against the Python between them (=tottime: and the
+# 40 functions that took most time of their own).
 ONLY = os.environ.get("BENCH_SCAN_ONLY", "")
 PROFILE = bool(os.environ.get("BENCH_SCAN_PROFILE"))
 BURSTS = int(os.environ.get("BENCH_SCAN_BURSTS", "3"))
@@ -344,6 +345,10 @@ class _Profile:
             r"(sla|alignment|leads)/", 25
         )
         print(out.getvalue())
+        if os.environ.get("BENCH_SCAN_PROFILE") == "tottime":
+            out = io.StringIO()
+            pstats.Stats(self.python, stream=out).sort_stats("tottime").print_stats(40)
+            print(out.getvalue())
 
 
 # What a breach writes, as bare SQL (part (a)'s second reference): %(due)s the clock ids.

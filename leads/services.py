@@ -16,6 +16,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 
 from alignment.bulk import update_rows
@@ -445,6 +447,30 @@ def leads_set_deadlines(
         columns += ("paused_until", "pause_reason")
         rows = [(*row, None, "") for row in rows]
     _set_columns(columns, rows)
+
+
+def leads_mark_stale(*, rows: list[tuple[int, datetime]]) -> None:
+    """For the SLA app's breaches: per lead id, stale since this moment unless it was
+    since earlier. The deadline shown stays (the earliest one not met, which the breach
+    did not meet), so one column changes: no index holds it, and the update is in
+    place (see Lead.action_due_at)."""
+    earliest: dict[int, datetime] = {}
+    for lead_id, since in rows:  # two clocks of a lead breached at once: the earlier
+        if lead_id not in earliest or since < earliest[lead_id]:
+            earliest[lead_id] = since
+    if connection.vendor != "postgresql":
+        for lead_id, since in earliest.items():
+            Lead.objects.filter(pk=lead_id).update(
+                stale_since=Least(Coalesce("stale_since", Value(since)), Value(since))
+            )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE leads_lead SET stale_since = LEAST(leads_lead.stale_since, u.since) "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS u (id, since) "
+            "WHERE leads_lead.id = u.id",
+            [list(earliest), list(earliest.values())],
+        )
 
 
 def leads_set_attempts(*, rows: list[tuple[int, int | None]]) -> None:

@@ -14,9 +14,10 @@ size:
    RETURNING` whose condition is the step's filter again: a clock another
    scan (or a second beat) took first no longer matches, so no clock is acted
    on twice;
-3. record the events (one multi-row INSERT), put the leads' deadlines right
-   (breaches and resumes) and write the notifications (one INSERT … ON CONFLICT
-   DO NOTHING); email goes out after commit.
+3. record the events (one multi-row INSERT), mark a breach's leads stale (one
+   column, in no index: they keep the deadline they missed) or put a resume's
+   deadlines right, and write the notifications (one INSERT … ON CONFLICT DO
+   NOTHING); email goes out after commit.
 
 A breach is recorded at its true time (`due_at`), however late the scan runs;
 `recorded_at` is when the row was written. A clock already due is breached,
@@ -58,6 +59,7 @@ from alignment.models import Team, User
 from alignment.notifications import Notice, notify_many, queue_delivery
 from alignment.roles import ROLE_NAMES, Role
 from leads.models import LABEL_FIELDS, Lead, lead_label
+from leads.services import leads_mark_stale
 from sla import rollups, selectors
 from sla.calendars import CalendarSpec, add_business_time, business_time_between
 from sla.clocks import sync_leads
@@ -138,7 +140,7 @@ class Step:
     # the events and notices as `row["before"]`: what the clock was before the claim).
     reads: tuple[str, ...] = ()
     after_claim: Callable[[list[dict], datetime, _Context], None] | None = None
-    syncs_leads: bool = False  # does the claim change what the lead shows (deadline, stale)?
+    marks_stale: bool = False  # do its leads go stale, since the event's time?
     moments: tuple[str, ...] = ()  # the clock's timestamps its events and notices need
 
     @property
@@ -267,7 +269,7 @@ BREACH = Step(
         "noticed_late_by_seconds": int((at - row["due_at"]).total_seconds())
     },
     notices=_breach_notices,
-    syncs_leads=True,
+    marks_stale=True,
     moments=("due_at", "escalation_due_at"),
 )
 
@@ -559,8 +561,8 @@ def _batch(
             (step.event_at(row, at), row["team_id"], row["owner_id"], row["goal_id"], row["kind"])
             for row in rows
         )
-    if step.syncs_leads:
-        sync_leads(row["lead_id"] for row in rows)
+    if step.marks_stale:
+        leads_mark_stale(rows=[(row["lead_id"], step.event_at(row, at)) for row in rows])
     ctx.load(rows)
     batch = _Batch(ctx=ctx, leads=leads)
     ctx.emails += notify_many(

@@ -410,3 +410,19 @@ def test_an_overdue_lead_comes_first_in_its_teams_inbox_not_last(
         (missed.pk, MONDAY_DUE, MONDAY_DUE),  # stale, shown with the deadline it missed
         (waiting.pk, None, MONDAY_DUE + dt.timedelta(minutes=30)),
     ]
+
+
+def test_a_lead_is_stale_since_its_earliest_breach_whatever_the_order_they_come_in(
+    org, agreement, territories, at_monday
+):
+    lead, other = hand_off(org, "E-1"), hand_off(org, "E-2")
+    one, two = MONDAY_DUE, MONDAY_DUE + dt.timedelta(minutes=5)
+
+    # Two of a lead's clocks breached in one batch, the later first.
+    lead_services.leads_mark_stale(rows=[(lead.pk, two), (lead.pk, one), (other.pk, two)])
+    # A later breach never moves it forward.
+    lead_services.leads_mark_stale(rows=[(lead.pk, two + dt.timedelta(hours=1))])
+
+    stale = dict(Lead.objects.filter(pk__in=[lead.pk, other.pk]).values_list("pk", "stale_since"))
+    assert stale == {lead.pk: one, other.pk: two}
+    assert Lead.objects.get(pk=lead.pk).action_due_at == MONDAY_DUE  # the deadline stays
