@@ -30,7 +30,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
-from alignment.bulk import insert_rows
+from alignment.bulk import insert_rows, new_instance
 from alignment.errors import Conflict
 from alignment.models import Team, User
 from alignment.registry import Registry
@@ -412,15 +412,27 @@ def _apply(
     if from_stage != NO_STAGE:
         lead.version += 1
         lead.updated_at = now
-    return LeadEvent(
-        lead=lead,
-        kind=action,
-        actor=by,
-        occurred_at=now,
-        from_stage=from_stage,
-        to_stage=new_stage,
-        data=change.data,
+    # Not LeadEvent(lead=lead, actor=by, ...): a bulk ingest makes over a thousand a
+    # request, and the constructor's per-field work was a tenth of its time.
+    event = new_instance(
+        LeadEvent,
+        {
+            "lead_id": lead.pk,
+            "kind": action,
+            "actor_id": by.pk if by is not None else None,
+            "occurred_at": now,
+            "from_stage": from_stage,
+            "to_stage": new_stage,
+            "data": change.data,
+        },
     )
+    _EVENT_LEAD.set_cached_value(event, lead)
+    _EVENT_ACTOR.set_cached_value(event, by)
+    return event
+
+
+_EVENT_LEAD = LeadEvent._meta.get_field("lead")
+_EVENT_ACTOR = LeadEvent._meta.get_field("actor")
 
 
 def step(
