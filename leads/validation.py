@@ -115,21 +115,27 @@ def _clean_attributes(attributes: Any, errors: dict[str, list[str]]) -> dict[str
     if len(attributes) > MAX_ATTRIBUTES:
         errors.setdefault("attributes", []).append(f"At most {MAX_ATTRIBUTES} attributes.")
     clean = {}
+    # Text to text first, as nearly every attribute is: the fewest checks for it.
     for key, value in attributes.items():
-        if NUL in (key if type(key) is str else str(key)) or (type(value) is str and NUL in value):
-            errors.setdefault(f"attributes.{str(key).replace(NUL, '')}", []).append(NUL_ERROR)
-            continue
-        if not isinstance(value, str | int | float | bool) and value is not None:
-            errors.setdefault(f"attributes.{key}", []).append(
-                "Must be text, a number or true/false."
-            )
-            continue
+        if type(key) is not str:
+            key = str(key)
         if type(value) is str:
+            if NUL in key or NUL in value:
+                errors.setdefault(f"attributes.{key.replace(NUL, '')}", []).append(NUL_ERROR)
+                continue
             value = value.strip()
             if len(value) > MAX_ATTRIBUTE_LENGTH:
                 errors.setdefault(f"attributes.{key}", []).append(
                     f"At most {MAX_ATTRIBUTE_LENGTH} characters."
                 )
                 continue
-        clean[(key if type(key) is str else str(key)).strip()[:200]] = value
+        elif NUL in key or (isinstance(value, str) and NUL in value):
+            errors.setdefault(f"attributes.{key.replace(NUL, '')}", []).append(NUL_ERROR)
+            continue
+        elif not isinstance(value, str | int | float | bool) and value is not None:
+            errors.setdefault(f"attributes.{key}", []).append(
+                "Must be text, a number or true/false."
+            )
+            continue
+        clean[key.strip()[:200]] = value
     return clean
