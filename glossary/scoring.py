@@ -418,12 +418,7 @@ class CompiledDefinition:
         return len(self._rules)
 
     def score(self, *, fields: Mapping[str, Any], attributes: Mapping[str, Any]) -> ScoreResult:
-        # Each field is normalised once, however many rules read it.
-        seen: dict[str, Normal] = {}
-        for name in self._fields:
-            seen[name] = normalise(
-                fields.get(name) if name in LEAD_FIELDS else attributes.get(name)
-            )
+        seen = self._normalised(fields, attributes)
         total = 0
         explanation = []
         for rule in self._rules:
@@ -440,11 +435,7 @@ class CompiledDefinition:
                     "points": awarded,
                 }
             )
-        missing = [
-            name
-            for name in self.required_fields
-            if (seen[name] if name in seen else normalise(lookup(name, fields, attributes))) is None
-        ]
+        missing = self._missing(seen, fields, attributes)
         return ScoreResult(
             points=total,
             threshold=self.threshold,
@@ -452,6 +443,52 @@ class CompiledDefinition:
             missing_required=missing,
             explanation=explanation,
         )
+
+    def score_stored(
+        self, *, fields: Mapping[str, Any], attributes: Mapping[str, Any]
+    ) -> tuple[int, dict[str, Any], bool]:
+        """(points, what a lead keeps: `score(...).as_stored()`, qualified), without
+        the full explanation a lead does not keep (a bulk ingest scores a thousand)."""
+        seen = self._normalised(fields, attributes)
+        total = 0
+        explanation = []
+        for rule in self._rules:
+            matched = rule.predicate(seen[rule.field])
+            awarded = rule.points if matched else 0
+            total += awarded
+            explanation.append(
+                {"label": rule.label, "field": rule.field, "matched": matched, "points": awarded}
+            )
+        missing = self._missing(seen, fields, attributes)
+        qualified = total >= self.threshold and not missing
+        stored = {
+            "points": total,
+            "threshold": self.threshold,
+            "qualified": qualified,
+            "missing_required": missing,
+            "explanation": explanation,
+        }
+        return total, stored, qualified
+
+    def _normalised(
+        self, fields: Mapping[str, Any], attributes: Mapping[str, Any]
+    ) -> dict[str, Normal]:
+        # Each field is normalised once, however many rules read it.
+        seen: dict[str, Normal] = {}
+        for name in self._fields:
+            seen[name] = normalise(
+                fields.get(name) if name in LEAD_FIELDS else attributes.get(name)
+            )
+        return seen
+
+    def _missing(
+        self, seen: dict[str, Normal], fields: Mapping[str, Any], attributes: Mapping[str, Any]
+    ) -> list[str]:
+        return [
+            name
+            for name in self.required_fields
+            if (seen[name] if name in seen else normalise(lookup(name, fields, attributes))) is None
+        ]
 
 
 def score(

@@ -62,8 +62,7 @@ class Scorer:
         if self.compiled is None:
             return None, {}, False
         fields = {name: data.get(name, "") for name in (*CONTACT_FIELDS, "source")}
-        result = self.compiled.score(fields=fields, attributes=data.get("attributes", {}))
-        return result.points, result.as_stored(), result.qualified
+        return self.compiled.score_stored(fields=fields, attributes=data.get("attributes", {}))
 
     def scored_fields(self, points: int | None, explanation: dict) -> dict[str, Any]:
         """What a new lead stores of its score: which version scored it, and why."""

@@ -269,3 +269,18 @@ def test_the_points_are_the_sum_of_the_explanation(attributes):
     result = CompiledDefinition(RULES, 20).score(fields={}, attributes=attributes)
     assert result.points == sum(line["points"] for line in result.explanation)
     assert result.qualified == (result.points >= 20)
+
+
+lead_fields_strategy = st.fixed_dictionaries(
+    {},
+    optional=dict.fromkeys(("email", "phone", "country", "source"), values),
+)
+
+
+@given(attributes=attributes_strategy, fields=lead_fields_strategy)
+def test_what_a_lead_keeps_is_the_stored_form_of_its_full_score(attributes, fields):
+    definition = CompiledDefinition(RULES, 20, ["Lead Source", "email"])
+    full = definition.score(fields=fields, attributes=attributes)
+    points, stored, qualified = definition.score_stored(fields=fields, attributes=attributes)
+    assert (points, qualified) == (full.points, full.qualified)
+    assert json.dumps(stored) == json.dumps(full.as_stored())
