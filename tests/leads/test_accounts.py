@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from alignment import clock
 from alignment.services import member_set_away
-from leads import ingest
+from leads import ingest, merge
 from leads.models import Account, Lead, LeadEvent
 from leads.routing import rules_save
 from leads.stages import Action, Stage
@@ -65,6 +65,22 @@ def test_a_lead_whose_email_matches_an_earlier_lead_of_any_source_is_linked_to_i
     assert again.duplicate_of_id == first.pk
     assert first.duplicate_of_id is None
     assert other.duplicate_of_id is None
+
+
+def test_a_new_lead_is_linked_to_the_earliest_live_lead_with_its_email(org, mql_in_force):
+    first = arrive(org, "F-1", email="Fay@acme.io", source="webform")
+    second = arrive(org, "F-2", email="fay@acme.io", source="webinar")
+    third, stranger = post_bulk(
+        org,
+        [
+            {**QUALIFYING, "external_id": "F-3", "email": "FAY@acme.io"},
+            {**QUALIFYING, "external_id": "F-4", "email": "gus@acme.io"},
+        ],
+    )
+    assert second.duplicate_of_id == third.duplicate_of_id == first.pk
+    assert stranger.duplicate_of_id is None
+    merge.lead_merge(lead=first, into=second.pk, by=org["leo"], now=clock.now())
+    assert arrive(org, "F-5", email="fay@acme.io").duplicate_of_id == second.pk
 
 
 # PostgreSQL: SQLite's bulk writes go in chunks, so its count grows with the batch.
