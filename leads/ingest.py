@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection, transaction
@@ -164,7 +165,7 @@ def save_fields(leads: list[Lead], names: list[str]) -> None:
         Lead.objects.bulk_update(leads, names)
         return
     fields = ["id", *(Lead._meta.get_field(name).attname for name in names)]
-    update_rows(Lead, fields, [tuple(getattr(lead, f) for f in fields) for lead in leads])
+    update_rows(Lead, fields, list(map(attrgetter(*fields), leads)))
 
 
 def insert_new(leads: list[Lead]) -> list[Lead]:
@@ -184,7 +185,7 @@ def insert_new(leads: list[Lead]) -> list[Lead]:
     returned = insert_rows(
         Lead,
         fields,
-        [tuple(getattr(lead, name) for name in fields) for lead in ordered],
+        list(map(attrgetter(*fields), ordered)),
         ignore_conflicts=True,
         returning=("id", "source", "external_id"),
     )

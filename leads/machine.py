@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -475,7 +476,7 @@ def write(events: list[LeadEvent]) -> list[LeadEvent]:
         ids = insert_rows(
             LeadEvent,
             fields,
-            [tuple(getattr(e, name) for name in fields) for e in events],
+            list(map(attrgetter(*fields), events)),
             returning=("id",),
         )
         for event, (pk,) in zip(events, ids, strict=True):
