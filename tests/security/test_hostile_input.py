@@ -9,8 +9,10 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client, RequestFactory
+from hypothesis import given
+from hypothesis import strategies as st
 
-from alignment import http_errors
+from alignment import http_errors, inputs
 from glossary import services as glossary_services
 from glossary.models import DefinitionVersion, Term
 
@@ -237,3 +239,23 @@ def test_enum_filters_refuse_values_outside_the_enum(world, admin, url, name):
 @pytest.mark.parametrize("query", ["team=abc", "start=2026-13-01", "rep=1e400", "end=9999-12-31"])
 def test_dashboard_cards_refuse_bad_filters_with_a_400(world, admin, panel, query):
     assert admin.get(f"/sla/dashboard/{panel}/?{query}").status_code == 400
+
+
+def _depth(value) -> int:
+    """How many containers deep the deepest container sits (0: the top one)."""
+    items = value.values() if isinstance(value, dict) else value
+    below = [_depth(item) + 1 for item in items if isinstance(item, dict | list)]
+    return max(below, default=0)
+
+
+json_values = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner),
+    max_leaves=30,
+)
+
+
+@given(data=st.lists(json_values, max_size=4) | st.dictionaries(st.text(max_size=2), json_values))
+def test_the_parsers_depth_check_sees_exactly_the_containers_below_its_limit(data):
+    for limit in range(6):
+        assert inputs._deeper_than(data, limit) == (_depth(data) > limit)
