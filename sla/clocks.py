@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Q
 
 from alignment import clock as time
-from alignment.bulk import insert_rows
+from alignment.bulk import insert_rows, new_instance
 from alignment.models import User
 from leads.machine import SALES_WORKING, Action, GuardRefused, Stage
 from leads.models import Lead, LeadEvent
@@ -83,19 +83,30 @@ def _new_clock(
         plan = clock_plan(spec, goal, kind, start, stage=lead.stage, touches=lead.touch_count)
     if plan is None:
         return None
-    return Clock(
-        lead_id=lead.pk,
-        kind=kind,
-        state=ClockState.RUNNING,
-        agreement=agreement,
-        goal=goal,
-        owner_id=lead.owner_id,
-        team_id=lead.team_id,
-        hours=plan.hours,
-        started_at=start,
-        warn_at=plan.warn_at,
-        due_at=plan.due_at,
+    # Not Clock(...): a bulk ingest starts hundreds at once (alignment.bulk.new_instance).
+    clock = new_instance(
+        Clock,
+        {
+            "lead_id": lead.pk,
+            "kind": kind,
+            "state": ClockState.RUNNING,
+            "agreement_id": agreement.pk,
+            "goal_id": goal.pk,
+            "owner_id": lead.owner_id,
+            "team_id": lead.team_id,
+            "hours": plan.hours,
+            "started_at": start,
+            "warn_at": plan.warn_at,
+            "due_at": plan.due_at,
+        },
     )
+    _CLOCK_AGREEMENT.set_cached_value(clock, agreement)
+    _CLOCK_GOAL.set_cached_value(clock, goal)
+    return clock
+
+
+_CLOCK_AGREEMENT = Clock._meta.get_field("agreement")
+_CLOCK_GOAL = Clock._meta.get_field("goal")
 
 
 def _event(clock: Clock, kind: str, at: datetime, *, actor=None, **data) -> ClockEvent:
