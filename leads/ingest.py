@@ -95,7 +95,7 @@ def new_lead(data: dict[str, Any], **fields: Any) -> Lead:
         values[attname] = value
     lead = new_instance(Lead, values)
     for name, value in related.items():
-        setattr(lead, name, value)
+        Lead._meta.get_field(name).set_cached_value(lead, value)
     return lead
 
 

@@ -465,10 +465,12 @@ def write(events: list[LeadEvent]) -> list[LeadEvent]:
         return events
     for event in events:
         if event.lead_id is None:
-            # The lead was saved after its event was made: assigning the lead again
-            # takes its id and keeps it cached (setting lead_id would drop it, and
-            # every listener reading event.lead would query it again).
-            event.lead = event.lead
+            # The lead was saved after its event was made: take its id and cache it
+            # again (setting lead_id drops it, and every listener reading event.lead
+            # would query it again).
+            lead = event.lead
+            event.lead_id = lead.pk
+            _EVENT_LEAD.set_cached_value(event, lead)
     if connection.vendor != "postgresql":
         LeadEvent.objects.bulk_create(events)
     else:
