@@ -1,5 +1,9 @@
 """Cleaning a lead's free attributes: what is kept, and each refusal by its name."""
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leads import validation
 from leads.validation import MAX_ATTRIBUTE_LENGTH, NUL_ERROR, clean_lead_input
 
 
@@ -38,3 +42,24 @@ def test_a_nul_in_a_name_or_a_text_value_is_refused_under_the_name_without_it():
         "attributes.C": [NUL_ERROR],
         "attributes.E": [NUL_ERROR],
     }
+
+
+texts = st.text(alphabet=st.sampled_from(["a", "B", " ", "\x00", "é", "\t"]), max_size=6)
+
+
+@given(
+    attributes=st.dictionaries(
+        texts | st.integers(0, 3),
+        texts | st.integers() | st.booleans() | st.none() | st.just("x" * 2001),
+        max_size=6,
+    )
+)
+def test_the_all_text_shortcut_gives_what_the_attribute_by_attribute_cleaning_gives(attributes):
+    shortcut = validation._all_text(attributes)
+    errors: dict = {}
+    each = validation._clean_each(attributes, errors)
+    if shortcut is not None:
+        assert list(shortcut.items()) == list(each.items())
+        assert errors == {}
+    else:
+        assert errors or not all(type(k) is str and type(v) is str for k, v in attributes.items())
