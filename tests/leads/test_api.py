@@ -252,6 +252,28 @@ def test_bulk_answers_per_item(integration, mql_in_force, territories):
     assert Lead.objects.count() == 2
 
 
+# PostgreSQL: SQLite's bulk writes go in chunks, so its count grows with the batch.
+@pytest.mark.postgres
+def test_a_bulk_request_makes_as_many_queries_for_fifty_leads_as_for_five(
+    integration, mql_in_force, territories, count_queries
+):
+    def bulk(prefix, n):
+        items = [
+            {
+                **(QUALIFYING if i % 2 else NOT_QUALIFYING),
+                "external_id": f"{prefix}-{i}",
+                "email": f"p{i}@{prefix.lower()}{i}.example",
+            }
+            for i in range(n)
+        ]
+        response = integration.post("/api/v1/leads/bulk/", {"leads": items}, format="json")
+        assert [r["status"] for r in response.json()["results"]] == ["created"] * n
+
+    bulk("WARM", 5)  # the per-process caches (permissions, the definition, rules)
+    assert count_queries(lambda: bulk("FEW", 5)) == count_queries(lambda: bulk("MANY", 50))
+    assert Lead.objects.filter(external_id__startswith="MANY-", stage="mql").count() == 25
+
+
 def test_bulk_refuses_more_than_a_thousand_and_bad_shapes(integration, mql_in_force):
     too_many = [{"source": "x"}] * 1001
     assert (
