@@ -84,7 +84,10 @@ def new_instance(model: type[models.Model], values: dict[str, Any]) -> models.Mo
     maker = _MAKERS.get(model)
     if maker is None:
         maker = _MAKERS[model] = _Maker(model)
-    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+    # The receiver lists first: empty (as they are here), no per-model lookup is needed.
+    if (pre_init.receivers and pre_init.has_listeners(model)) or (
+        post_init.receivers and post_init.has_listeners(model)
+    ):
         return model(**values)
     return maker(values)
 
