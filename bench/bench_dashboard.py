@@ -7,7 +7,7 @@ sources, campaigns, scores, two definition versions), ten lead events each, one
 accept clock per lead (12% breached), a first-touch clock for every accepted
 lead, their durations as the engine keeps them (business seconds taken as a
 fixed share of the wall time: the bench measures reads, not calendar
-arithmetic), the day rollups (clocks, leads) rebuilt from them, arbiter cases, commitment
+arithmetic), the day rollups (clocks, leads, arbiter cases) rebuilt from them, commitment
 results, a revenue target.
 
 First BENCH_DASH_SMALL leads (default a tenth) are loaded and every panel is
@@ -107,7 +107,12 @@ def _analyze() -> None:
     with connection.cursor() as cursor:
         _step("vacuum analyze", cursor, "VACUUM ANALYZE")
         tables = ("leads_lead", "leads_leadevent", "sla_clock", "sla_clockduration")
-        rollup_tables = ("sla_clockdayrollup", "sla_breachdayrollup", "leads_leaddayrollup")
+        rollup_tables = (
+            "sla_clockdayrollup",
+            "sla_breachdayrollup",
+            "sla_casedayrollup",
+            "leads_leaddayrollup",
+        )
         for table in (*tables, *rollup_tables):
             cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
             print(f"  {table}: {cursor.fetchone()[0]:,} rows")
@@ -219,7 +224,7 @@ def _seed() -> dict:
 def _load(seeded: dict, first_g: int, last_g: int) -> None:
     """Leads number first_g to last_g (inclusive, spread over the last 365 days as
     every load is: a second load makes each day denser), ten events each, their
-    clocks, durations, both day rollups and arbiter cases."""
+    clocks, durations, the day rollups and arbiter cases."""
     from django.db import connection
 
     from leads import rollups as lead_rollups
@@ -353,9 +358,9 @@ def _load(seeded: dict, first_g: int, last_g: int) -> None:
             "arbiter cases for escalated breaches",
             cursor,
             """
-            INSERT INTO sla_arbitercase (kind, lead_id, clock_id, opened_at, decision,
+            INSERT INTO sla_arbitercase (kind, lead_id, clock_id, team_id, opened_at, decision,
                 against_side, reason, decided_at)
-            SELECT 'escalation', c.lead_id, c.id, c.escalated_at,
+            SELECT 'escalation', c.lead_id, c.id, c.team_id, c.escalated_at,
                 CASE WHEN c.id %% 3 = 0 THEN '' WHEN c.id %% 3 = 1 THEN 'reassign'
                      ELSE 'return' END,
                 CASE WHEN c.id %% 3 = 0 THEN '' WHEN c.id %% 3 = 1 THEN 'sales'
@@ -365,6 +370,9 @@ def _load(seeded: dict, first_g: int, last_g: int) -> None:
             """,
             [clocks_before],
         )
+        started = time.perf_counter()
+        rollups.rebuild_cases()
+        print(f"  case rollup rebuilt: {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def _timings(client, url: str, n: int, **headers) -> list[float]:

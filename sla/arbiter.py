@@ -19,7 +19,7 @@ from alignment.models import User
 from alignment.roles import perm
 from leads import services as lead_services
 from leads.models import Dispute, Lead
-from sla import selectors
+from sla import rollups, selectors
 from sla.clocks import deadlines, own_spec, sync_leads
 from sla.models import (
     DECISION_AGAINST,
@@ -69,6 +69,15 @@ def case_decide(
             raise CaseAlreadyDecided(
                 "This case was closed first: " + (earlier.first() or "another decision.")
             )
+        # Its kind, opening time and team never change after it opened: the case as read.
+        rollups.record_case_decided(
+            opened_at=case.opened_at,
+            team_id=case.team_id,
+            kind=case.kind,
+            decided_at=now,
+            decision=decision,
+            against_side=DECISION_AGAINST[decision],
+        )
         _carry_out(
             case,
             lead=lead,

@@ -252,13 +252,29 @@ def _close_worked_case(clock: Clock, *, at: datetime, actor, because: str) -> No
     the arbiter takes the lead before the case too (sla.arbiter.case_decide),
     so the two never deadlock and exactly one of them closes the case."""
     what = Action(because).label if because in Action.values else "Acted on"
-    ArbiterCase.objects.filter(clock_id=clock.pk, decided_at__isnull=True).update(
+    case = (
+        ArbiterCase.objects.filter(clock_id=clock.pk, decided_at__isnull=True)
+        .values("pk", "opened_at", "team_id", "kind")
+        .first()
+    )
+    if case is None:
+        return
+    claimed = ArbiterCase.objects.filter(pk=case["pk"], decided_at__isnull=True).update(
         decided_at=at,
         decision=Decision.WORKED,
         against_side=DECISION_AGAINST[Decision.WORKED],
         reason=f"{what} by {actor or 'the system'} on {at:%d %b %Y %H:%M} UTC, "
         "after the breach was escalated: nothing was left to decide.",
     )
+    if claimed:
+        rollups.record_case_decided(
+            opened_at=case["opened_at"],
+            team_id=case["team_id"],
+            kind=case["kind"],
+            decided_at=at,
+            decision=Decision.WORKED,
+            against_side=DECISION_AGAINST[Decision.WORKED],
+        )
 
 
 # What each lead event does to the lead's open clocks.
@@ -376,14 +392,17 @@ class _Effects:
         elif kind == Action.PAUSE:
             self.clock_events.extend(_pause(self.lead, self.mine, event))
         elif kind == Action.DISPUTE and event.data.get("dispute"):
-            ArbiterCase.objects.get_or_create(
+            case, created = ArbiterCase.objects.get_or_create(
                 dispute_id=event.data["dispute"],
                 defaults={
                     "kind": CaseKind.DISPUTE,
                     "lead_id": self.lead.pk,
+                    "team_id": self.lead.team_id,
                     "opened_at": event.occurred_at,
                 },
             )
+            if created:
+                rollups.record_cases_opened([(case.opened_at, case.team_id, case.kind)])
 
     def _has(self, kind: str) -> bool:
         return any(c.kind == kind for c in self.mine)

@@ -12,7 +12,8 @@ attainment panels sum the rollup (what the period holds in days); the medians
 are PostgreSQL's exact `percentile_cont` over the durations when the period
 holds at most EXACT_UP_TO clocks, or a source or campaign is chosen (the rollup
 keeps neither), and the rollup's buckets beyond (within 5 minutes or 1%).
-No read writes.
+The decisions panel sums the cases' day rollup (CaseDayRollup), which counts a
+case for the team its lead had when it opened. No read writes.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sla import pauses, rollups
 from sla.models import (
     ArbiterCase,
     BreachDayRollup,
+    CaseDayRollup,
     CaseKind,
     Clock,
     ClockDayRollup,
@@ -783,9 +785,30 @@ def _pause_tables(pauses_by_rep, open_rows, names, team_names) -> list[Table]:
 # --- escalations and the arbiter ----------------------------------------------------------
 
 
-def decisions(filters: ReportFilters) -> Report:
-    """Escalations and disputes opened, the arbiter's decisions and which side each
-    went against (2 queries)."""
+def _cases(filters: ReportFilters) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """The cases opened in the period (escalations, disputes, still open) and those
+    decided in it per decision and side: from the day rollup, by the team each case's
+    lead had when it opened (1 query); from the cases and their leads now when a rep,
+    source or campaign (which the rollup does not hold) is asked (2)."""
+    if _by_rollup(filters) and not filters.rep_id:
+        rows = CaseDayRollup.objects.filter(day__gte=filters.start, day__lte=filters.end)
+        if not filters.all_teams:
+            rows = rows.filter(team_id__in=filters.team_ids)
+        opened = {"escalations": 0, "disputes": 0, "still_open": 0}
+        per_decision: dict[tuple[str, str], int] = defaultdict(int)
+        for r in rows.values("kind", "decision", "against_side").annotate(
+            opened=Sum("opened"), still_open=Sum("still_open"), decided=Sum("decided")
+        ):
+            key = "escalations" if r["kind"] == CaseKind.ESCALATION else "disputes"
+            opened[key] += r["opened"]
+            opened["still_open"] += r["still_open"]
+            if r["decided"]:
+                per_decision[(r["decision"], r["against_side"])] += r["decided"]
+        decided = [
+            {"decision": decision, "against_side": side, "n": n}
+            for (decision, side), n in sorted(per_decision.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        return opened, decided
     lead_q = filters.leads("lead__", explicit_teams=not filters.all_teams)
     opened = ArbiterCase.objects.filter(
         lead_q, opened_at__gte=filters.start_at, opened_at__lt=filters.end_at
@@ -802,6 +825,13 @@ def decisions(filters: ReportFilters) -> Report:
         .annotate(n=Count("*"))
         .order_by("-n", "decision")
     )
+    return opened, decided
+
+
+def decisions(filters: ReportFilters) -> Report:
+    """Escalations and disputes opened, the arbiter's decisions and which side each
+    went against (1 query, 2 with a rep, source or campaign)."""
+    opened, decided = _cases(filters)
     labels = dict(Decision.choices)
     by_decision = Table(
         "decisions",

@@ -684,6 +684,16 @@ class ArbiterCase(models.Model):
         "alignment.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The lead's team when the case opened: the decisions panel's rollup
+    # (CaseDayRollup) counts the case there, opened and decided alike.
+    team = models.ForeignKey(
+        "alignment.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["opened_at", "id"]
@@ -861,6 +871,39 @@ class BreachDayRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n} breached"
+
+
+class CaseDayRollup(models.Model):
+    """Arbiter cases per UTC day, team (the lead's when the case opened; none is 0),
+    kind, and decision with the side it went against: what the decisions panel sums,
+    so it costs the days of its period, not the cases they hold.
+
+    A case counts twice: on the day it opened (decision and side "", `opened` and
+    `still_open`), and once decided, on that day (`decided`, under its decision and
+    side), when its opening day's `still_open` is taken off. Written in the
+    transaction that opens or decides the case (`sla.rollups.record_cases_opened`,
+    `record_case_decided`), never on a read; `manage.py rollup_durations` rebuilds it.
+    """
+
+    day = models.DateField()
+    team_id = models.IntegerField()
+    kind = models.CharField(max_length=20, choices=CaseKind.choices)
+    decision = models.CharField(max_length=30, choices=Decision.choices, blank=True)
+    against_side = models.CharField(max_length=20, blank=True)
+    opened = models.IntegerField(default=0)
+    still_open = models.IntegerField(default=0)
+    decided = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "kind", "decision", "against_side"],
+                name="sla_case_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} team {self.team_id} {self.decision or 'opened'}"
 
 
 class RevenueTarget(models.Model):

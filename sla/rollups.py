@@ -2,7 +2,8 @@
 ClockDuration per met clock (its business time, worked out once on the team's
 calendar) and the day's ClockDayRollup counts, written in the same transaction as
 the met event; the day's BreachDayRollup counts, written with the breaches (one
-upsert per scan batch); never on a read.
+upsert per scan batch); the day's CaseDayRollup counts, written where arbiter cases
+open and are decided; never on a read.
 
 The histogram's buckets: 10 minutes wide under ten hours, then 50 per doubling
 (10-20 h by 12 minutes, 20-40 h by 24 minutes, ...), so every edge the speed
@@ -25,6 +26,7 @@ from alignment.bulk import insert_rows
 from sla.calendars import business_time_between
 from sla.models import (
     BreachDayRollup,
+    CaseDayRollup,
     ClockDayRollup,
     ClockDuration,
     ClockEvent,
@@ -270,5 +272,91 @@ def rebuild_breaches() -> int:
             f"INSERT INTO {table} (day, team_id, owner_id, goal_id, kind, n) "  # noqa: S608
             f"SELECT {day}, COALESCE(team_id, 0), COALESCE(owner_id, 0), goal_id, kind, "
             f"COUNT(*) FROM {clocks} WHERE breached_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+        )
+        return cursor.rowcount
+
+
+# -- arbiter cases -----------------------------------------------------------------------
+
+CASE_KEY = ("day", "team_id", "kind", "decision", "against_side")
+CASE_COUNTS = ("opened", "still_open", "decided")
+
+
+def _add_to_case_rollup(cells: Counter) -> None:
+    """Add to the case rollup: `cells` maps (key, count's name) to what it adds."""
+    rows: dict[tuple, dict[str, int]] = {}
+    for (key, name), n in cells.items():
+        if n:
+            rows.setdefault(key, dict.fromkeys(CASE_COUNTS, 0))[name] += n
+    if not rows:
+        return
+    table = CaseDayRollup._meta.db_table
+    key = ", ".join(CASE_KEY)
+    one = "(" + ", ".join(["%s"] * (len(CASE_KEY) + len(CASE_COUNTS))) + ")"
+    adds = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in CASE_COUNTS)
+    ordered = sorted(rows.items())  # one order for every writer: no deadlock between two
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key}, {', '.join(CASE_COUNTS)}) "  # noqa: S608 - fixed names
+            f"VALUES {', '.join([one] * len(ordered))} ON CONFLICT ({key}) DO UPDATE SET {adds}",
+            [v for k, counts in ordered for v in (*k, *(counts[c] for c in CASE_COUNTS))],
+        )
+
+
+def _opened_key(opened_at, team_id, kind) -> tuple:
+    return (opened_at.astimezone(UTC).date(), team_id or 0, kind, "", "")
+
+
+def record_cases_opened(cases: Iterable[tuple]) -> None:
+    """Count these new cases, each (opened_at, team_id, kind), on the day they opened
+    (one upsert): call it in the transaction that creates them, for the ones it created."""
+    cells: Counter = Counter()
+    for opened_at, team_id, kind in cases:
+        key = _opened_key(opened_at, team_id, kind)
+        cells[(key, "opened")] += 1
+        cells[(key, "still_open")] += 1
+    _add_to_case_rollup(cells)
+
+
+def record_case_decided(
+    *, opened_at, team_id, kind: str, decided_at, decision: str, against_side: str
+) -> None:
+    """A case just decided (its claim changed one row): no longer open on the day it
+    opened, decided on this day. In the transaction of the claim."""
+    cells: Counter = Counter()
+    cells[(_opened_key(opened_at, team_id, kind), "still_open")] -= 1
+    day = decided_at.astimezone(UTC).date()
+    cells[((day, team_id or 0, kind, decision, against_side or ""), "decided")] += 1
+    _add_to_case_rollup(cells)
+
+
+def rebuild_cases() -> int:
+    """The case rollup again from every arbiter case, in one transaction. Writers wait
+    for it (both tables are locked), so none is counted twice or lost."""
+    from sla.models import ArbiterCase
+
+    table = CaseDayRollup._meta.db_table
+    cases = ArbiterCase._meta.db_table
+
+    def day(column: str) -> str:
+        if connection.vendor == "postgresql":
+            return f"({column} AT TIME ZONE 'UTC')::date"
+        return f"date({column})"
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {table}, {cases} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - names from the models
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(CASE_KEY)}, {', '.join(CASE_COUNTS)}) "  # noqa: S608
+            "SELECT day, team_id, kind, decision, against_side, SUM(opened), SUM(still_open), "
+            "SUM(decided) FROM ("
+            f"SELECT {day('opened_at')} AS day, COALESCE(team_id, 0) AS team_id, kind, "
+            "'' AS decision, '' AS against_side, COUNT(*) AS opened, "
+            "SUM(CASE WHEN decided_at IS NULL THEN 1 ELSE 0 END) AS still_open, 0 AS decided "
+            f"FROM {cases} GROUP BY 1, 2, 3 "
+            f"UNION ALL SELECT {day('decided_at')}, COALESCE(team_id, 0), kind, decision, "
+            f"against_side, 0, 0, COUNT(*) FROM {cases} WHERE decided_at IS NOT NULL "
+            "GROUP BY 1, 2, 3, 4, 5) AS cells GROUP BY 1, 2, 3, 4, 5"
         )
         return cursor.rowcount

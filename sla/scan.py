@@ -213,21 +213,38 @@ def _warning_notices(row: dict, batch: _Batch) -> list[Notice]:
 
 
 def _open_cases(rows: list[dict], at: datetime, ctx: _Context) -> None:
-    """One arbiter case per escalated clock (a case that exists already is kept)."""
-    ArbiterCase.objects.bulk_create(
-        [
-            ArbiterCase(
-                kind=CaseKind.ESCALATION,
-                lead_id=row["lead_id"],
-                clock_id=row["id"],
-                # Opened when the escalation fell due, as its event says, not when this
-                # scan noticed it (after an outage, or the demo's first scan, days later).
-                opened_at=min(row["escalation_due_at"] or at, at),
-            )
-            for row in rows
-        ],
-        ignore_conflicts=True,
-    )
+    """One arbiter case per escalated clock (a case that exists already is kept), counted
+    in the decisions panel's rollup under the clock's team (the lead's)."""
+    fields = (
+        "kind", "lead_id", "clock_id", "team_id", "opened_at", "decision", "against_side", "reason",
+    )  # fmt: skip
+    made = {
+        row["id"]: (
+            CaseKind.ESCALATION,
+            row["lead_id"],
+            row["id"],
+            row["team_id"],
+            # Opened when the escalation fell due, as its event says, not when this
+            # scan noticed it (after an outage, or the demo's first scan, days later).
+            min(row["escalation_due_at"] or at, at),
+            "",
+            "",
+            "",
+        )
+        for row in rows
+    }
+    if connection.vendor == "postgresql":
+        # Only the cases this statement inserted are counted: two scans never count one.
+        returned = insert_rows(
+            ArbiterCase, fields, list(made.values()), ignore_conflicts=True, returning=("clock_id",)
+        )
+        fresh = {clock_id for (clock_id,) in returned}
+    else:
+        fresh = set(made) - set(
+            ArbiterCase.objects.filter(clock_id__in=made).values_list("clock_id", flat=True)
+        )
+        insert_rows(ArbiterCase, fields, [made[c] for c in fresh], ignore_conflicts=True)
+    rollups.record_cases_opened((made[c][4], made[c][3], made[c][0]) for c in sorted(fresh))
     cases = dict(
         ArbiterCase.objects.filter(clock_id__in=[row["id"] for row in rows]).values_list(
             "clock_id", "pk"

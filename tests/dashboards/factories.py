@@ -139,15 +139,28 @@ def make_clock(
 
 
 def case(*, lead, kind="dispute", opened_at, decision="", against="", decided_at=None, **kw):
-    return ArbiterCase.objects.create(
+    """A case of the lead's team, counted in the day rollup as the engine counts it."""
+    made = ArbiterCase.objects.create(
         kind=kind,
         lead=lead,
+        team_id=lead.team_id,
         opened_at=opened_at,
         decision=decision,
         against_side=against,
         decided_at=decided_at,
         **kw,
     )
+    rollups.record_cases_opened([(opened_at, lead.team_id, kind)])
+    if decided_at is not None:
+        rollups.record_case_decided(
+            opened_at=opened_at,
+            team_id=lead.team_id,
+            kind=kind,
+            decided_at=decided_at,
+            decision=decision,
+            against_side=against,
+        )
+    return made
 
 
 def commitment(*, team, month, **kw) -> CommitmentResult:

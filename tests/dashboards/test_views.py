@@ -121,7 +121,7 @@ OWN_QUERIES = {
     "attainment": 5 + 2,  # met (the day rollup), breached
     # Met (the day rollup), breached, pauses, paused now, rep names, calendars.
     "followup": 5 + 6,
-    "decisions": 5 + 2,
+    "decisions": 5 + 2,  # the day rollup; opened and decided cases with a rep or source
     "commitment": 5 + 1,
     "revenue": 5 + 3,  # the target, revenue, per team
     "funnel": 5 + 2,

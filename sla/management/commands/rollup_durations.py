@@ -7,8 +7,9 @@ from sla import rollups
 class Command(BaseCommand):
     help = (
         "Keep the business time of clocks met without it (met before the dashboard's "
-        "rollup existed), then rebuild the day rollup from every duration and the breach "
-        "rollup from every breached clock. Run once after upgrading; the engine keeps them "
+        "rollup existed), then rebuild the day rollup from every duration, the breach "
+        "rollup from every breached clock and the case rollup from every arbiter case. "
+        "Run once after upgrading; the engine keeps them "
         "current from then on."
     )
 
@@ -20,3 +21,4 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             self.stdout.write(f"{rollups.rebuild()} day rollup rows rebuilt")
         self.stdout.write(f"{rollups.rebuild_breaches()} breach rollup rows rebuilt")
+        self.stdout.write(f"{rollups.rebuild_cases()} case rollup rows rebuilt")
