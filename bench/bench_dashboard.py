@@ -109,6 +109,7 @@ def _analyze() -> None:
         tables = ("leads_lead", "leads_leadevent", "sla_clock", "sla_clockduration")
         rollup_tables = (
             "sla_clockdayrollup",
+            "sla_speeddayrollup",
             "sla_breachdayrollup",
             "sla_casedayrollup",
             "leads_leaddayrollup",

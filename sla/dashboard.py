@@ -8,7 +8,8 @@ Each panel is a few aggregate queries bounded by the period and the teams
 Business time needs each team's calendar, which SQL does not know, so it is
 worked out once per clock in the transaction that meets it (sla.rollups): one
 ClockDuration per clock and the day's ClockDayRollup counts. The speed and
-attainment panels sum the rollup (what the period holds in days); the medians
+attainment panels sum the rollup (what the period holds in days; the speed panel
+its sum over goal and on time, SpeedDayRollup, fewer rows a day); the medians
 are PostgreSQL's exact `percentile_cont` over the durations when the period
 holds at most EXACT_UP_TO clocks, or a source or campaign is chosen (the rollup
 keeps neither), and the rollup's buckets beyond (within 5 minutes or 1%).
@@ -53,6 +54,7 @@ from sla.models import (
     Pacing,
     Pause,
     RevenueTarget,
+    SpeedDayRollup,
 )
 
 OPEN_LIST_LIMIT = 20
@@ -343,7 +345,7 @@ def _duration_stats(filters: ReportFilters) -> tuple[list[dict[str, Any]], dict]
     if not _by_rollup(filters):
         return _exact_stats(filters), _exact_buckets(filters)
     cells = (
-        _rollup(filters, filters.start, filters.end)
+        _rollup(filters, filters.start, filters.end, model=SpeedDayRollup)
         .values("kind", "team_id", "owner_id", "bucket")
         .annotate(n=Sum("n"))
     )

@@ -844,6 +844,33 @@ class ClockDayRollup(models.Model):
         return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n}"
 
 
+class SpeedDayRollup(models.Model):
+    """ClockDayRollup summed over goal and on time or late: clocks met per UTC day,
+    team, rep, kind and bucket of business time taken, the speed panel's histogram.
+    A day holds at most a few hundred of these for a team however many clocks it
+    meets, so the panel costs the days of its period. Written with ClockDayRollup, in
+    the same statement (`sla.rollups.record_met`), rebuilt with it; never on a read.
+    """
+
+    day = models.DateField()
+    team_id = models.IntegerField()
+    kind = models.CharField(max_length=20, choices=ClockKind.choices)
+    owner_id = models.IntegerField()
+    bucket = models.SmallIntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team_id", "kind", "owner_id", "bucket"],
+                name="sla_speed_rollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n}"
+
+
 class BreachDayRollup(models.Model):
     """Clocks breached per UTC day (of `breached_at`), team, rep, goal and kind: what
     the breaches and attainment panels count, so a panel costs the days of its

@@ -1,9 +1,10 @@
 """The dashboard's rollups, kept current as clocks are met or breached: one
 ClockDuration per met clock (its business time, worked out once on the team's
-calendar) and the day's ClockDayRollup counts, written in the same transaction as
-the met event; the day's BreachDayRollup counts, written with the breaches (one
-upsert per scan batch); the day's CaseDayRollup counts, written where arbiter cases
-open and are decided; never on a read.
+calendar) and the day's ClockDayRollup counts (and SpeedDayRollup, the same summed
+over goal and on time), written in the same transaction as the met event; the
+day's BreachDayRollup counts, written with the breaches (one upsert per scan
+batch); the day's CaseDayRollup counts, written where arbiter cases open and are
+decided; never on a read.
 
 The histogram's buckets: 10 minutes wide under ten hours, then 50 per doubling
 (10-20 h by 12 minutes, 20-40 h by 24 minutes, ...), so every edge the speed
@@ -31,6 +32,7 @@ from sla.models import (
     ClockDuration,
     ClockEvent,
     ClockEventKind,
+    SpeedDayRollup,
 )
 from sla.selectors import calendars_for_teams, default_spec
 
@@ -159,17 +161,35 @@ def _add_to_rollup(durations: Iterable[ClockDuration]) -> None:
     )
     if not counts:
         return
-    table = ClockDayRollup._meta.db_table
-    key = "day, team_id, kind, owner_id, goal_id, on_time, bucket"
-    rows = sorted(counts.items())  # one order for every writer: no deadlock between two
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-    params = [v for k, n in rows for v in (*k, n)]
+    speed: Counter = Counter()
+    for (day, team, kind, owner, _goal, _on_time, bucket), n in counts.items():
+        speed[(day, team, kind, owner, bucket)] += n
+    statements = [
+        _upsert_sql(
+            ClockDayRollup, "day, team_id, kind, owner_id, goal_id, on_time, bucket", counts
+        ),
+        _upsert_sql(SpeedDayRollup, "day, team_id, kind, owner_id, bucket", speed),
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({key}, n) VALUES {values} "  # noqa: S608 - fixed names
-            f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n",
-            params,
-        )
+        if connection.vendor == "postgresql":
+            # Both rollups in one statement (a data-modifying WITH): no round trip more.
+            (first, params), (second, more) = statements
+            cursor.execute(f"WITH days AS ({first}) {second}", [*params, *more])
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+
+
+def _upsert_sql(model, key: str, counts: Counter) -> tuple[str, list]:
+    """Add `counts` (key tuple: n) to a rollup's n: the statement and its parameters."""
+    table = model._meta.db_table
+    rows = sorted(counts.items())  # one order for every writer: no deadlock between two
+    one = "(" + ", ".join(["%s"] * (key.count(",") + 2)) + ")"
+    return (
+        f"INSERT INTO {table} ({key}, n) VALUES {', '.join([one] * len(rows))} "  # noqa: S608 - fixed names
+        f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n",
+        [v for k, n in rows for v in (*k, n)],
+    )
 
 
 def catch_up(*, batch: int = CATCH_UP_BATCH) -> int:
@@ -207,17 +227,25 @@ def rebuild() -> int:
     after an upgrade, or a bulk load written straight into the durations. Writers
     wait for it (the table is locked), so none is counted twice or lost."""
     rollup = ClockDayRollup._meta.db_table
+    speed = SpeedDayRollup._meta.db_table
     durations = ClockDuration._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {rollup}, {durations} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"LOCK TABLE {rollup}, {speed}, {durations} IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute(f"DELETE FROM {rollup}")  # noqa: S608 - names from the models
+        cursor.execute(f"DELETE FROM {speed}")  # noqa: S608
         cursor.execute(
             f"INSERT INTO {rollup} (day, team_id, kind, owner_id, goal_id, on_time, bucket, n) "  # noqa: S608
             "SELECT (met_at AT TIME ZONE 'UTC')::date, COALESCE(team_id, 0), kind, "
             f"COALESCE(owner_id, 0), goal_id, on_time, {bucket_sql('business_seconds')}, COUNT(*) "
             f"FROM {durations} GROUP BY 1, 2, 3, 4, 5, 6, 7"
         )
-        return cursor.rowcount
+        rebuilt = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {speed} (day, team_id, kind, owner_id, bucket, n) "  # noqa: S608
+            f"SELECT day, team_id, kind, owner_id, bucket, SUM(n) FROM {rollup} "
+            "GROUP BY 1, 2, 3, 4, 5"
+        )
+        return rebuilt
 
 
 # -- breaches ----------------------------------------------------------------------------

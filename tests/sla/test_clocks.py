@@ -1,6 +1,7 @@
 """Clocks follow the lead: started on hand-off, met on accept or touch, paused when away."""
 
 import datetime as dt
+from collections import defaultdict
 
 import pytest
 from django.urls import reverse
@@ -12,7 +13,7 @@ from leads import services as lead_services
 from leads.machine import GuardRefused
 from leads.models import Lead
 from sla import rollups
-from sla.models import Clock, ClockDayRollup, ClockDuration, ClockEvent
+from sla.models import Clock, ClockDayRollup, ClockDuration, ClockEvent, SpeedDayRollup
 from tests.sla.engine import MONDAY_10_NY, NEW_YORK, hand_off
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +78,37 @@ def test_a_clock_met_is_counted_in_the_dashboards_rollup_as_it_is_met(
     today = clock.now().date()
     assert (day.day, day.owner_id, day.on_time, day.n) == (today, lead.owner_id, True, 1)
     assert day.bucket == rollups.bucket_of(1200)
+
+
+def _speed_kept() -> dict[tuple, int]:
+    return {
+        (r.day, r.team_id, r.kind, r.owner_id, r.bucket): r.n
+        for r in SpeedDayRollup.objects.all()
+        if r.n
+    }
+
+
+def test_the_speed_rollup_is_the_day_rollup_summed_over_goal_and_on_time(
+    org, agreement, territories, at_monday
+):
+    leads = [hand_off(org, f"C-s{n}") for n in range(4)]
+    at_monday.shift(dt.timedelta(minutes=20))
+    for lead in leads[:2]:
+        lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    at_monday.shift(dt.timedelta(days=1, hours=1))  # past the 8 business hours: met late
+    for lead in leads[2:]:
+        lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+
+    summed: dict[tuple, int] = defaultdict(int)
+    for r in ClockDayRollup.objects.all():
+        summed[(r.day, r.team_id, r.kind, r.owner_id, r.bucket)] += r.n
+    assert {r.on_time for r in ClockDayRollup.objects.all()} == {True, False}
+    assert _speed_kept() == dict(summed)
+    assert sum(summed.values()) == ClockDuration.objects.count() == 4
+
+    rollups.rebuild()
+
+    assert _speed_kept() == dict(summed)
 
 
 def test_rejecting_stops_the_accept_clock(org, agreement, territories, at_monday):
