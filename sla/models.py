@@ -866,6 +866,15 @@ class SpeedDayRollup(models.Model):
                 name="sla_speed_rollup_key",
             )
         ]
+        indexes = [
+            # The panel's read as an index-only scan of the period's days (PostgreSQL;
+            # SQLite has no INCLUDE, so the key above keeps the upsert's conflict target).
+            models.Index(
+                fields=["day", "team_id"],
+                include=["kind", "owner_id", "bucket", "n"],
+                name="sla_speed_rollup_read",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n}"

@@ -23,6 +23,7 @@ class Migration(migrations.Migration):
                 ('n', models.IntegerField()),
             ],
             options={
+                'indexes': [models.Index(fields=['day', 'team_id'], include=('kind', 'owner_id', 'bucket', 'n'), name='sla_speed_rollup_read')],
                 'constraints': [models.UniqueConstraint(fields=('day', 'team_id', 'kind', 'owner_id', 'bucket'), name='sla_speed_rollup_key')],
             },
         ),
