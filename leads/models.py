@@ -713,6 +713,17 @@ class LeadDayRollup(models.Model):
                 name="leads_rollup_key",
             )
         ]  # fmt: skip
+        indexes = [
+            # The scoring panel's read (the summed rows of the scored leads, per day and
+            # team, by version and score): an index-only scan of the period's days, not a
+            # visit of the wide rows the key above finds among every basis.
+            models.Index(
+                fields=["day", "team_id"],
+                include=["version_id", "score", "n", "reached_sql", "won"],
+                condition=models.Q(basis="created", detail=False),
+                name="leads_rollup_created_summed",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.basis} {self.day} team {self.team_id}: {self.n}"
