@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('alignment', '0012_notification_keys_claimed_set_based'),
-        ('sla', '0019_case_opened_index'),
+        ('sla', '0020_open_breach_order_includes_lead'),
     ]
 
     operations = [

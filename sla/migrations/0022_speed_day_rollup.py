@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sla', '0020_case_day_rollup'),
+        ('sla', '0021_case_day_rollup'),
     ]
 
     operations = [

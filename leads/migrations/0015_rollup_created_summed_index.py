@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0013_lead_fewer_foreign_key_indexes'),
+        ('leads', '0014_lead_stale_in_no_index'),
     ]
 
     operations = [
