@@ -419,22 +419,19 @@ class CompiledDefinition:
 
     def score(self, *, fields: Mapping[str, Any], attributes: Mapping[str, Any]) -> ScoreResult:
         seen = self._normalised(fields, attributes)
-        total = 0
-        explanation = []
-        for rule in self._rules:
-            matched = rule.predicate(seen[rule.field])
-            awarded = rule.points if matched else 0
-            total += awarded
-            explanation.append(
-                {
-                    "label": rule.label,
-                    "field": rule.field,
-                    "operator": rule.operator,
-                    "value": rule.value,
-                    "matched": matched,
-                    "points": awarded,
-                }
-            )
+        hits = self._hits(seen)
+        explanation = [
+            {
+                "label": rule.label,
+                "field": rule.field,
+                "operator": rule.operator,
+                "value": rule.value,
+                "matched": matched,
+                "points": awarded,
+            }
+            for rule, matched, awarded in hits
+        ]
+        total = sum(awarded for _, _, awarded in hits)
         missing = self._missing(seen, fields, attributes)
         return ScoreResult(
             points=total,
@@ -450,15 +447,12 @@ class CompiledDefinition:
         """(points, what a lead keeps: `score(...).as_stored()`, qualified), without
         the full explanation a lead does not keep (a bulk ingest scores a thousand)."""
         seen = self._normalised(fields, attributes)
-        total = 0
-        explanation = []
-        for rule in self._rules:
-            matched = rule.predicate(seen[rule.field])
-            awarded = rule.points if matched else 0
-            total += awarded
-            explanation.append(
-                {"label": rule.label, "field": rule.field, "matched": matched, "points": awarded}
-            )
+        hits = self._hits(seen)
+        explanation = [
+            {"label": rule.label, "field": rule.field, "matched": matched, "points": awarded}
+            for rule, matched, awarded in hits
+        ]
+        total = sum(awarded for _, _, awarded in hits)
         missing = self._missing(seen, fields, attributes)
         qualified = total >= self.threshold and not missing
         stored = {
@@ -469,6 +463,14 @@ class CompiledDefinition:
             "explanation": explanation,
         }
         return total, stored, qualified
+
+    def _hits(self, seen: dict[str, Normal]) -> list[tuple[Any, bool, int]]:
+        """Per rule, in order: the rule, whether it matched, the points it gave."""
+        hits = []
+        for rule in self._rules:
+            matched = rule.predicate(seen[rule.field])
+            hits.append((rule, matched, rule.points if matched else 0))
+        return hits
 
     def _normalised(
         self, fields: Mapping[str, Any], attributes: Mapping[str, Any]
