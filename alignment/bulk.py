@@ -74,22 +74,31 @@ def insert_rows(
         return cursor.fetchall() if returning else []
 
 
-def new_instance(model: type[models.Model], values: dict[str, Any]) -> models.Model:
+def new_instance(
+    model: type[models.Model], values: dict[str, Any], related: dict[str, Any] | None = None
+) -> models.Model:
     """An unsaved instance of `model` from values by attribute name ("owner_id", not
     "owner"), every other field at its default: what `model(**values)` makes, for a
-    fraction of the cost. Django's constructor sets each field through its
-    descriptor and asks each for its default (a bulk ingest made some 3,000
-    instances a request that way); a new row needs neither. With an init signal
-    connected to the model, it is the constructor itself."""
-    maker = _MAKERS.get(model)
-    if maker is None:
-        maker = _MAKERS[model] = _Maker(model)
+    fraction of the cost. `related`: objects by relation name ("owner"), their id set
+    and the object kept cached, so nothing reads it back. Django's constructor sets
+    each field through its descriptor and asks each for its default (a bulk ingest
+    made some 3,000 instances a request that way); a new row needs neither. With an
+    init signal connected to the model, it is the constructor itself."""
+    related = related or {}
     # The receiver lists first: empty (as they are here), no per-model lookup is needed.
     if (pre_init.receivers and pre_init.has_listeners(model)) or (
         post_init.receivers and post_init.has_listeners(model)
     ):
-        return model(**values)
-    return maker(values)
+        return model(**values, **related)
+    maker = _MAKERS.get(model)
+    if maker is None:
+        maker = _MAKERS[model] = _Maker(model)
+    for name, value in related.items():
+        values[maker.relations[name].attname] = value.pk if value is not None else None
+    instance = maker(values)
+    for name, value in related.items():
+        maker.relations[name].set_cached_value(instance, value)
+    return instance
 
 
 class _Maker:
@@ -100,6 +109,7 @@ class _Maker:
         self.model = model
         fields = [f for f in model._meta.concrete_fields if not f.generated]
         self.attnames = frozenset(f.attname for f in fields)
+        self.relations = {f.name: f for f in fields if f.is_relation}
         self.constants: dict[str, Any] = {}
         self.fresh: list[tuple[str, Callable[[], Any]]] = []
         for field in fields:

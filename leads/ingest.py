@@ -88,15 +88,11 @@ def new_lead(data: dict[str, Any], **fields: Any) -> Lead:
     }
     related = {}
     for name, value in fields.items():
-        attname = _ATTNAMES.get(name) or _attname(name)
-        if attname != name:
-            related[name] = value  # an object: its id now, the object cached below
-            value = value.pk if value is not None else None
-        values[attname] = value
-    lead = new_instance(Lead, values)
-    for name, value in related.items():
-        Lead._meta.get_field(name).set_cached_value(lead, value)
-    return lead
+        if (_ATTNAMES.get(name) or _attname(name)) != name:
+            related[name] = value  # an object: its id set, the object kept cached
+        else:
+            values[name] = value
+    return new_instance(Lead, values, related)
 
 
 _ATTNAMES: dict[str, str] = {}

@@ -84,14 +84,12 @@ def _new_clock(
     if plan is None:
         return None
     # Not Clock(...): a bulk ingest starts hundreds at once (alignment.bulk.new_instance).
-    clock = new_instance(
+    return new_instance(
         Clock,
         {
             "lead_id": lead.pk,
             "kind": kind,
             "state": ClockState.RUNNING,
-            "agreement_id": agreement.pk,
-            "goal_id": goal.pk,
             "owner_id": lead.owner_id,
             "team_id": lead.team_id,
             "hours": plan.hours,
@@ -99,14 +97,8 @@ def _new_clock(
             "warn_at": plan.warn_at,
             "due_at": plan.due_at,
         },
+        {"agreement": agreement, "goal": goal},
     )
-    _CLOCK_AGREEMENT.set_cached_value(clock, agreement)
-    _CLOCK_GOAL.set_cached_value(clock, goal)
-    return clock
-
-
-_CLOCK_AGREEMENT = Clock._meta.get_field("agreement")
-_CLOCK_GOAL = Clock._meta.get_field("goal")
 
 
 def _event(clock: Clock, kind: str, at: datetime, *, actor=None, **data) -> ClockEvent:
