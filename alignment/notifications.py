@@ -88,14 +88,23 @@ def notify(
 def notify_many(
     *, notices: Iterable[Notice], now: datetime | None = None, queue_delivery: bool = True
 ) -> int:
-    """Record many events at once (the SLA scan's batch): one INSERT … ON CONFLICT DO
-    NOTHING for all their rows, so an event already notified is not notified again.
-    Returns how many of the rows are emails to send (rows already there count too:
-    it sizes the wake-up of the email pool, see queue_delivery)."""
+    """Record many events at once (the SLA scan's batch): one statement for all their
+    rows, so an event already notified is not notified again. Returns how many of the
+    rows are emails to send (rows already there count too: it sizes the wake-up of the
+    email pool, see queue_delivery)."""
     now = now or clock.now()
-    rows = [row for notice in notices for row in _rows(notice, now)]
-    emails = sum(1 for r in rows if r[7] == EmailState.PENDING)
-    _insert(rows, wake=queue_delivery and emails > 0)
+    notices = list(notices)
+    if connection.vendor != "postgresql":
+        firsts: dict[tuple, tuple] = {}  # a (recipient, key) twice in the batch: its first
+        for row in (row for notice in notices for row in _rows(notice, now)):
+            firsts.setdefault(row[:2], row)
+        rows = list(firsts.values())
+        emails = sum(1 for r in rows if r[7] == EmailState.PENDING)
+        _insert(rows, wake=queue_delivery and emails > 0)
+        return emails
+    emails = _insert_notices(notices, now)
+    if queue_delivery and emails:
+        transaction.on_commit(_queue_delivery)
     return emails
 
 
@@ -114,53 +123,85 @@ _COLUMNS = (
 )
 
 
-def _rows(notice: Notice, now: datetime) -> list[tuple]:
-    rows = []
-    key = notice.key[:200]
+def _people(notice: Notice) -> dict[int, User]:
+    return {u.pk: u for u in notice.recipients if u is not None and u.is_active}
+
+
+def _email_state(user: User) -> str:
+    if not user.email:
+        return EmailState.SKIPPED
+    return _EMAIL_STATE.get(user.email_notifications, EmailState.SKIPPED)
+
+
+def _title(notice: Notice) -> str:
     # One line: it is also the email's subject (a line break there is a header injection).
-    title = " ".join(notice.title.split())[:200]
-    people = {u.pk: u for u in notice.recipients if u is not None and u.is_active}
-    for user in people.values():
-        state = _EMAIL_STATE.get(user.email_notifications, EmailState.SKIPPED)
-        if not user.email:
-            state = EmailState.SKIPPED
-        rows.append((user.pk, key, notice.kind, title, notice.body, notice.url, now, state, 0, ""))
-    return rows
+    return " ".join(notice.title.split())[:200]
+
+
+def _rows(notice: Notice, now: datetime) -> list[tuple]:
+    key, title = notice.key[:200], _title(notice)
+    return [
+        (pk, key, notice.kind, title, notice.body, notice.url, now, _email_state(user), 0, "")
+        for pk, user in _people(notice).items()
+    ]
 
 
 _EMAIL_STATE = {"immediate": EmailState.PENDING, "digest": EmailState.DIGEST}
 
 
 def _insert(rows: list[tuple], *, wake: bool) -> None:
-    if connection.vendor == "postgresql" and len(rows) > 1:
-        _insert_claimed(rows)
-    else:
-        insert_rows(Notification, _COLUMNS, rows, ignore_conflicts=True)
+    insert_rows(Notification, _COLUMNS, rows, ignore_conflicts=True)
     if wake:
         transaction.on_commit(_queue_delivery)
 
 
-def _insert_claimed(rows: list[tuple]) -> None:
-    """A batch on PostgreSQL: claim all its (recipient, key) pairs in one statement, then
-    insert only the rows whose pair was new, which the once-per-event trigger lets
-    through without claiming each again (alignment.partitions). Same result as the
-    trigger alone, a row at a time: the scan's batches write thousands."""
-    first: dict[tuple, tuple] = {}  # the first row of each pair, in the batch's order
-    for row in rows:
-        first.setdefault((row[0], row[1]), row)
-    with connection.cursor() as cursor:
-        # Claimed, and the trigger told so for the next INSERT (its statement trigger
-        # turns that off again when the INSERT is done).
-        cursor.execute(
-            f"WITH claimed AS (INSERT INTO {partitions.KEY_TABLE} (recipient_id, key) "  # noqa: S608 - a constant
-            "SELECT * FROM unnest(%s::bigint[], %s::varchar[]) ON CONFLICT DO NOTHING "
-            "RETURNING recipient_id, key) "
-            "SELECT recipient_id, key, set_config(%s, 'on', true) FROM claimed",
-            [[pair[0] for pair in first], [pair[1] for pair in first], partitions.KEYS_CLAIMED],
-        )
-        claimed = {(recipient, key) for recipient, key, _ in cursor.fetchall()}
-    fresh = [row for pair, row in first.items() if pair in claimed]
-    insert_rows(Notification, _COLUMNS, fresh)
+# Each notice's text is sent once, whatever its number of recipients; the (notice,
+# recipient) pairs are claimed in the key table and only the new ones inserted, which
+# the once-per-event trigger lets through without claiming each again
+# (alignment.partitions): the trigger's result, set-based, in one round trip.
+_INSERT_NOTICES = f"""
+SELECT set_config('{partitions.KEYS_CLAIMED}', 'on', true);
+WITH n AS (
+    SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::text[], %s::varchar[])
+        WITH ORDINALITY AS n (key, kind, title, body, url, no)
+), p AS (
+    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[]) AS p (no, recipient_id, state)
+), claimed AS (
+    INSERT INTO {partitions.KEY_TABLE} (recipient_id, key)
+    SELECT p.recipient_id, n.key FROM p JOIN n USING (no) ORDER BY p.recipient_id, n.key
+    ON CONFLICT DO NOTHING RETURNING recipient_id, key
+)
+INSERT INTO alignment_notification (recipient_id, key, kind, title, body, url, created_at,
+    email_state, email_attempts, email_error)
+SELECT p.recipient_id, n.key, n.kind, n.title, n.body, n.url, %s, p.state, 0, ''
+FROM claimed JOIN n USING (key) JOIN p ON p.no = n.no AND p.recipient_id = claimed.recipient_id
+"""  # noqa: S608 - constant names
+
+
+def _insert_notices(notices: list[Notice], now: datetime) -> int:
+    """PostgreSQL: the notices' new (recipient, key) pairs in one statement (a pair that
+    comes twice in the batch: its first notice). Returns the rows that are emails."""
+    texts: list[tuple] = []
+    pairs: list[tuple] = []
+    seen: set[tuple[int, str]] = set()
+    emails = 0
+    for notice in notices:
+        key, first = notice.key[:200], len(pairs)
+        for pk, user in _people(notice).items():
+            if (pk, key) not in seen:
+                seen.add((pk, key))
+                state = _email_state(user)
+                emails += state == EmailState.PENDING
+                pairs.append((len(texts) + 1, pk, state))
+        if len(pairs) > first:
+            texts.append((key, notice.kind, _title(notice), notice.body, notice.url))
+    if pairs:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_NOTICES,
+                [*map(list, zip(*texts, strict=True)), *map(list, zip(*pairs, strict=True)), now],
+            )
+    return emails
 
 
 def queue_delivery(*, emails: int = 1) -> None:

@@ -473,6 +473,16 @@ def leads_mark_stale(*, rows: list[tuple[int, datetime]]) -> None:
         )
 
 
+def leads_mark_stale_sql(rows: str) -> str:
+    """leads_mark_stale as one SQL statement, for the SLA scan to run in its own: `rows`
+    is a query of (lead id, since) rows (the clocks it breaches); a lead's earliest wins."""
+    return (
+        "UPDATE leads_lead SET stale_since = LEAST(leads_lead.stale_since, s.since) "  # noqa: S608 - the caller's own SQL
+        f"FROM (SELECT id, min(since) AS since FROM ({rows}) AS r (id, since) GROUP BY id) AS s "
+        "WHERE leads_lead.id = s.id"
+    )
+
+
 def leads_set_attempts(*, rows: list[tuple[int, int | None]]) -> None:
     """For the SLA app: per lead id, the attempts the agreement asks before it may be
     abandoned (what "attempt 2 of 3" counts to)."""

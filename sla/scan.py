@@ -59,7 +59,7 @@ from alignment.models import Team, User
 from alignment.notifications import Notice, notify_many, queue_delivery
 from alignment.roles import ROLE_NAMES, Role
 from leads.models import LABEL_FIELDS, Lead, lead_label
-from leads.services import leads_mark_stale
+from leads.services import leads_mark_stale, leads_mark_stale_sql
 from sla import rollups, selectors
 from sla.calendars import CalendarSpec, add_business_time, business_time_between
 from sla.clocks import sync_leads
@@ -142,6 +142,11 @@ class Step:
     after_claim: Callable[[list[dict], datetime, _Context], None] | None = None
     marks_stale: bool = False  # do its leads go stale, since the event's time?
     moments: tuple[str, ...] = ()  # the clock's timestamps its events and notices need
+    # On PostgreSQL, the event's time and data as SQL over the claimed clock's returned
+    # columns (`batch_at`: the batch's time), the same as event_at and event_data: the claim
+    # then records the events (and the leads' staleness) in its own statement, from
+    # the rows it claimed, rather than sending them back. None: recorded from Python.
+    event_sql: tuple[str, str] | None = None
 
     @property
     def returned(self) -> tuple[str, ...]:
@@ -176,15 +181,15 @@ def _escalation_due(row: dict, ctx: _Context) -> dict[str, Any]:
 
 
 def _breach_notices(row: dict, batch: _Batch) -> list[Notice]:
-    owner = batch.ctx.user(row["owner_id"])
-    manager = batch.ctx.user(batch.ctx.manager_id(row["team_id"]))
+    ctx = batch.ctx
+    owner = ctx.user(row["owner_id"])
     return [
         Notice(
-            recipients=[owner, manager],
+            recipients=[owner, ctx.user(ctx.manager_id(row["team_id"]))],
             key=f"clock:{row['id']}:breached",
             kind="sla_breached",
             title=f"Breached: {_kind_label(row).lower()} for {batch.lead(row)}",
-            body=f"Due {_when(row['due_at'])}; held by {owner}. It goes to the arbiter "
+            body=f"Due {_when(row['due_at'])}; held by {ctx.label(owner)}. It goes to the arbiter "
             f"at {_when(row['escalation_due_at'])} unless it is acted on.",
             url=_lead_url(row, batch),
         )
@@ -288,6 +293,11 @@ BREACH = Step(
     notices=_breach_notices,
     marks_stale=True,
     moments=("due_at", "escalation_due_at"),
+    event_sql=(
+        "due_at",
+        "jsonb_build_object("
+        "'noticed_late_by_seconds', trunc(extract(epoch FROM batch_at - due_at))::int)",
+    ),
 )
 
 WARNING = Step(
@@ -433,6 +443,7 @@ STEPS = (RESUME, BREACH, WARNING, ESCALATION)
 # moments of the clock besides: converting timestamps is much of a big claim's cost.
 RETURNED = ("id", "lead_id", "owner_id", "team_id", "kind", "goal_id")
 CANDIDATE = ("id", "lead_id", "owner_id", "team_id", "agreement_id", "due_at")
+EVENT_COLUMNS = ("clock_id", "lead_id", "kind", "occurred_at", "recorded_at", "data")
 
 
 # -- the scan ---------------------------------------------------------------------------
@@ -558,27 +569,29 @@ def _batch(
         row["before"] = by_id[row["id"]]
     if step.after_claim is not None:
         step.after_claim(rows, at, ctx)
-    insert_rows(
-        ClockEvent,
-        ("clock_id", "lead_id", "kind", "occurred_at", "recorded_at", "data"),
-        [
-            (
-                row["id"],
-                row["lead_id"],
-                step.event_kind,
-                step.event_at(row, at),
-                at,
-                step.event_data(row, at),
-            )
-            for row in rows
-        ],
-    )
+    recorded = _records_in_claim(step)
+    if not recorded:
+        insert_rows(
+            ClockEvent,
+            EVENT_COLUMNS,
+            [
+                (
+                    row["id"],
+                    row["lead_id"],
+                    step.event_kind,
+                    step.event_at(row, at),
+                    at,
+                    step.event_data(row, at),
+                )
+                for row in rows
+            ],
+        )
     if step.event_kind == ClockEventKind.BREACHED:
         rollups.record_breaches(
             (step.event_at(row, at), row["team_id"], row["owner_id"], row["goal_id"], row["kind"])
             for row in rows
         )
-    if step.marks_stale:
+    if step.marks_stale and not recorded:
         leads_mark_stale(rows=[(row["lead_id"], step.event_at(row, at)) for row in rows])
     ctx.load(rows)
     batch = _Batch(ctx=ctx, leads=leads)
@@ -640,9 +653,36 @@ def _claim_postgresql(step, candidates, values, at) -> list[dict]:
         f'WHERE "sla_clock"."id" = u."id"{expected} AND {where} '
         f"RETURNING {returning}"
     )
+    params = [*set_params, *arrays.values(), *where_params]
+    if _records_in_claim(step):
+        sql, params = _recording(step, sql, params, at)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*set_params, *arrays.values(), *where_params])
+        cursor.execute(sql, params)
         return [dict(zip(step.returned, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _records_in_claim(step: Step) -> bool:
+    return step.event_sql is not None and connection.vendor == "postgresql"
+
+
+def _recording(step: Step, claim: str, params: list, at: datetime) -> tuple[str, list]:
+    """The claim, and in the same statement the events of the clocks it claimed (and,
+    for a step that marks leads stale, their leads), read from what it returned."""
+    occurred, data = step.event_sql
+    fields = ", ".join(
+        connection.ops.quote_name(ClockEvent._meta.get_field(f).column) for f in EVENT_COLUMNS
+    )
+    sql = (
+        f"WITH claimed AS ({claim}), "  # noqa: S608 - names from the STEPS table and the model
+        "moments AS (SELECT claimed.*, %s::timestamptz AS batch_at FROM claimed), "
+        f"events AS (INSERT INTO {ClockEvent._meta.db_table} ({fields}) "
+        f"SELECT id, lead_id, %s, {occurred}, batch_at, {data} FROM moments)"
+    )
+    params = [*params, at, step.event_kind]
+    if step.marks_stale:
+        since = f"SELECT lead_id, {occurred} FROM moments"  # noqa: S608 - from STEPS
+        sql += f", stale AS ({leads_mark_stale_sql(since)})"  # noqa: S608 - likewise
+    return f"{sql} SELECT * FROM claimed", params  # noqa: S608 - likewise
 
 
 def _array_type(column: str) -> str:
@@ -745,6 +785,7 @@ class _Context:
     users: dict[int, User] = field(default_factory=dict)
     reps: dict[int, selectors.RepHours | None] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    labels: dict[int, str] = field(default_factory=dict)
     emails: int = 0  # emails the scan's notifications are waiting to send
     _arbiters: list[User] | None = None
 
@@ -807,6 +848,14 @@ class _Context:
 
     def user(self, user_id: int | None) -> User | None:
         return self.users.get(user_id) if user_id is not None else None
+
+    def label(self, user: User | None) -> str:
+        """str(user), worked out once per person per scan (a burst names the same few)."""
+        if user is None:
+            return "None"
+        if user.pk not in self.labels:
+            self.labels[user.pk] = str(user)
+        return self.labels[user.pk]
 
     def arbiters(self) -> list[User]:
         if self._arbiters is None:
