@@ -909,6 +909,35 @@ class BreachDayRollup(models.Model):
         return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n} breached"
 
 
+class OpenBreachCount(models.Model):
+    """Breached clocks not yet resolved, now, per team, rep and kind: the "open now"
+    figures of the breaches and open panels, which would otherwise count every open
+    breach there is (their number grows with the data, not with a period).
+
+    Kept by PostgreSQL (statement triggers on sla_clock, migration 0023) in the
+    transaction of every write to a clock, whoever makes it: the scan's breaches, a
+    breach resolved by acting on the lead or by the arbiter, a lead reassigned (its
+    clocks change rep or team), a clock written by hand. Never written on a read. The
+    team and rep the clock has now; none is 0, not NULL (one unique key to add to).
+    SQLite keeps no triggers: there the panels count the clocks.
+    """
+
+    team_id = models.IntegerField()
+    owner_id = models.IntegerField()
+    kind = models.CharField(max_length=20, choices=ClockKind.choices)
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "owner_id", "kind"], name="sla_open_breach_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"team {self.team_id} rep {self.owner_id} {self.kind}: {self.n} open breaches"
+
+
 class CaseDayRollup(models.Model):
     """Arbiter cases per UTC day, team (the lead's when the case opened; none is 0),
     kind, and decision with the side it went against: what the decisions panel sums,
