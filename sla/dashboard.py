@@ -8,11 +8,12 @@ Each panel is a few aggregate queries bounded by the period and the teams
 Business time needs each team's calendar, which SQL does not know, so it is
 worked out once per clock in the transaction that meets it (sla.rollups): one
 ClockDuration per clock and the day's ClockDayRollup counts. The speed and
-attainment panels sum the rollup (what the period holds in days; the speed panel
-its sum over goal and on time, SpeedDayRollup, fewer rows a day); the medians
-are PostgreSQL's exact `percentile_cont` over the durations when the period
-holds at most EXACT_UP_TO clocks, or a source or campaign is chosen (the rollup
-keeps neither), and the rollup's buckets beyond (within 5 minutes or 1%).
+attainment panels sum rollups (what the period holds in days: the speed panel
+ClockDayRollup's sum over goal and on time, SpeedDayRollup; attainment its clocks
+met on time summed over the bucket, OnTimeDayRollup, and BreachDayRollup); the
+medians are PostgreSQL's exact `percentile_cont` over the durations when the
+period holds at most EXACT_UP_TO clocks, or a source or campaign is chosen (the
+rollup keeps neither), and the rollup's buckets beyond (within 5 minutes or 1%).
 The decisions panel sums the cases' day rollup (CaseDayRollup), which counts a
 case for the team its lead had when it opened. No read writes.
 """
@@ -45,12 +46,12 @@ from sla.models import (
     CaseDayRollup,
     CaseKind,
     Clock,
-    ClockDayRollup,
     ClockDuration,
     ClockKind,
     ClockState,
     CommitmentResult,
     Decision,
+    OnTimeDayRollup,
     OpenBreachCount,
     Pacing,
     Pause,
@@ -329,9 +330,9 @@ def _by_rollup(filters: ReportFilters) -> bool:
     return not (filters.source or filters.campaign_id)
 
 
-def _rollup(filters: ReportFilters, start: date, end: date, *, model=ClockDayRollup):
-    """A day rollup (met clocks', or breaches') of the period's days (inclusive) and the
-    filters' teams and rep."""
+def _rollup(filters: ReportFilters, start: date, end: date, *, model):
+    """A day rollup (of met clocks, or breaches) of the period's days (inclusive) and
+    the filters' teams and rep."""
     rows = model.objects.filter(day__gte=start, day__lte=end, team_id__in=filters.team_ids)
     if filters.rep_id:
         rows = rows.filter(owner_id=filters.rep_id)
@@ -529,8 +530,8 @@ def _decided(filters: ReportFilters, by: tuple[str, ...], **where: Any) -> tuple
     if _by_rollup(filters):
         met = [
             {**row, **{k: row[k] or None for k in ("team_id", "owner_id") if k in row}}
-            for row in _rollup(filters, previous.start, filters.end)
-            .filter(on_time=True, **where)
+            for row in _rollup(filters, previous.start, filters.end, model=OnTimeDayRollup)
+            .filter(**where)
             .values(*by)
             .annotate(
                 now=Coalesce(Sum("n", filter=Q(day__gte=filters.start)), 0),

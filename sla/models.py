@@ -880,16 +880,10 @@ class SpeedDayRollup(models.Model):
         return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n}"
 
 
-class BreachDayRollup(models.Model):
-    """Clocks breached per UTC day (of `breached_at`), team, rep, goal and kind: what
-    the breaches and attainment panels count, so a panel costs the days of its
-    period, not the clocks they hold.
-
-    Written where breaches are recorded, in their transaction (the scan's batch, one
-    upsert for the batch; a clock stopped past its deadline), never on a read;
-    `manage.py rollup_durations` rebuilds it. The team and rep the clock had when
-    it was breached; none is 0, not NULL (one unique key to add to).
-    """
+class GoalDayCounts(models.Model):
+    """Clocks counted per UTC day, team, rep, goal and kind: the shape of the rollups
+    the attainment panels add up. No team or rep is 0, not NULL (one unique key to
+    add to)."""
 
     day = models.DateField()
     team_id = models.IntegerField()
@@ -898,15 +892,51 @@ class BreachDayRollup(models.Model):
     kind = models.CharField(max_length=20, choices=ClockKind.choices)
     n = models.IntegerField()
 
+    KEY = ["day", "team_id", "owner_id", "goal", "kind"]
+    COUNTED = ""
+
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "team_id", "owner_id", "goal", "kind"], name="sla_breach_rollup_key"
-            )
-        ]
+        abstract = True
 
     def __str__(self) -> str:
-        return f"{self.day} {self.kind} team {self.team_id} rep {self.owner_id}: {self.n} breached"
+        who = f"team {self.team_id} rep {self.owner_id}"
+        return f"{self.day} {self.kind} {who}: {self.n} {self.COUNTED}"
+
+
+class OnTimeDayRollup(GoalDayCounts):
+    """Clocks met on time per UTC day (of `met_at`), team, rep, goal and kind:
+    ClockDayRollup's on-time rows summed over the bucket. With it the attainment and
+    follow-up panels read a few dozen rows a day whatever the clocks' spread of
+    business time (ClockDayRollup holds a row per bucket taken, so more clocks a day
+    fill more buckets). Written with ClockDayRollup, in the same statement
+    (`sla.rollups.record_met`), rebuilt with it; never on a read.
+    """
+
+    COUNTED = "on time"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=GoalDayCounts.KEY, name="sla_on_time_rollup_key")
+        ]
+
+
+class BreachDayRollup(GoalDayCounts):
+    """Clocks breached per UTC day (of `breached_at`), team, rep, goal and kind: what
+    the breaches and attainment panels count, so a panel costs the days of its
+    period, not the clocks they hold.
+
+    Written where breaches are recorded, in their transaction (the scan's batch, one
+    upsert for the batch; a clock stopped past its deadline), never on a read;
+    `manage.py rollup_durations` rebuilds it. The team and rep the clock had when
+    it was breached.
+    """
+
+    COUNTED = "breached"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=GoalDayCounts.KEY, name="sla_breach_rollup_key")
+        ]
 
 
 class OpenBreachCount(models.Model):

@@ -1,10 +1,12 @@
 """The dashboard's rollups, kept current as clocks are met or breached: one
 ClockDuration per met clock (its business time, worked out once on the team's
-calendar) and the day's ClockDayRollup counts (and SpeedDayRollup, the same summed
-over goal and on time), written in the same transaction as the met event; the
-day's BreachDayRollup counts, written with the breaches (one upsert per scan
-batch); the day's CaseDayRollup counts, written where arbiter cases open and are
-decided; never on a read.
+calendar) and the day's ClockDayRollup counts (with SpeedDayRollup, the same summed
+over goal and on time, and OnTimeDayRollup, its clocks met on time summed over the
+bucket), written in the same transaction as the met event; the day's
+BreachDayRollup counts, written with the breaches (one upsert per scan batch); the
+day's CaseDayRollup counts, written where arbiter cases open and are decided;
+never on a read. (Open breaches now are counted by PostgreSQL's triggers on the
+clocks: OpenBreachCount.)
 
 The histogram's buckets: 10 minutes wide under ten hours, then 50 per doubling
 (10-20 h by 12 minutes, 20-40 h by 24 minutes, ...), so every edge the speed
@@ -32,6 +34,7 @@ from sla.models import (
     ClockDuration,
     ClockEvent,
     ClockEventKind,
+    OnTimeDayRollup,
     SpeedDayRollup,
 )
 from sla.selectors import calendars_for_teams, default_spec
@@ -162,19 +165,28 @@ def _add_to_rollup(durations: Iterable[ClockDuration]) -> None:
     if not counts:
         return
     speed: Counter = Counter()
-    for (day, team, kind, owner, _goal, _on_time, bucket), n in counts.items():
+    on_time: Counter = Counter()
+    for (day, team, kind, owner, goal, met_on_time, bucket), n in counts.items():
         speed[(day, team, kind, owner, bucket)] += n
+        if met_on_time:
+            on_time[(day, team, owner, goal, kind)] += n
     statements = [
         _upsert_sql(
             ClockDayRollup, "day, team_id, kind, owner_id, goal_id, on_time, bucket", counts
         ),
         _upsert_sql(SpeedDayRollup, "day, team_id, kind, owner_id, bucket", speed),
     ]
+    if on_time:
+        statements.append(
+            _upsert_sql(OnTimeDayRollup, "day, team_id, owner_id, goal_id, kind", on_time)
+        )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Both rollups in one statement (a data-modifying WITH): no round trip more.
-            (first, params), (second, more) = statements
-            cursor.execute(f"WITH days AS ({first}) {second}", [*params, *more])
+            # Every rollup in one statement (a data-modifying WITH): no round trip more.
+            *first, (last, params) = statements
+            steps = ", ".join(f"step{i} AS ({sql})" for i, (sql, _) in enumerate(first))
+            before = [v for _, values in first for v in values]
+            cursor.execute(f"WITH {steps} {last}", [*before, *params])
         else:
             for sql, params in statements:
                 cursor.execute(sql, params)
@@ -228,11 +240,14 @@ def rebuild() -> int:
     wait for it (the table is locked), so none is counted twice or lost."""
     rollup = ClockDayRollup._meta.db_table
     speed = SpeedDayRollup._meta.db_table
+    on_time = OnTimeDayRollup._meta.db_table
     durations = ClockDuration._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {rollup}, {speed}, {durations} IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(f"DELETE FROM {rollup}")  # noqa: S608 - names from the models
-        cursor.execute(f"DELETE FROM {speed}")  # noqa: S608
+        cursor.execute(
+            f"LOCK TABLE {rollup}, {speed}, {on_time}, {durations} IN SHARE ROW EXCLUSIVE MODE"
+        )
+        for table in (rollup, speed, on_time):
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - names from the models
         cursor.execute(
             f"INSERT INTO {rollup} (day, team_id, kind, owner_id, goal_id, on_time, bucket, n) "  # noqa: S608
             "SELECT (met_at AT TIME ZONE 'UTC')::date, COALESCE(team_id, 0), kind, "
@@ -244,6 +259,11 @@ def rebuild() -> int:
             f"INSERT INTO {speed} (day, team_id, kind, owner_id, bucket, n) "  # noqa: S608
             f"SELECT day, team_id, kind, owner_id, bucket, SUM(n) FROM {rollup} "
             "GROUP BY 1, 2, 3, 4, 5"
+        )
+        cursor.execute(
+            f"INSERT INTO {on_time} (day, team_id, owner_id, goal_id, kind, n) "  # noqa: S608
+            f"SELECT day, team_id, owner_id, goal_id, kind, SUM(n) FROM {rollup} "
+            "WHERE on_time GROUP BY 1, 2, 3, 4, 5"
         )
         return rebuilt
 

@@ -12,8 +12,16 @@ from leads import ingest
 from leads import services as lead_services
 from leads.machine import GuardRefused
 from leads.models import Lead
-from sla import rollups
-from sla.models import Clock, ClockDayRollup, ClockDuration, ClockEvent, SpeedDayRollup
+from leads.report_filters import ReportFilters
+from sla import dashboard, rollups
+from sla.models import (
+    Clock,
+    ClockDayRollup,
+    ClockDuration,
+    ClockEvent,
+    OnTimeDayRollup,
+    SpeedDayRollup,
+)
 from tests.sla.engine import MONDAY_10_NY, NEW_YORK, hand_off
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +88,17 @@ def test_a_clock_met_is_counted_in_the_dashboards_rollup_as_it_is_met(
     assert day.bucket == rollups.bucket_of(1200)
 
 
+def _accepted_on_time_and_late(org, at_monday, prefix: str, *, on_time: int, late: int):
+    leads = [hand_off(org, f"{prefix}{n}") for n in range(on_time + late)]
+    at_monday.shift(dt.timedelta(minutes=20))
+    for lead in leads[:on_time]:
+        lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    at_monday.shift(dt.timedelta(days=1, hours=1))  # past the 8 business hours: met late
+    for lead in leads[on_time:]:
+        lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    return leads
+
+
 def _speed_kept() -> dict[tuple, int]:
     return {
         (r.day, r.team_id, r.kind, r.owner_id, r.bucket): r.n
@@ -91,13 +110,7 @@ def _speed_kept() -> dict[tuple, int]:
 def test_the_speed_rollup_is_the_day_rollup_summed_over_goal_and_on_time(
     org, agreement, territories, at_monday
 ):
-    leads = [hand_off(org, f"C-s{n}") for n in range(4)]
-    at_monday.shift(dt.timedelta(minutes=20))
-    for lead in leads[:2]:
-        lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
-    at_monday.shift(dt.timedelta(days=1, hours=1))  # past the 8 business hours: met late
-    for lead in leads[2:]:
-        lead_services.lead_accept(lead=lead, by=lead.owner, now=clock.now())
+    _accepted_on_time_and_late(org, at_monday, "C-s", on_time=2, late=2)
 
     summed: dict[tuple, int] = defaultdict(int)
     for r in ClockDayRollup.objects.all():
@@ -109,6 +122,37 @@ def test_the_speed_rollup_is_the_day_rollup_summed_over_goal_and_on_time(
     rollups.rebuild()
 
     assert _speed_kept() == dict(summed)
+
+
+def _on_time_kept() -> dict[tuple, int]:
+    return {
+        (r.day, r.team_id, r.owner_id, r.goal_id, r.kind): r.n
+        for r in OnTimeDayRollup.objects.all()
+        if r.n
+    }
+
+
+def test_the_on_time_rollup_counts_the_clocks_met_on_time_and_the_attainment_panel_reads_it(
+    org, agreement, territories, at_monday
+):
+    leads = _accepted_on_time_and_late(org, at_monday, "C-o", on_time=3, late=2)
+
+    summed: dict[tuple, int] = defaultdict(int)
+    for r in ClockDayRollup.objects.filter(on_time=True):
+        summed[(r.day, r.team_id, r.owner_id, r.goal_id, r.kind)] += r.n
+    assert _on_time_kept() == dict(summed)
+    assert sum(summed.values()) == 3
+    team = leads[0].team
+    day = MONDAY_10_NY.date()
+    filters = ReportFilters(
+        start=day, end=day + dt.timedelta(days=1), team_ids=(team.pk,), team_choice=str(team.pk)
+    )
+    # Three met on time; the two met late were breached first (when they stopped).
+    assert dashboard.attainment(filters).figures["attainment"] == 60.0
+
+    rollups.rebuild()
+
+    assert _on_time_kept() == dict(summed)
 
 
 def test_rejecting_stops_the_accept_clock(org, agreement, territories, at_monday):
