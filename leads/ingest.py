@@ -29,6 +29,7 @@ from operator import attrgetter
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 
 from alignment import clock
 from alignment.bulk import insert_rows, new_instance, update_rows
@@ -126,7 +127,23 @@ def merge_update(lead: Lead, data: dict[str, Any], *, campaign: bool = True) -> 
 MERGED_FIELDS = ["attributes", *CONTACT_FIELDS, "campaign", "version", "updated_at"]
 
 
+# One probe of the unique index per key, driven by the batch's list: with
+# `source IN (…) AND external_id IN (…)` PostgreSQL read every lead of the source and
+# filtered them by id (293 ms for a source of 74,000 leads, growing with it), the
+# estimate of a source new since the last ANALYZE being a row or two.
+_KEYS_SQL = f"""
+    SELECT lead.id FROM unnest(%s::text[], %s::text[]) AS wanted (source, external_id)
+    JOIN {Lead._meta.db_table} AS lead
+        ON lead.source = wanted.source AND lead.external_id = wanted.external_id
+    WHERE NOT lead.external_id = ''
+"""  # noqa: S608 - the table's name from the model
+
+
 def _by_key(keys: set[Key]):
+    if connection.vendor == "postgresql":
+        ordered = sorted(keys)
+        wanted = [[s for s, _ in ordered], [e for _, e in ordered]]
+        return Lead.objects.filter(pk__in=RawSQL(_KEYS_SQL, wanted))  # noqa: S611 - values as parameters
     # "external_id <> ''" as the unique index says, so that the lookup reads it.
     return Lead.objects.filter(
         source__in={s for s, _ in keys}, external_id__in={e for _, e in keys}

@@ -317,3 +317,15 @@ def test_a_nul_character_in_a_field_or_attribute_is_a_400_naming_it(integration,
     assert bulk.status_code == 400
     assert "leads[0].title" in bulk.json()
     assert Lead.objects.count() == 0
+
+
+def test_a_lead_is_known_by_its_source_and_external_id_together(integration, mql_in_force):
+    from leads.ingest import existing_keys, lock_existing
+
+    for source, external_id in [("ads", "K-1"), ("webform", "K-2")]:
+        body = {**NOT_QUALIFYING, "source": source, "external_id": external_id}
+        assert integration.post("/api/v1/leads/", body, format="json").status_code == 201
+    crossed = {("ads", "K-2"), ("webform", "K-1"), ("fair", "K-1")}
+    assert existing_keys(crossed) == set()
+    assert existing_keys(crossed | {("ads", "K-1")}) == {("ads", "K-1")}
+    assert set(lock_existing({("webform", "K-2"), ("ads", "K-2")})) == {("webform", "K-2")}
