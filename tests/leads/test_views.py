@@ -100,6 +100,19 @@ def test_the_inbox_filters_by_stage_and_source_and_sorts(client, org, mql_in_for
     assert f"{len(ads)} open leads match" in html
 
 
+def test_the_inbox_offers_the_sources_of_my_open_leads_only(client, org, mql_in_force, territories):
+    mine = [lead for lead in ingest(org, 6, source="ads") if lead.owner_id == org["ravi"].pk]
+    ingest(org, 3)  # webform, one of them ravi's
+    ingest(org, 3, source="zz-fair")  # one ravi's, closed below
+    ingest(org, 3, source="events")  # given to the others
+    Lead.objects.filter(source="events", owner=org["ravi"]).update(owner=org["carmen"])
+    Lead.objects.filter(source="zz-fair").update(stage="lost")
+    assert mine
+    client.force_login(org["ravi"])
+    response = client.get(reverse("leads:inbox"))
+    assert response.context["sources"] == ["ads", "webform"]
+
+
 def test_unknown_inbox_filters_mean_any_and_never_fail(client, org, mql_in_force, territories):
     leads = [lead for lead in ingest(org, 3) if lead.owner_id == org["ravi"].pk]
     client.force_login(org["ravi"])
