@@ -240,6 +240,84 @@ def test_a_bulk_of_hand_offs_starts_one_clock_each(
     assert Lead.objects.filter(pk__in=ids, action_due_at__isnull=True).count() == 0
 
 
+def _bulk_of_hand_offs(org, prefix: str, n: int) -> list[Lead]:
+    from leads.validation import clean_lead_input
+    from tests.leads.conftest import QUALIFYING
+
+    items = [clean_lead_input({**QUALIFYING, "external_id": f"{prefix}-{i}"})[0] for i in range(n)]
+    return [r.lead for r in ingest.leads_ingest_bulk(items=items, by=org["leo"], now=clock.now())]
+
+
+def _leads_as_their_clocks_say(ids: list[int]) -> None:
+    """Each lead shows its one running clock's deadline, and its events say who has it."""
+    for lead in Lead.objects.filter(pk__in=ids):
+        (c,) = Clock.objects.filter(lead=lead)
+        assert (lead.action_due_at, lead.action_warn_at) == (c.due_at, c.warn_at)
+        assert (c.owner_id, c.team_id, c.state) == (lead.owner_id, lead.team_id, "running")
+        events = list(lead.events.order_by("pk").values_list("kind", "data"))
+        assert [kind for kind, _ in events] == ["ingested", "handed_off"]
+        assert events[1][1]["to"] == lead.owner_id
+        assert (lead.handed_off_at, lead.queued_at) == (c.started_at, None)
+        assert lead.version == 2
+
+
+@pytest.mark.postgres
+def test_a_bulk_of_hand_offs_inserts_each_lead_with_its_owner_and_deadline(
+    org, agreement, territories, at_monday
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        leads = _bulk_of_hand_offs(org, "WHOLE", 12)
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert not [sql for sql in updates if sql.startswith('UPDATE "leads_lead"')], updates
+    assert len({lead.owner_id for lead in leads}) == 3  # the round robin, as ever
+    _leads_as_their_clocks_say([lead.pk for lead in leads])
+
+
+def test_a_bulk_gives_each_rep_up_to_their_capacity_and_queues_the_rest(
+    org, agreement, territories, at_monday
+):
+    """The counts read under the lock hold the batch's own rows, inserted as planned:
+    they are not the reps' yet, so the rotation decides as it did before the INSERT."""
+    from alignment.models import User
+
+    User.objects.filter(username__in=["ravi", "carmen", "tom"]).update(capacity=1)
+    leads = Lead.objects.filter(pk__in=[lead.pk for lead in _bulk_of_hand_offs(org, "CAP", 5)])
+    handed = [lead for lead in leads if lead.owner_id]
+    assert sorted(lead.owner.username for lead in handed) == ["carmen", "ravi", "tom"]
+    queued = [lead for lead in leads if lead.owner_id is None]
+    assert len(queued) == 2
+    for lead in leads:
+        (c,) = Clock.objects.filter(lead=lead)
+        assert c.kind == ("accept" if lead.owner_id else "assignment")
+        assert (lead.action_due_at, lead.action_warn_at) == (c.due_at, c.warn_at)
+        assert (lead.queued_at is None) == bool(lead.owner_id)
+
+
+def test_a_hand_off_that_comes_out_otherwise_under_the_lock_is_written_again(
+    org, agreement, territories, at_monday, monkeypatch
+):
+    """The plan (read before the INSERT, without locks) saw nobody free, so the rows went
+    in queued, with an assignment deadline; under the lock the reps can take them: the
+    leads end up handed off, with the accept clock's deadline, and nothing queued."""
+    from leads.assignment import Assigner
+
+    dry_run = Assigner.dry_run
+
+    def nobody_free(self):
+        dry = dry_run(self)
+        dry.next_rep = lambda key, on_shift=False: None
+        return dry
+
+    monkeypatch.setattr(Assigner, "dry_run", nobody_free)
+    leads = _bulk_of_hand_offs(org, "MOVED", 6)
+    assert all(lead.owner_id for lead in leads)
+    _leads_as_their_clocks_say([lead.pk for lead in leads])
+    assert not Clock.objects.filter(kind="assignment").exists()
+
+
 def test_the_inbox_shows_time_left(client, org, agreement, territories, at_monday):
     lead = hand_off(org, "C-9")
     client.force_login(lead.owner)
