@@ -142,18 +142,6 @@ class Assigner:
         # and a team counts each lead given once, in both rotations.
         self._seen: dict[int, User] = {}
 
-    def dry_run(self) -> Assigner:
-        """An assigner over the same rules that locks and writes nothing: where the
-        leads would go now, read before their rows are locked (leads.ingest)."""
-        return Assigner(self._rules, lock=False)
-
-    def discount(self, held: dict[int, int]) -> None:
-        """Per rep id, how many of the new leads counted (read) are not theirs yet: a
-        batch's leads inserted with the plan's owner, to be handed off again now."""
-        for rep_id, n in held.items():
-            if rep_id in self._seen:
-                self._seen[rep_id].new_leads -= n
-
     def rule(self, lead: Lead) -> Rule | None:
         """The first rule the lead matches, kept on the lead for the explanation."""
         if self._rules is None:

@@ -8,27 +8,21 @@ qualifying one is handed to a rep at once.
 Set-based: one request of a thousand leads reads which keys exist, inserts
 the new leads in one `INSERT … ON CONFLICT DO NOTHING`, locks the existing
 ones in one statement, hands the new MQLs to reps and writes every event in
-one more (leads.machine.write). Each new lead goes in whole: its hand-off is
-planned before the INSERT (the round robin read without a lock, the deadline
-its clock will have: leads.machine.plan), and decided again under the locks
-after it; only a lead whose hand-off came out otherwise (a concurrent request
-moved the round robin in between) is written a second time. A concurrent
-request that inserted one of the same leads first makes our row conflict: the
-INSERT waits for it to commit, skips the row, and the lead is then updated like
-any existing one. So every item gets its answer and no lead is made twice,
-without the unique-key error a plain INSERT would raise.
+one more (leads.machine.write). A concurrent request that inserted one of the
+same leads first makes our row conflict: the INSERT waits for it to commit,
+skips the row, and the lead is then updated like any existing one. So every
+item gets its answer and no lead is made twice, without the unique-key error
+a plain INSERT would raise.
 
 Lock order, the same in every request and in leads.machine.transition, so
 that no two transactions wait for each other in a circle: new keys (the
 INSERT, in key order), then lead rows (in id order), then the teams'
 round-robin cursors (in team order), then the SLA clocks (the listeners).
-The plan before the INSERT takes no lock, so it leaves this order as it was.
 A qualifying lead nobody can take now is queued (leads.assignment), never lost.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -130,15 +124,6 @@ def merge_update(lead: Lead, data: dict[str, Any], *, campaign: bool = True) -> 
     return changed
 
 
-# What a hand-off (or queueing) sets on a new lead.
-HAND_OFF_COLUMNS = (
-    "owner_id",
-    "team_id",
-    "handed_off_at",
-    "queued_at",
-    "version",
-    "updated_at",
-)
 MERGED_FIELDS = ["attributes", *CONTACT_FIELDS, "campaign", "version", "updated_at"]
 
 
@@ -328,10 +313,9 @@ class _Batch:
                 )
             )
             if target == Stage.MQL:  # its team's queue until a rep takes it (_hand_off)
-                lead.team_id = lead._routed_team = self.assigner.route(lead)
+                lead.team_id = self.assigner.route(lead)
             leads.append(lead)
         accounts.link_new_leads(leads, now=self.now)
-        self._plan_hand_off([lead for lead in leads if lead.stage == Stage.MQL])
         inserted = {id(lead) for lead in insert_new(leads)}
         made: list[Lead | None] = []
         for lead, event, (_, group) in zip(leads, events, new, strict=True):
@@ -342,36 +326,20 @@ class _Batch:
                     results[index] = IngestResult(lead, "created" if n == 0 else "updated")
         return made
 
-    def _plan_hand_off(self, mqls: list[Lead]) -> None:
-        """Before the INSERT: each new MQL's hand-off as it would go now, read without a
-        lock, and what the listeners would then write on it (its deadline), so that its
-        row goes in whole. _hand_off decides again under the locks (the lock order:
-        cursors after the leads) and writes only what came out otherwise: no second
-        write of a thousand fresh rows, which cost a request two UPDATEs (a new version
-        of each handed-off row, in each of its indexes) and a tenth of its time."""
-        if not mqls:
-            return
-        dry = self.assigner.dry_run()
-        events = self._hand_off_steps(dry, mqls)
-        machine.plan(events)
-        for lead in mqls:
-            lead._planned = attrgetter(*HAND_OFF_COLUMNS)(lead)
-            for name in ("_sticky_note", "_sticky_rep", "_routing_key"):
-                lead.__dict__.pop(name, None)  # the locked run's to say
-
-    def _lock_teams(self, assigner: Assigner, mqls: list[Lead]) -> None:
+    def _hand_off(self, created: list[Lead]) -> None:
+        """Each new MQL to the next rep of its team, or to its team's queue (the
+        organisation's, with no team): a step each, written in one statement; the
+        cursors are locked after the leads (the lock order)."""
+        mqls = [lead for lead in created if lead.stage == Stage.MQL]
         # Every team's and pool's cursor at once (teams, then pools, each by id), with
         # the teams of the account owners sticky rules keep leads with.
-        assigner.lock_teams(
-            {assigner.target(lead) for lead in mqls} | {assigner.sticky_team(lead) for lead in mqls}
+        self.assigner.lock_teams(
+            {self.assigner.target(lead) for lead in mqls}
+            | {self.assigner.sticky_team(lead) for lead in mqls}
         )
-
-    def _hand_off_steps(self, assigner: Assigner, mqls: list[Lead]) -> list[LeadEvent]:
-        self._lock_teams(assigner, mqls)
-        steps = []
         for lead in mqls:
-            changes = assigner.hand_off_changes(lead, self.now)
-            explanation = assigner.explain(changes["team_id"], changes["owner"], lead)
+            changes = self.assigner.hand_off_changes(lead, self.now)
+            explanation = self.assigner.explain(changes["team_id"], changes["owner"], lead)
             if changes["owner"] is None:
                 # Nobody can take it now: it waits in the queue under an assignment clock.
                 step = queue_step(
@@ -386,28 +354,8 @@ class _Batch:
                     changes=changes,
                     data=hand_off_data(changes, explanation),
                 )
-            steps.append(step)
-        return steps
-
-    def _hand_off(self, created: list[Lead]) -> None:
-        """Each new MQL to the next rep of its team, or to its team's queue (the
-        organisation's, with no team): a step each, under the cursors' locks, taken
-        after the leads' (the lock order). Its row went in as _plan_hand_off saw it;
-        a lead whose hand-off came out otherwise (a concurrent hand-off moved the
-        round robin meanwhile) is written again, in one statement."""
-        mqls = [lead for lead in created if lead.stage == Stage.MQL]
-        self._lock_teams(self.assigner, mqls)
-        # The reps' counts of new leads read now hold these leads, inserted with the
-        # plan's owners: not given to anyone yet, as far as the round robin goes.
-        self.assigner.discount(Counter(lead.owner_id for lead in mqls if lead.owner_id))
-        for lead in mqls:
-            # The lead as it was before the plan's step, for the machine to step again.
-            lead.owner = None
-            lead.team_id, lead.handed_off_at, lead.queued_at = lead._routed_team, None, None
-            lead.version -= 1
-        self.events.extend(self._hand_off_steps(self.assigner, mqls))
-        moved = [lead for lead in mqls if attrgetter(*HAND_OFF_COLUMNS)(lead) != lead._planned]
-        save_fields(moved, ["owner", "team", "handed_off_at", "queued_at", "version", "updated_at"])
+            self.events.append(step)
+        save_fields(mqls, ["owner", "team", "handed_off_at", "queued_at", "version", "updated_at"])
 
     def _update(self, known: list[tuple[Lead, list[int]]], results: list) -> None:
         changed = []

@@ -163,13 +163,8 @@ def check(action: str, stage: str, target: str | None = None) -> str:
 guards = Registry("lead guards")
 # Listeners receive the list of LeadEvents just written, inside the transaction.
 listeners = Registry("lead events")
-# Planners receive the events step() made for new leads not inserted yet (a bulk
-# ingest's hand-offs) and may set on those leads what their listener will write once
-# the events are (the SLA deadline), so that the INSERT holds it.
-planners = Registry("lead plans")
 register_guard = guards.register
 register_listener = listeners.register
-register_planner = planners.register
 
 
 # -- who may act -------------------------------------------------------------------
@@ -458,13 +453,6 @@ def step(
     return _apply(
         lead, action, from_stage, Change(target, changes or {}, data or {}), by=by, now=now
     )
-
-
-def plan(events: list[LeadEvent]) -> None:
-    """Let the planners fill in, on the unsaved leads of these events (step() made
-    them, nothing is written), what their listeners would write after them."""
-    if events:
-        planners.call(events)
 
 
 def write(events: list[LeadEvent]) -> list[LeadEvent]:

@@ -15,7 +15,6 @@ class SlaConfig(AppConfig):
         from sla import clocks, hooks
 
         machine.register_listener(clocks.on_lead_events)
-        machine.register_planner(clocks.plan_new_leads)
         machine.register_guard(clocks.abandon_guard)
         org_services.register_away_listener(clocks.on_member_away)
         org_services.register_shift_listener(clocks.on_member_shift)

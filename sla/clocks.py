@@ -120,14 +120,31 @@ def start_clocks(
     agreement = agreement or selectors.agreement_in_force()
     if agreement is None or not starts:
         return []
-    made = [(lead, _planned(lead, kind, start, agreement)) for lead, kind, start in starts]
-    unplanned = [start for start, (_, c) in zip(starts, made, strict=True) if c is None]
-    computed = iter(_new_clocks(unplanned, agreement))
-    made = [(lead, c) if c is not None else next(computed) for lead, c in made]
+    specs = selectors.calendars_for_teams({lead.team_id for lead, _, _ in starts if lead.team_id})
+    default = selectors.default_spec("UTC")
+    reps = {}
+    if agreement.clock_calendar == ClockCalendar.REP:
+        reps = selectors.rep_hours(lead.owner_id for lead, _, _ in starts)
+    made = [
+        (
+            lead,
+            _new_clock(
+                lead=lead,
+                kind=kind,
+                agreement=agreement,
+                goal=_goal(agreement, lead),
+                spec=selectors.calendar_for_clock(
+                    clock_calendar=agreement.clock_calendar,
+                    kind=kind,
+                    team_spec=specs.get(lead.team_id, default),
+                    owner=reps.get(lead.owner_id),
+                ),
+                start=start,
+            ),
+        )
+        for lead, kind, start in starts
+    ]
     clocks = [c for _, c in made if c is not None]
-    for lead, c in made:
-        if c is not None:
-            c.lead_id = lead.pk  # a planned clock was made before its lead had an id
     _insert_clocks(clocks)
     # What the lead shows while a rep works it: "attempt 2 of 3".
     attempts = [
@@ -147,62 +164,6 @@ def start_clocks(
     ]
     insert_rows(ClockEvent, EVENT_COLUMNS, started)
     return clocks
-
-
-def _new_clocks(
-    starts: list[tuple[Lead, str, datetime]], agreement: Agreement
-) -> list[tuple[Lead, Clock | None]]:
-    """Per (lead, kind, start), the lead and its new clock, unsaved (None: the goal gives
-    none now)."""
-    specs = selectors.calendars_for_teams({lead.team_id for lead, _, _ in starts if lead.team_id})
-    default = selectors.default_spec("UTC")
-    reps = {}
-    if agreement.clock_calendar == ClockCalendar.REP:
-        reps = selectors.rep_hours(lead.owner_id for lead, _, _ in starts)
-    return [
-        (
-            lead,
-            _new_clock(
-                lead=lead,
-                kind=kind,
-                agreement=agreement,
-                goal=_goal(agreement, lead),
-                spec=selectors.calendar_for_clock(
-                    clock_calendar=agreement.clock_calendar,
-                    kind=kind,
-                    team_spec=specs.get(lead.team_id, default),
-                    owner=reps.get(lead.owner_id),
-                ),
-                start=start,
-            ),
-        )
-        for lead, kind, start in starts
-    ]
-
-
-def _planned(lead: Lead, kind: str, start: datetime, agreement: Agreement) -> Clock | None:
-    """The clock plan_new_leads made for this lead, if it is this one still (the same
-    kind, start, agreement, owner and team)."""
-    c = lead.__dict__.pop("_planned_clock", None)  # used once
-    if c is None or (c.kind, c.started_at, c.agreement_id) != (kind, start, agreement.pk):
-        return None
-    return c if (c.owner_id, c.team_id) == (lead.owner_id, lead.team_id) else None
-
-
-def plan_new_leads(events: list[LeadEvent]) -> None:
-    """A planner of the leads machine: the clock each hand-off of a new lead not inserted
-    yet will start (leads.ingest), kept on the lead for start_clocks, and its deadline
-    set on the lead, so that the INSERT holds it and no UPDATE of the leads follows."""
-    agreement = selectors.agreement_in_force()
-    effects = _Effects(agreement, {}, {})
-    for event in events:
-        effects.apply(event)
-    if agreement is None or not effects.starts:
-        return
-    for lead, c in _new_clocks(effects.starts, agreement):
-        if c is not None:
-            lead.action_due_at, lead.action_warn_at = c.due_at, c.warn_at
-            lead._planned_clock = c
 
 
 # What a new clock's row and its "started" event hold (alignment.bulk.insert_rows: every
@@ -371,16 +332,8 @@ def on_lead_events(events: list[LeadEvent]) -> None:
     rollups.record_met(clock_events, leads={e.lead_id: e.lead for e in relevant})
     rollups.record_breach_events(clock_events)
     if started and not open_clocks:
-        # Fresh hand-offs (the bulk ingest path): the new clocks are the whole story; a
-        # lead inserted with its deadline (plan_new_leads) is written no more.
-        leads = {e.lead_id: e.lead for e in relevant}
-        leads_set_deadlines(
-            rows=[
-                (c.lead_id, c.due_at, c.warn_at, None)
-                for c in started
-                if _shown(leads[c.lead_id]) != (c.due_at, c.warn_at, None)
-            ]
-        )
+        # Fresh hand-offs (the bulk ingest path): the new clocks are the whole story.
+        leads_set_deadlines(rows=[(c.lead_id, c.due_at, c.warn_at, None) for c in started])
     else:
         sync_leads(lead_ids)
 
@@ -702,10 +655,6 @@ def sync_leads(lead_ids: Iterable[int], *, unpaused: bool = False) -> None:
         ],
         unpaused=unpaused,
     )
-
-
-def _shown(lead: Lead) -> tuple:
-    return lead.action_due_at, lead.action_warn_at, lead.stale_since
 
 
 def _lock_leads(clocks) -> None:
