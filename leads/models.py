@@ -290,8 +290,9 @@ class Lead(models.Model):
             models.Index(fields=["campaign", "stage"], name="lead_campaign_idx"),
             # Duplicates by email, any source: one set-based lookup per ingest batch.
             models.Index(Lower("email"), name="lead_email_lower_idx", condition=~Q(email="")),
+            # An account's latest handed-off open lead (its sticky owner): one probe each.
             models.Index(
-                fields=["account", "-handed_off_at"],
+                fields=["account", "-handed_off_at", "-id"],
                 name="lead_account_open_idx",
                 condition=Q(stage__in=["mql", "sal", "sql", "opportunity"], owner__isnull=False),
             ),

@@ -126,6 +126,32 @@ def test_a_sticky_rule_keeps_a_new_lead_with_its_account_owner_and_says_why(
     assert "Kept with the account owner" in page
 
 
+def test_an_accounts_owner_is_the_rep_of_its_latest_handed_off_open_lead(
+    org, mql_in_force, territories, count_queries
+):
+    from datetime import timedelta
+
+    from leads.accounts import _account_owners
+
+    leads = [arrive(org, f"L-{n}", email=f"lee{n}@latest.io") for n in range(4)]
+    account = leads[0].account_id
+    now = clock.now()
+    ravi, carmen, tom = org["ravi"], org["carmen"], org["tom"]
+    # Carmen's is the latest open one; Tom's is later but closed; Ravi's has no time.
+    for lead, owner, stage, at in (
+        (leads[0], ravi, Stage.MQL, None),
+        (leads[1], ravi, Stage.SAL, now - timedelta(days=3)),
+        (leads[2], carmen, Stage.SAL, now - timedelta(days=1)),
+        (leads[3], tom, Stage.NURTURE, now),
+    ):
+        Lead.objects.filter(pk=lead.pk).update(owner=owner, stage=stage, handed_off_at=at)
+    other = arrive(org, "L-9", email="lou@elsewhere.io").account_id
+    Lead.objects.filter(account_id=other).update(owner=None)
+    owners = {}
+    assert count_queries(lambda: owners.update(_account_owners({account, other}))) == 1
+    assert owners == {account: (carmen.pk, carmen.team_id)}
+
+
 def test_without_the_option_or_when_the_owner_cannot_take_it_the_round_robin_decides(
     org, mql_in_force, territories
 ):
