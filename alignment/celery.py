@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
 
@@ -20,3 +21,13 @@ def _make_broker_folders(sender, **kwargs):
     schedule = sender.conf.beat_schedule_filename
     if schedule:
         Path(schedule).parent.mkdir(parents=True, exist_ok=True)
+
+
+@worker_ready.connect
+@worker_process_init.connect
+def _freeze_loaded(**kwargs):
+    # A worker's tasks are loaded by now (and, with the prefork pool, each child's
+    # after its fork): see alignment.startup.
+    from alignment.startup import freeze_loaded
+
+    freeze_loaded()

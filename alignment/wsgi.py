@@ -2,5 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from alignment.startup import freeze_loaded
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
 application = get_wsgi_application()
+freeze_loaded()  # what the app loaded lives as long as the process (alignment.startup)

@@ -69,9 +69,7 @@ def main() -> dict[str, float]:
 
 
 def _child() -> dict[str, float]:
-    import django
-
-    django.setup()
+    own_database.setup_django()
     from django.conf import settings
     from django.core.management import call_command
 

@@ -90,9 +90,7 @@ def main() -> dict[str, float]:
 
 
 def _child() -> dict[str, float]:
-    import django
-
-    django.setup()
+    own_database.setup_django()
     from django.core.management import call_command
 
     started = time.perf_counter()
@@ -527,9 +525,7 @@ def _resume_cost(world: dict, opened: int) -> float:
 
 def _scanner() -> dict:
     """A scan process: ready once Django is up, scans when told "go", says what it did."""
-    import django
-
-    django.setup()
+    own_database.setup_django()
     from sla.scan import scan
 
     print("ready", flush=True)

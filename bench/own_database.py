@@ -98,3 +98,15 @@ def run(*, module: str, database: str, child_flag: str, env: dict[str, str] | No
             _drop(cursor, database)
         connection.close()
     return result
+
+
+def setup_django() -> None:
+    """In the child: Django set up as a web or worker process is at its start, with what
+    it loaded frozen out of the garbage collector's walks (alignment.startup), so that
+    what is measured is what such a process does."""
+    import django
+
+    django.setup()
+    from alignment.startup import freeze_loaded
+
+    freeze_loaded()
