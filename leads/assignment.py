@@ -35,7 +35,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from alignment import clock, working_hours
@@ -78,13 +79,31 @@ def team_reps(team_id: int | None) -> QuerySet[User]:
 
 def _with_new_leads(reps: QuerySet[User]) -> QuerySet[User]:
     """Each rep with `new_leads`: the leads handed to them they have not accepted or
-    rejected; and `off_until`: the last day of time off they are on today, if any."""
+    rejected (on PostgreSQL, up to their capacity: see _new_leads); and `off_until`: the
+    last day of time off they are on today, if any."""
     today = clock.now().date()
     off = TimeOff.objects.filter(
         person=OuterRef("pk"), first_day__lte=today, last_day__gte=today
     ).order_by("-last_day")
-    # Counted per rep from the index on (owner, stage): what the rep holds new, not every
-    # lead they ever held (a join of all their leads grew with the database).
+    return reps.annotate(new_leads=_new_leads(), off_until=Subquery(off.values("last_day")[:1]))
+
+
+# On PostgreSQL, counted up to the rep's capacity and no further (all routing asks is
+# whether they have room): at most `capacity` entries of the index on (owner, stage) a
+# rep, however many new leads a manager handed them beyond it. Counting them all read
+# every one (440 ms a bulk ingest for 13 reps holding some 900 each, against 4 ms).
+# A rep over capacity shows as exactly at it. SQLite's LIMIT cannot name a column.
+_NEW_LEADS_UP_TO_CAPACITY = (
+    "SELECT count(*) FROM (SELECT 1 FROM leads_lead held "
+    'WHERE held.owner_id = "alignment_user"."id" AND held.stage = %s '
+    'LIMIT "alignment_user"."capacity") AS held'
+)
+
+
+def _new_leads():
+    if connection.vendor == "postgresql":
+        # A constant statement, its value a parameter.
+        return RawSQL(_NEW_LEADS_UP_TO_CAPACITY, (Stage.MQL,), output_field=IntegerField())  # noqa: S611
     new = (
         Lead.objects.filter(owner=OuterRef("pk"), stage=Stage.MQL)
         .order_by()
@@ -92,10 +111,7 @@ def _with_new_leads(reps: QuerySet[User]) -> QuerySet[User]:
         .annotate(n=Count("*"))
         .values("n")
     )
-    return reps.annotate(
-        new_leads=Coalesce(Subquery(new), 0),
-        off_until=Subquery(off.values("last_day")[:1]),
-    )
+    return Coalesce(Subquery(new), 0)
 
 
 def queue(team_id: int | None) -> QuerySet[Lead]:

@@ -5,6 +5,7 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from alignment import clock
@@ -61,6 +62,27 @@ def test_a_lead_nobody_can_take_waits_in_its_team_queue_under_the_assignment_clo
     queued = LeadEvent.objects.get(lead=lead, kind=Action.QUEUE)
     assert queued.data["why"] == "Nobody of the team can take it now."
     assert set(queued.data["skipped"]) == {"Ravi Shah", "Carmen Lopez", "Tom Becker"}
+
+
+def test_a_rep_handed_more_than_their_capacity_gets_no_more_until_below_it(
+    org, agreement, territories, at_monday
+):
+    # Ravi holds four new leads (a manager handed them over his capacity of two);
+    # nobody else of the team can take one.
+    capacity(org, 0, "carmen", "tom")
+    capacity(org, 4, "ravi")
+    held = [arrive(org, f"HELD-{n}") for n in range(4)]
+    assert {lead.owner.username for lead in held} == {"ravi"}
+    capacity(org, 2, "ravi")
+    lead = arrive(org, "OVER-1")
+    assert lead.owner is None
+    queued = LeadEvent.objects.get(lead=lead, kind=Action.QUEUE)
+    # Counted up to his capacity and no further (on PostgreSQL; SQLite counts all four).
+    counted = 2 if connection.vendor == "postgresql" else 4
+    assert queued.data["skipped"]["Ravi Shah"] == f"at capacity ({counted} of 2)"
+    capacity(org, 5, "ravi")
+    assert arrive(org, "ROOM-1").owner.username == "ravi"
+    assert arrive(org, "FULL-1").owner is None  # five new leads of five: at capacity
 
 
 def test_a_lead_no_territory_covers_waits_in_the_organisation_queue(org, agreement, at_monday):
