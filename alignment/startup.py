@@ -19,7 +19,7 @@ def freeze_loaded() -> int:
     garbage of loading, and freeze the rest. Returns how many objects are frozen."""
     from django.urls import get_resolver
 
-    get_resolver().url_patterns  # noqa: B018 - imported for its side effect: loaded now
+    get_resolver().url_patterns  # noqa: B018 - read for its side effect: the URLconf is loaded now
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
